@@ -1,0 +1,42 @@
+# make test : set up .venv (torch from this machine's disk or PyPI), lint, run the tests and
+#             execute every notebook at the smoke profile (nbmake).
+# make book : set up .venv and build the Jupyter Book into _build/html from the committed
+#             results in results/runs (RERUN=1 recomputes every run from an empty cache).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+# Data: $ADVSEL_DATA when set, else ../shared/data when it exists, else ./data.
+ADVSEL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
+export ADVSEL_DATA
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: setup test lint unit notebooks-smoke book results browser-check benchmark clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+lint: setup
+	$(PY) -m ruff check .
+
+unit: setup
+	$(PY) -m pytest -q
+
+notebooks-smoke: setup
+	$(PY) scripts/notebooks.py smoke
+
+test: lint unit notebooks-smoke
+
+benchmark: setup
+	$(PY) benchmarks/selection_cost.py
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,224 @@
+"""One validated configuration object per run, and the named profiles.
+
+Every hyperparameter of a run lives in :class:`Config` (airbench's "one place for
+hyperparameters").  A profile (``smoke``, ``cpu``, ``paper``) fills in defaults for a
+dataset; explicit values override it.  Validation raises :class:`ConfigError`, whose
+message names the parameter and the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+METHODS = ("standard", "robust", "ds", "ds-adaptive", "random", "cat", "ds-cat", "dong")
+DATASETS = ("mnist", "cifar10")
+MODELS = ("small-cnn", "madry-cnn", "resnet18", "preact-resnet18")
+PROFILES = ("smoke", "cpu", "paper")
+DEVICES = ("auto", "cpu", "cuda")
+LR_SCHEDULES = ("constant", "cosine", "multistep")
+ADAPTIVE_ACCURACIES = ("train", "clean", "robust")
+
+
+class ConfigError(ValueError):
+    """A configuration value is outside what is allowed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """All parameters of one training run.
+
+    Batch semantics follow DS: ``batch_size`` is b', the number of clean samples drawn
+    per step (the ``sampling number`` of CAT).  ``standard`` trains on the b' clean
+    samples, ``robust`` on their b' PGD versions, ``ds``/``random`` pick a share P_up of
+    the 2b' clean + adversarial samples (P_up = 0.5 backpropagates b' samples, as many as
+    the baselines).
+    """
+
+    method: str = "robust"
+    dataset: str = "mnist"
+    model: str = "small-cnn"
+    width: float = 1.0
+    train_size: int | None = None  # None: the whole training set
+    test_size: int = 1000  # fixed, seeded, class-balanced evaluation subset
+    augment: bool = False  # random crop (padding 4) + horizontal flip on whole batches
+    epochs: int = 10
+    batch_size: int = 128  # b' (clean samples drawn per step)
+    # training attack (PGD, L-inf, inputs in [0, 1])
+    eps: float = 0.3
+    alpha: float = 0.1
+    steps: int = 7
+    # evaluation attack
+    eval_eps: float | None = None  # None: same as eps
+    eval_alpha: float | None = None  # None: eps / 4
+    eval_steps: int = 10
+    eval_restarts: int = 1
+    eval_every: int = 0  # evaluate every N optimizer steps as well (0: only at epoch end)
+    # data selection (DS)
+    p_up: float = 0.5
+    p_up_floor: float = 0.1
+    adaptive_accuracy: str = "train"  # which last accuracy drives eq. (9)
+    # CAT
+    cat_alpha: float = 0.5  # smoothing of eq. (4)
+    cat_temperature: float = 1.0  # softmax temperature turning weights into probabilities
+    # Dong et al.
+    dong_keep: float = 0.5  # share of the most stable samples kept
+    # analyses recorded per epoch (0 disables)
+    min_eps_probe: int = 0  # selected adversarial samples checked for minimum eps (DS Fig. 8)
+    similarity_probe: int = 0  # probe size for prediction similarity (CAT Fig. 1)
+    # optimizer
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_schedule: str = "constant"
+    milestones: tuple[float, ...] = (0.5, 0.75)  # multistep: fractions of the epochs
+    # execution
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False  # bf16 autocast on CUDA
+    channels_last: bool = False  # CUDA memory format
+    data_on_device: bool = True
+    profile: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def effective_eval_eps(self) -> float:
+        return self.eps if self.eval_eps is None else self.eval_eps
+
+    @property
+    def effective_eval_alpha(self) -> float:
+        return self.effective_eval_eps / 4 if self.eval_alpha is None else self.eval_alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["milestones"] = list(self.milestones)
+        return d
+
+    def key(self) -> str:
+        """A stable hash of every field that changes the result (not the profile name)."""
+        d = self.to_dict()
+        d.pop("profile")
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
+
+
+def _check(name: str, ok: bool, value: Any, rule: str) -> None:
+    if not ok:
+        raise ConfigError(f"{name}={value!r} is not allowed; {name} must be {rule}")
+
+
+def _finite(x: float) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def validate(c: Config) -> None:
+    """Raise ConfigError naming the first parameter that is out of range."""
+    _choice("method", c.method, METHODS)
+    _choice("dataset", c.dataset, DATASETS)
+    _choice("model", c.model, MODELS)
+    _choice("device", c.device, DEVICES)
+    _choice("lr_schedule", c.lr_schedule, LR_SCHEDULES)
+    _choice("adaptive_accuracy", c.adaptive_accuracy, ADAPTIVE_ACCURACIES)
+    if c.profile is not None:
+        _choice("profile", c.profile, PROFILES)
+    _check("p_up", _finite(c.p_up) and 0 < c.p_up <= 1, c.p_up, "in (0, 1]")
+    _check("p_up_floor", _finite(c.p_up_floor) and 0 <= c.p_up_floor <= 1, c.p_up_floor, "in [0, 1]")
+    _check("eps", _finite(c.eps) and c.eps >= 0, c.eps, ">= 0 (inputs are in [0, 1]; 8/255 = 0.0314)")
+    _check("alpha", _finite(c.alpha) and c.alpha > 0, c.alpha, "> 0")
+    _check("steps", isinstance(c.steps, int) and c.steps >= 0, c.steps, "an integer >= 0")
+    if c.eval_eps is not None:
+        _check("eval_eps", _finite(c.eval_eps) and c.eval_eps >= 0, c.eval_eps, ">= 0")
+    if c.eval_alpha is not None:
+        _check("eval_alpha", _finite(c.eval_alpha) and c.eval_alpha > 0, c.eval_alpha, "> 0")
+    _check("eval_steps", isinstance(c.eval_steps, int) and c.eval_steps >= 0, c.eval_steps, "an integer >= 0")
+    _check("eval_restarts", isinstance(c.eval_restarts, int) and c.eval_restarts >= 1, c.eval_restarts, "an integer >= 1")
+    _check("eval_every", isinstance(c.eval_every, int) and c.eval_every >= 0, c.eval_every, "an integer >= 0")
+    _check("epochs", isinstance(c.epochs, int) and c.epochs >= 1, c.epochs, "an integer >= 1")
+    _check("batch_size", isinstance(c.batch_size, int) and c.batch_size >= 1, c.batch_size, "an integer >= 1")
+    if c.train_size is not None:
+        _check("train_size", isinstance(c.train_size, int) and c.train_size >= 1, c.train_size, "an integer >= 1 or None")
+    _check("test_size", isinstance(c.test_size, int) and c.test_size >= 1, c.test_size, "an integer >= 1")
+    _check("width", _finite(c.width) and c.width > 0, c.width, "> 0")
+    _check("cat_alpha", _finite(c.cat_alpha) and 0 <= c.cat_alpha < 1, c.cat_alpha, "in [0, 1)")
+    _check("cat_temperature", _finite(c.cat_temperature) and c.cat_temperature > 0, c.cat_temperature, "> 0")
+    _check("dong_keep", _finite(c.dong_keep) and 0 < c.dong_keep <= 1, c.dong_keep, "in (0, 1]")
+    _check("min_eps_probe", isinstance(c.min_eps_probe, int) and c.min_eps_probe >= 0, c.min_eps_probe, "an integer >= 0")
+    _check("similarity_probe", isinstance(c.similarity_probe, int) and c.similarity_probe >= 0, c.similarity_probe, "an integer >= 0")
+    _check("lr", _finite(c.lr) and c.lr > 0, c.lr, "> 0")
+    _check("momentum", _finite(c.momentum) and 0 <= c.momentum < 1, c.momentum, "in [0, 1)")
+    _check("weight_decay", _finite(c.weight_decay) and c.weight_decay >= 0, c.weight_decay, ">= 0")
+    _check("milestones", all(_finite(m) and 0 < m < 1 for m in c.milestones), c.milestones, "fractions in (0, 1)")
+
+
+# Profiles: defaults per dataset.  ``cpu`` is sized for a few minutes per run on two
+# CPU cores; ``paper`` is DS's setting (CAT uses b = 128 and PGD-20 x 10 restarts for
+# evaluation, which the notebooks set explicitly where they reproduce CAT).
+_MNIST_ATTACK = dict(eps=0.3, alpha=0.1, steps=7, eval_steps=20, eval_alpha=0.05)
+_CIFAR_ATTACK = dict(eps=8 / 255, alpha=2 / 255, steps=7, eval_steps=10, eval_alpha=2 / 255)
+
+_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "smoke": {
+        "mnist": dict(model="small-cnn", train_size=200, test_size=100, epochs=1, batch_size=50,
+                      eps=0.3, alpha=0.15, steps=2, eval_steps=2, eval_alpha=0.15, lr=0.05),
+        "cifar10": dict(model="small-cnn", train_size=200, test_size=100, epochs=1, batch_size=50,
+                        eps=8 / 255, alpha=4 / 255, steps=2, eval_steps=2, eval_alpha=4 / 255, augment=True, lr=0.05),
+    },
+    "cpu": {
+        "mnist": dict(model="small-cnn", train_size=5000, test_size=1000, epochs=12, batch_size=100,
+                      lr=0.05, lr_schedule="cosine", **_MNIST_ATTACK),
+        "cifar10": dict(model="small-cnn", width=2.0, train_size=5000, test_size=500, epochs=12, batch_size=100,
+                        augment=True, lr=0.05, lr_schedule="cosine", **_CIFAR_ATTACK),
+    },
+    "paper": {
+        "mnist": dict(model="resnet18", train_size=None, test_size=10000, epochs=100, batch_size=128,
+                      eps=0.3, alpha=0.01, steps=40, eval_steps=20, eval_restarts=10, eval_alpha=0.01,
+                      lr=0.1, lr_schedule="multistep"),
+        "cifar10": dict(model="resnet18", train_size=None, test_size=10000, epochs=200, batch_size=256,
+                        eps=8 / 255, alpha=0.01, steps=20, eval_steps=20, eval_alpha=0.01, augment=True,
+                        lr=0.1, lr_schedule="multistep", milestones=(0.5, 0.75)),
+    },
+}
+
+
+def profile_defaults(profile: str, dataset: str) -> dict[str, Any]:
+    """The defaults a profile gives for a dataset."""
+    _choice("profile", profile, PROFILES)
+    _choice("dataset", dataset, DATASETS)
+    return dict(_PROFILES[profile][dataset])
+
+
+def make_config(profile: str | None = "cpu", dataset: str = "mnist", **overrides: Any) -> Config:
+    """Build a Config from a profile for a dataset; explicit ``overrides`` win.
+
+    Unknown parameter names raise ConfigError listing the known ones.
+    """
+    known = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    values: dict[str, Any] = profile_defaults(profile, dataset) if profile is not None else {}
+    values.update(overrides)
+    if "milestones" in values:
+        values["milestones"] = tuple(values["milestones"])
+    return Config(dataset=dataset, profile=profile, **values)
+
+
+def config_from_dict(d: dict[str, Any]) -> Config:
+    """Rebuild a Config from ``Config.to_dict()`` output (e.g. a result file)."""
+    d = dict(d)
+    d["milestones"] = tuple(d.get("milestones", (0.5, 0.75)))
+    return Config(**d)

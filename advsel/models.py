@@ -1,0 +1,136 @@
+"""Models with their input normalisation inside, so every attack works on [0, 1] inputs.
+
+Registry by name: ``small-cnn`` (fast runs), ``madry-cnn`` (Madry et al.'s MNIST CNN),
+``resnet18`` (the CIFAR form used by both papers: 3x3 stem, no max-pool) and
+``preact-resnet18`` (Dong et al.).  ``width`` multiplies every channel count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std with per-channel constants stored as buffers."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def _ch(base: int, width: float) -> int:
+    return max(1, int(round(base * width)))
+
+
+def small_cnn(in_ch: int, num_classes: int, width: float, image_size: int) -> nn.Module:
+    """Two conv blocks with BatchNorm and a linear head: seconds per epoch on a CPU."""
+    c1, c2 = _ch(16, width), _ch(32, width)
+    feat = c2 * (image_size // 4) ** 2
+    return nn.Sequential(
+        nn.Conv2d(in_ch, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 3, padding=1, bias=False), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(feat, _ch(100, width)), nn.ReLU(), nn.Linear(_ch(100, width), num_classes),
+    )
+
+
+def madry_cnn(in_ch: int, num_classes: int, width: float, image_size: int) -> nn.Module:
+    """Madry et al. (2018) MNIST network: conv 32-5x5, pool, conv 64-5x5, pool, fc 1024."""
+    c1, c2, h = _ch(32, width), _ch(64, width), _ch(1024, width)
+    feat = c2 * (image_size // 4) ** 2
+    return nn.Sequential(
+        nn.Conv2d(in_ch, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(feat, h), nn.ReLU(), nn.Linear(h, num_classes),
+    )
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class PreActBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Conv2d(cin, cout, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(x))
+        sc = self.shortcut(out) if self.shortcut is not None else x
+        out = self.conv1(out)
+        return self.conv2(F.relu(self.bn2(out))) + sc
+
+
+class ResNet18(nn.Module):
+    """ResNet-18 in its CIFAR form (3x3 stem, no max-pool); ``preact`` for PreAct ResNet-18."""
+
+    def __init__(self, in_ch: int, num_classes: int, width: float = 1.0, preact: bool = False) -> None:
+        super().__init__()
+        block = PreActBlock if preact else BasicBlock
+        chans = [_ch(c, width) for c in (64, 128, 256, 512)]
+        self.preact = preact
+        self.conv1 = nn.Conv2d(in_ch, chans[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(chans[0]) if not preact else nn.Identity()
+        layers, cin = [], chans[0]
+        for i, c in enumerate(chans):
+            for s in (1 if i == 0 else 2, 1):
+                layers.append(block(cin, c, s))
+                cin = c
+        self.layers = nn.Sequential(*layers)
+        self.bn_final = nn.BatchNorm2d(cin) if preact else nn.Identity()
+        self.linear = nn.Linear(cin, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv1(x)
+        if not self.preact:
+            out = F.relu(self.bn1(out))
+        out = self.layers(out)
+        if self.preact:
+            out = F.relu(self.bn_final(out))
+        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.linear(out)
+
+
+Builder = Callable[[int, int, float, int], nn.Module]
+REGISTRY: dict[str, Builder] = {
+    "small-cnn": small_cnn,
+    "madry-cnn": madry_cnn,
+    "resnet18": lambda c, k, w, s: ResNet18(c, k, w, preact=False),
+    "preact-resnet18": lambda c, k, w, s: ResNet18(c, k, w, preact=True),
+}
+
+
+def build_model(name: str, image_shape: Sequence[int], num_classes: int, mean: Sequence[float],
+                std: Sequence[float], width: float = 1.0) -> nn.Module:
+    """A registered model preceded by its :class:`Normalize` layer."""
+    if name not in REGISTRY:
+        raise ValueError(f"model={name!r} is not allowed; choose one of: {', '.join(REGISTRY)}")
+    c, h, _ = image_shape
+    return nn.Sequential(Normalize(mean, std), REGISTRY[name](c, num_classes, width, h))

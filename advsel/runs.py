@@ -1,0 +1,88 @@
+"""Results on disk: atomic writes, a cache keyed by the run's config, checkpoints.
+
+A run's result is a JSON file named after its method, dataset and config key.  It is
+written to a temporary file in the same folder and moved into place, so a reader never
+sees half a file; a file that does not parse or does not match its key is reported with
+a warning and the run is recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import Config, config_from_dict
+
+RESULT_SCHEMA = 1
+
+
+def _atomic(path: Path, write: Any, mode: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (temp file + rename)."""
+    _atomic(Path(path), lambda f: json.dump(obj, f, indent=1, sort_keys=False), "w")
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` to ``path`` atomically."""
+    _atomic(Path(path), lambda f: torch.save(obj, f), "wb")
+
+
+def default_cache_dir() -> Path:
+    """``$ADVSEL_RUNS`` if set, else ``results/runs`` under the working directory."""
+    return Path(os.environ.get("ADVSEL_RUNS", "results/runs"))
+
+
+def result_path(config: Config, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return cache / f"{config.dataset}-{config.method}-{config.key()}.json"
+
+
+def checkpoint_path(config: Config, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    return result_path(config, cache_dir).with_suffix(".ckpt.pt")
+
+
+def load_result(path: str | os.PathLike[str], config: Config | None = None) -> dict[str, Any] | None:
+    """The result at ``path`` if it is complete and (when given) matches ``config``.
+
+    Returns None for a missing file; warns and returns None for a corrupt, partial or
+    mismatched one, so the caller recomputes it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text())
+        ok = (result.get("complete") is True and result.get("schema") == RESULT_SCHEMA
+              and isinstance(result.get("epochs"), list))
+        cfg = config_from_dict(result["config"])
+        if config is not None and cfg.key() != config.key():
+            ok = False
+    except Exception as e:  # noqa: BLE001 - any unreadable file is recomputed
+        warnings.warn(f"result file {path} is unreadable ({type(e).__name__}: {e}); recomputing the run",
+                      stacklevel=2)
+        return None
+    if not ok:
+        warnings.warn(f"result file {path} is partial or does not match its config; recomputing the run",
+                      stacklevel=2)
+        return None
+    return result

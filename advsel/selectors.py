@@ -1,0 +1,135 @@
+"""Which samples of a batch are backpropagated: DS selection and its baselines.
+
+DS (Mendonça et al.): the batch holds b' clean samples and their b' PGD versions; the
+per-sample cross-entropy of all 2b' is computed, and only the top share P_up is
+backpropagated.  Here the scoring pass runs *without gradients* and only the selected
+samples are forwarded again and backpropagated, so unselected samples never pay for a
+backward pass (a masked loss over the whole batch would still pay for all of it).
+
+BatchNorm: the scoring pass runs in train mode (batch statistics over the 2b' samples,
+as in the paper's single forward pass) but leaves the running statistics untouched
+(:func:`frozen_bn_stats`); the training pass over the selected samples uses their batch
+statistics and is the one that updates the running statistics, so the running averages
+describe the samples the model is trained on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SELECTIONS = ("clean", "adv", "top", "random")
+
+
+@dataclass
+class Selection:
+    """The samples chosen for the backward pass and what the choice saw.
+
+    ``x``/``y``: the selected inputs and labels.  ``n_clean``/``n_adv``: how many of them
+    are clean / adversarial (device tensors, summed without a host sync).
+    ``is_adv``: per selected sample, whether it is adversarial.  ``adv_index``: for the
+    selected adversarial samples, their position in the b' batch.  ``logits_adv``: the
+    scoring pass's logits on the b' adversarial samples (None when there was no
+    scoring pass); CAT and Dong et al. reuse them.  ``correct``: number of correct
+    predictions in the scoring pass, and ``scored`` its size (for eq. (9)).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    n_clean: torch.Tensor
+    n_adv: torch.Tensor
+    is_adv: torch.Tensor
+    adv_index: torch.Tensor
+    logits_adv: torch.Tensor | None = None
+    correct: torch.Tensor | None = None
+    scored: int = 0
+
+
+def n_selected(p_up: float, n: int) -> int:
+    """round(P_up * n), at least 1: the size of the selection set S."""
+    if not 0 < p_up <= 1:
+        raise ValueError(f"p_up={p_up!r} is not allowed; P_up must be in (0, 1]")
+    return max(1, int(math.floor(p_up * n + 0.5)))
+
+
+@contextlib.contextmanager
+def frozen_bn_stats(model: nn.Module) -> Iterator[None]:
+    """Train-mode BatchNorm (batch statistics) that does not update its running statistics."""
+    saved = []
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            saved.append((m, m.momentum, m.num_batches_tracked.clone()))
+            m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch
+    try:
+        yield
+    finally:
+        for m, momentum, nbt in saved:
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(nbt)
+
+
+def per_sample_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scoring pass: logits and per-sample cross-entropy (eqs. 7-8) without gradients."""
+    with torch.no_grad(), frozen_bn_stats(model):
+        logits = model(x).float()
+    return logits, F.cross_entropy(logits, y, reduction="none")
+
+
+def _pack(x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, chosen: torch.Tensor, b: int,
+          logits_adv: torch.Tensor | None, correct: torch.Tensor | None) -> Selection:
+    both = torch.cat([x, x_adv])
+    is_adv = chosen >= b
+    n_adv = is_adv.sum()
+    return Selection(both[chosen], y.repeat(2)[chosen], len(chosen) - n_adv, n_adv, is_adv,
+                     chosen[is_adv] - b, logits_adv, correct, 2 * b if correct is not None else 0)
+
+
+def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,
+           p_up: float = 1.0, generator: torch.Generator | None = None) -> Selection:
+    """Form the training set S of one step.
+
+    ``clean``: the b' clean samples (standard training).  ``adv``: their b' adversarial
+    versions (PGD-AT).  ``top``: the P_up share of the 2b' clean + adversarial samples
+    with the highest cross-entropy (DS).  ``random``: a random P_up share of the 2b'
+    (DS's "random robust" baseline), drawn from ``generator`` with no scoring pass.
+    """
+    b = len(y)
+    dev = y.device
+    if kind == "clean":
+        return Selection(x, y, torch.tensor(b, device=dev), torch.tensor(0, device=dev),
+                         torch.zeros(b, dtype=torch.bool, device=dev), torch.empty(0, dtype=torch.long, device=dev))
+    if x_adv is None:
+        raise ValueError(f"selection {kind!r} needs adversarial examples (x_adv)")
+    if kind == "adv":
+        return Selection(x_adv, y, torch.tensor(0, device=dev), torch.tensor(b, device=dev),
+                         torch.ones(b, dtype=torch.bool, device=dev), torch.arange(b, device=dev))
+    if kind not in ("top", "random"):
+        raise ValueError(f"selection={kind!r} is not allowed; choose one of: {', '.join(SELECTIONS)}")
+    k = n_selected(p_up, 2 * b)
+    if kind == "random":
+        chosen = torch.randperm(2 * b, generator=generator)[:k].to(dev)
+        return _pack(x, x_adv, y, chosen, b, None, None)
+    logits, losses = per_sample_losses(model, torch.cat([x, x_adv]), y.repeat(2))
+    chosen = losses.topk(k, sorted=False).indices
+    correct = (logits.argmax(1) == y.repeat(2)).sum()
+    return _pack(x, x_adv, y, chosen, b, logits[b:], correct)
+
+
+def adaptive_p_up(previous: float, accuracy: float, floor: float) -> float:
+    """Eq. (9) of DS with a floor: P_up(t) = max(floor, (1 - acc(t-1)) * P_up(t-1)).
+
+    As written in the paper P_up only decreases and would reach 0; ``floor`` in [0, 1]
+    keeps it usable (``floor = 0`` is the paper's equation, clipped to (0, 1] only
+    because an empty selection cannot train).
+    """
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy={accuracy!r} is not allowed; it must be in [0, 1]")
+    if not 0 <= floor <= 1:
+        raise ValueError(f"p_up_floor={floor!r} is not allowed; it must be in [0, 1]")
+    return max(floor, (1 - accuracy) * previous, 1e-6)

@@ -1,0 +1,405 @@
+"""The training loop: sampler -> training attack -> selector -> optimizer step.
+
+One loop serves every method; a method is a pair (which samples form the batch, which
+of the clean/adversarial samples are backpropagated):
+
+========== =========== ==============================================
+method     sampler     selection
+========== =========== ==============================================
+standard   uniform     the b' clean samples
+robust     uniform     their b' PGD versions (PGD-AT)
+ds         uniform     top P_up of the 2b' by cross-entropy (DS)
+ds-adaptive uniform    as ds, P_up per epoch by eq. (9)
+random     uniform     a random P_up share of the 2b'
+cat        CAT         the b' PGD versions (CAT)
+ds-cat     CAT         top P_up of the 2b' (DS inside CAT batches)
+dong       subset      the b' PGD versions, on Dong et al.'s stable half
+========== =========== ==============================================
+
+After each epoch the model is evaluated on a fixed, seeded, class-balanced test subset
+(clean and PGD robust accuracy) and a checkpoint is written, so an interrupted run
+resumes to the same result.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import random
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import __version__
+from .attacks import clean_accuracy, pgd, robust_accuracy
+from .config import Config, ConfigError
+from .data import MEAN_STD, TensorData, augment_batch, balanced_subset, load, to_float
+from .models import build_model
+from .runs import RESULT_SCHEMA, atomic_torch_save
+from .samplers import Sampler, UniformSampler
+from .selectors import Selection, adaptive_p_up, select
+
+SELECTION_OF = {"standard": "clean", "robust": "adv", "ds": "top", "ds-adaptive": "top", "random": "random",
+                "cat": "adv", "ds-cat": "top", "dong": "adv"}
+TEST_SUBSET_SEED = 1234  # the same evaluation subset for every run, so methods are compared on equal footing
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Observer(Protocol):
+    """Something that watches training (trackers, probes); optional hooks."""
+
+    def on_step(self, trainer: Trainer, idx: torch.Tensor, sel: Selection, x: torch.Tensor,
+                x_adv: torch.Tensor | None, y: torch.Tensor, logits_adv: torch.Tensor | None) -> None: ...
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None: ...
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available else cpu; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' was asked for but no CUDA device is available here "
+                          "(torch.cuda.is_available() is False); use device=auto or device=cpu")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"device={name!r} is not allowed; choose one of: auto, cpu, cuda")
+    return torch.device(name)
+
+
+def lr_factor(schedule: str, step: int, total: int, milestones: Sequence[float]) -> float:
+    """Multiplier of the base learning rate after ``step`` of ``total`` optimizer steps."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    return 0.1 ** sum(step >= m * total for m in milestones)
+
+
+def hardware() -> dict[str, Any]:
+    """What the run ran on, recorded next to its numbers."""
+    info = {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(), "cpu_threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info["cuda_device"] = torch.cuda.get_device_name()
+    return info
+
+
+def git_commit() -> str | None:
+    """The commit of the advsel checkout, when it is one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except Exception:  # noqa: BLE001 - no git, no commit
+        return None
+
+
+class _Clock:
+    """Wall-clock phases; synchronizes CUDA so each phase is charged its own kernels."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+
+    def now(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+
+class Trainer:
+    """Runs one configured training; :meth:`fit` returns the result dictionary.
+
+    ``data``: a preloaded :class:`TensorData` (else loaded from ``$ADVSEL_DATA``).
+    ``train_indices``: train only on these indices of the training set (Dong et al.).
+    ``sampler``: a ready sampler (CAT); default uniform over the training indices.
+    ``checkpoint``: file for per-epoch checkpoints; an existing one is resumed.
+    ``log``: called with a line per epoch.
+    """
+
+    def __init__(self, config: Config, data: TensorData | None = None, *, train_indices: torch.Tensor | None = None,
+                 sampler: Sampler | Callable[[Trainer], Sampler] | None = None,
+                 observers: Sequence[Observer] = (), checkpoint: str | Path | None = None,
+                 log: Callable[[str], None] | None = None, progress: bool | None = None) -> None:
+        self.config = c = config
+        self.device = resolve_device(c.device)
+        self.autocast_dtype = torch.bfloat16 if (c.amp and self.device.type == "cuda") else None
+        _seed_everything(c.seed)
+        data = data if data is not None else load(c.dataset)
+        _check_labels(data)
+        self.data_source = data.source
+        self.num_classes = data.num_classes
+        base = balanced_subset(data.y_train, c.train_size, c.seed, data.num_classes)
+        self.train_indices = base if train_indices is None else train_indices.cpu().long()
+        test_idx = balanced_subset(data.y_test, min(c.test_size, len(data.y_test)), TEST_SUBSET_SEED, data.num_classes)
+        store = self.device if c.data_on_device else torch.device("cpu")
+        self.x_train, self.y_train = data.x_train.to(store), data.y_train.to(store)
+        self.x_test = to_float(data.x_test[test_idx]).to(self.device)
+        self.y_test = data.y_test[test_idx].to(self.device)
+        self.model = build_model(c.model, data.image_shape, data.num_classes, *MEAN_STD[c.dataset], width=c.width)
+        self.model = self.model.to(self.device)
+        if c.channels_last and self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.sampler = self._make_sampler(sampler)
+        self.total_steps = self.sampler.steps_per_epoch * c.epochs
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum,
+                                         weight_decay=c.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(c.lr_schedule, s, self.total_steps, c.milestones))
+        self.observers = list(observers)
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.log = log
+        self.progress = progress
+        self.aug_gen = torch.Generator().manual_seed(c.seed + 1)
+        self.sel_gen = torch.Generator().manual_seed(c.seed + 2)
+        self.selection = SELECTION_OF[c.method]
+        self.p_up = 1.0 if c.method == "ds-adaptive" else (c.p_up if self.selection in ("top", "random") else 1.0)
+        self.epochs: list[dict[str, Any]] = []
+        self.evals: list[dict[str, Any]] = []
+        self.step = 0
+        self.train_time = 0.0  # attack + training passes, evaluation excluded
+        self.passes = {"forward": 0, "backward": 0}
+        self.clock = _Clock(self.device)
+
+    def _make_sampler(self, sampler: Sampler | Callable[[Trainer], Sampler] | None) -> Sampler:
+        try:
+            if sampler is None:
+                return UniformSampler(self.train_indices, self.config.batch_size, self.config.seed)
+            return sampler(self) if callable(sampler) and not hasattr(sampler, "batches") else sampler
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+
+    # ------------------------------------------------------------------ one step
+    def train_batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Index the resident tensors, convert to [0, 1] floats, augment on the whole batch."""
+        dev_idx = idx.to(self.x_train.device, non_blocking=True)
+        x = to_float(self.x_train[dev_idx]).to(self.device, non_blocking=True)
+        y = self.y_train[dev_idx].to(self.device, non_blocking=True)
+        if self.config.augment:
+            x = augment_batch(x, generator=self.aug_gen)
+        if self.config.channels_last and self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+    def _autocast(self) -> Any:
+        if self.autocast_dtype is None:
+            return torch.autocast(device_type=self.device.type, enabled=False)
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+
+    def train_step(self, idx: torch.Tensor, stats: dict[str, Any]) -> None:
+        """Attack, select, forward and backward the selected samples, update; count passes."""
+        c = self.config
+        x, y = self.train_batch(idx)
+        b = len(y)
+        t0 = self.clock.now()
+        x_adv = None
+        if self.selection != "clean":
+            x_adv = pgd(self.model, x, y, eps=c.eps, alpha=c.alpha, steps=c.steps, random_start=True,
+                        autocast_dtype=self.autocast_dtype)
+            self.passes["forward"] += c.steps * b
+            self.passes["backward"] += c.steps * b
+        t1 = self.clock.now()
+        self.model.train()
+        with self._autocast():
+            sel = select(self.selection, self.model, x, x_adv, y, self.p_up, self.sel_gen)
+            logits = self.model(sel.x).float()
+        loss = F.cross_entropy(logits, sel.y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(f"training loss is {loss.item()} at epoch {len(self.epochs) + 1}, "
+                                     f"step {stats['steps'] + 1}; the last good checkpoint is kept"
+                                     + (f" at {self.checkpoint}" if self.checkpoint else ""))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.passes["forward"] += sel.scored + len(sel.y)
+        self.passes["backward"] += len(sel.y)
+        logits_adv = sel.logits_adv if sel.logits_adv is not None else (
+            logits.detach() if self.selection == "adv" else None)
+        self.sampler.observe(idx, logits_adv, y)
+        for o in self.observers:
+            if hasattr(o, "on_step"):
+                o.on_step(self, idx, sel, x, x_adv, y, logits_adv)
+        t2 = self.clock.now()
+        self.step += 1
+        self.train_time += t2 - t0
+        stats["time_attack_s"] += t1 - t0
+        stats["time_train_s"] += t2 - t1
+        stats["steps"] += 1
+        stats["loss_sum"] += loss.detach() * len(sel.y)
+        stats["n_selected"] += len(sel.y)
+        stats["correct"] += (logits.detach().argmax(1) == sel.y).sum()
+        stats["selected_clean"] += sel.n_clean
+        stats["selected_adv"] += sel.n_adv
+        if sel.correct is not None:
+            stats["scored_correct"] += sel.correct
+            stats["scored"] += sel.scored
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self) -> dict[str, float]:
+        """Clean and PGD robust accuracy on the fixed test subset."""
+        c = self.config
+        clean = clean_accuracy(self.model, self.x_test, self.y_test)
+        robust = robust_accuracy(self.model, self.x_test, self.y_test, eps=c.effective_eval_eps,
+                                 alpha=c.effective_eval_alpha, steps=c.eval_steps, restarts=c.eval_restarts,
+                                 autocast_dtype=self.autocast_dtype)
+        return {"clean_acc": clean, "robust_acc": robust}
+
+    def _record_eval(self, epoch: int) -> dict[str, float]:
+        acc = self.evaluate()
+        self.evals.append({"step": self.step, "epoch": epoch, "train_time_s": self.train_time,
+                           "forward_passes": self.passes["forward"], "backward_passes": self.passes["backward"],
+                           **acc})
+        return acc
+
+    # ---------------------------------------------------------------- the loop
+    def fit(self) -> dict[str, Any]:
+        """Train (resuming from the checkpoint when there is one) and return the result."""
+        self._resume()
+        c = self.config
+        for epoch in range(len(self.epochs), c.epochs):
+            self._run_epoch(epoch)
+        return self.result()
+
+    def _run_epoch(self, epoch: int) -> None:
+        c = self.config
+        t_start = time.perf_counter()
+        dev = self.device
+        zero = lambda: torch.zeros((), device=dev)  # noqa: E731
+        stats: dict[str, Any] = {"time_attack_s": 0.0, "time_train_s": 0.0, "time_eval_s": 0.0, "steps": 0,
+                                 "loss_sum": zero(), "n_selected": 0, "correct": zero(), "selected_clean": zero(),
+                                 "selected_adv": zero(), "scored_correct": zero(), "scored": 0}
+        passes0 = dict(self.passes)
+        p_up_used = self.p_up
+        for idx in _progress(self.sampler.batches(epoch), self.sampler.steps_per_epoch, epoch, self.progress):
+            self.train_step(idx, stats)
+            if c.eval_every and self.step % c.eval_every == 0 and stats["steps"] < self.sampler.steps_per_epoch:
+                te = time.perf_counter()
+                self._record_eval(epoch + 1)
+                stats["time_eval_s"] += time.perf_counter() - te
+        te = time.perf_counter()
+        acc = self._record_eval(epoch + 1)
+        stats["time_eval_s"] += time.perf_counter() - te
+        steps = max(stats["steps"], 1)
+        train_acc = (stats["scored_correct"] / stats["scored"]).item() if stats["scored"] else \
+            (stats["correct"] / max(stats["n_selected"], 1)).item()
+        record = {
+            "epoch": epoch + 1, **acc, "p_up": p_up_used, "train_loss": (stats["loss_sum"] / max(stats["n_selected"], 1)).item(),
+            "train_acc": train_acc, "selected_clean": stats["selected_clean"].item() / steps,
+            "selected_adv": stats["selected_adv"].item() / steps, "steps": stats["steps"],
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "forward_passes": self.passes["forward"] - passes0["forward"],
+            "backward_passes": self.passes["backward"] - passes0["backward"],
+            "time_attack_s": stats["time_attack_s"], "time_train_s": stats["time_train_s"],
+            "time_eval_s": stats["time_eval_s"], "train_time_s": self.train_time,
+        }
+        for o in self.observers:
+            if hasattr(o, "on_epoch_end"):
+                o.on_epoch_end(self, record)
+        if c.method == "ds-adaptive":
+            driver = {"train": train_acc, "clean": acc["clean_acc"], "robust": acc["robust_acc"]}[c.adaptive_accuracy]
+            self.p_up = adaptive_p_up(self.p_up, driver, c.p_up_floor)
+        record["time_s"] = time.perf_counter() - t_start
+        self.epochs.append(record)
+        self._save_checkpoint()
+        if self.log:
+            self.log(format_epoch(record, c.epochs))
+
+    # ------------------------------------------------------------ checkpointing
+    def _state(self) -> dict[str, Any]:
+        return {
+            "key": self.config.key(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "sampler": self.sampler.state_dict(),
+            "observers": [o.state_dict() if hasattr(o, "state_dict") else None for o in self.observers],
+            "epochs": self.epochs, "evals": self.evals, "step": self.step, "train_time": self.train_time,
+            "passes": self.passes, "p_up": self.p_up, "aug_gen": self.aug_gen.get_state(),
+            "sel_gen": self.sel_gen.get_state(), "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
+
+    def _save_checkpoint(self) -> None:
+        if self.checkpoint is not None:
+            atomic_torch_save(self._state(), self.checkpoint)
+
+    def _resume(self) -> None:
+        if self.checkpoint is None or not self.checkpoint.is_file():
+            return
+        try:
+            s = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+            if s["key"] != self.config.key():
+                raise ValueError("checkpoint belongs to another config")
+        except Exception as e:  # noqa: BLE001 - a bad checkpoint means starting over, with a warning
+            import warnings
+
+            warnings.warn(f"checkpoint {self.checkpoint} is unusable ({e}); starting the run from scratch",
+                          stacklevel=2)
+            return
+        self.model.load_state_dict(s["model"])
+        self.optimizer.load_state_dict(s["optimizer"])
+        self.scheduler.load_state_dict(s["scheduler"])
+        self.sampler.load_state_dict(s["sampler"])
+        for o, st in zip(self.observers, s["observers"]):
+            if st is not None:
+                o.load_state_dict(st)
+        self.epochs, self.evals, self.step = s["epochs"], s["evals"], s["step"]
+        self.train_time, self.passes, self.p_up = s["train_time"], s["passes"], s["p_up"]
+        self.aug_gen.set_state(s["aug_gen"])
+        self.sel_gen.set_state(s["sel_gen"])
+        torch.set_rng_state(s["torch_rng"].cpu())
+        random.setstate(s["py_rng"])
+        if s["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([t.cpu() for t in s["cuda_rng"]])
+        if self.log:
+            self.log(f"resumed from {self.checkpoint} after epoch {len(self.epochs)}")
+
+    def result(self) -> dict[str, Any]:
+        """The JSON-ready result: config, data source, hardware, per-epoch records, evaluations."""
+        return {
+            "schema": RESULT_SCHEMA, "complete": len(self.epochs) == self.config.epochs,
+            "config": self.config.to_dict(), "key": self.config.key(), "data_source": self.data_source,
+            "hardware": hardware(), "device": str(self.device), "advsel_version": __version__,
+            "git_commit": git_commit(), "train_size": len(self.train_indices), "test_size": len(self.y_test),
+            "total_time_s": sum(r["time_s"] for r in self.epochs), "train_time_s": self.train_time,
+            "epochs": self.epochs, "evals": self.evals,
+        }
+
+
+def format_epoch(r: dict[str, Any], epochs: int) -> str:
+    """One line per epoch for the log."""
+    return (f"epoch {r['epoch']:>3}/{epochs}  clean {r['clean_acc']:.4f}  robust {r['robust_acc']:.4f}  "
+            f"loss {r['train_loss']:.4f}  P_up {r['p_up']:.3f}  sel clean/adv {r['selected_clean']:.1f}/"
+            f"{r['selected_adv']:.1f}  time {r['time_s']:.1f}s (attack {r['time_attack_s']:.1f}, "
+            f"train {r['time_train_s']:.1f}, eval {r['time_eval_s']:.1f})")
+
+
+def _progress(it: Any, total: int, epoch: int, enabled: bool | None) -> Any:
+    """tqdm over the steps; quiet when the output is not a terminal (``disable=None``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(it, total=total, desc=f"epoch {epoch + 1}", leave=False,
+                disable=None if enabled is None else not enabled)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _check_labels(data: TensorData) -> None:
+    for name, y in (("training", data.y_train), ("test", data.y_test)):
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= data.num_classes):
+            raise ConfigError(f"{name} labels range over [{int(y.min())}, {int(y.max())}] but the model has "
+                              f"{data.num_classes} classes; labels must be in [0, {data.num_classes - 1}]")
+
+
+def model_summary(model: nn.Module) -> str:
+    """Parameter count, for logs."""
+    return f"{sum(p.numel() for p in model.parameters()):,} parameters"

@@ -1,0 +1,91 @@
+"""Execute the book's notebooks with papermill, or check them with nbmake.
+
+    python scripts/notebooks.py smoke          # jupytext -> .ipynb, then pytest --nbmake at the smoke profile
+    python scripts/notebooks.py execute [--profile cpu] [NAME ...]
+                                               # papermill-execute into book/generated/ for the book
+
+The ``.py`` files in notebooks/ (jupytext percent format) are the sources; the
+generated ``.ipynb`` files are never committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "book" / "generated"
+
+
+def sources(names: list[str] | None = None) -> list[Path]:
+    files = sorted(p for p in NOTEBOOKS.glob("*.py") if not p.name.startswith("_"))
+    if names:
+        files = [p for p in files if p.stem in names or p.name in names]
+    return files
+
+
+def smoke() -> int:
+    """Generate smoke-profile .ipynb copies and run them under nbmake."""
+    import jupytext
+    import nbformat
+
+    out_dir = ROOT / "build" / "nbsmoke"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for src in sources():
+        nb = jupytext.read(src)
+        _inject(nb, {"profile": "smoke", "seeds": [0]})
+        dst = out_dir / f"{src.stem}.ipynb"
+        nbformat.write(nb, dst)
+        paths.append(str(dst))
+    if not paths:
+        print("no notebooks in notebooks/")
+        return 0
+    env = dict(os.environ, ADVSEL_RUNS=str(ROOT / "build" / "smoke-runs"))
+    cmd = [sys.executable, "-m", "pytest", "-q", "--nbmake", "--nbmake-kernel=python3", "--nbmake-timeout=900",
+           "-p", "no:cacheprovider", "--rootdir", str(out_dir), *paths]
+    return subprocess.call(cmd, env=env, cwd=ROOT)
+
+
+def _inject(nb, params: dict) -> None:
+    """Append an injected-parameters cell after the cell tagged ``parameters`` (as papermill does)."""
+    import nbformat
+
+    for i, cell in enumerate(nb.cells):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            src = "\n".join(f"{k} = {v!r}" for k, v in params.items())
+            new = nbformat.v4.new_code_cell(src, metadata={"tags": ["injected-parameters"]})
+            nb.cells.insert(i + 1, new)
+            return
+    raise SystemExit(f"notebook has no cell tagged 'parameters': {nb.metadata.get('jupytext', {})}")
+
+
+def execute(profile: str, names: list[str] | None) -> int:
+    """papermill-execute each notebook into book/generated/<name>.ipynb."""
+    import jupytext
+    import papermill
+
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    for src in sources(names):
+        print(f"executing {src.name} at profile {profile}", flush=True)
+        papermill.execute_notebook(jupytext.read(src), str(EXECUTED / f"{src.stem}.ipynb"),
+                                   parameters={"profile": profile}, kernel_name="python3", cwd=str(ROOT),
+                                   progress_bar=False)
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("mode", choices=["smoke", "execute"])
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("names", nargs="*")
+    a = p.parse_args()
+    return smoke() if a.mode == "smoke" else execute(a.profile, a.names)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
