@@ -50,7 +50,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         t = hints[f.name]
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": f"default: profile value, else {f.default!r}"}
+        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
+                              "help": f"default: profile value, else {f.default!r}"}
         if t is bool:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
             continue

@@ -85,6 +85,7 @@ class Config:
     profile: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        _canonical_numbers(self)
         validate(self)
 
     @property
@@ -111,6 +112,21 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+def _canonical_numbers(c: Config) -> None:
+    """Store integers given for float fields as floats (``eps=0`` as ``0.0``), milestones as a tuple.
+
+    Without this ``eps=0`` and ``eps=0.0`` would be the same run under two cache keys.
+    Booleans and non-numbers are left for :func:`validate` to reject.
+    """
+    for f in dataclasses.fields(c):
+        value = getattr(c, f.name)
+        if f.type in ("float", "float | None") and isinstance(value, int) and not isinstance(value, bool):
+            object.__setattr__(c, f.name, float(value))
+    if isinstance(c.milestones, (list, tuple)):
+        object.__setattr__(c, "milestones", tuple(
+            float(m) if isinstance(m, int) and not isinstance(m, bool) else m for m in c.milestones))
+
+
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
@@ -119,6 +135,11 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 def _check(name: str, ok: bool, value: Any, rule: str) -> None:
     if not ok:
         raise ConfigError(f"{name}={value!r} is not allowed; {name} must be {rule}")
+
+
+def _int(name: str, value: Any, minimum: int) -> None:
+    _check(name, isinstance(value, int) and not isinstance(value, bool) and value >= minimum, value,
+           f"an integer >= {minimum}")
 
 
 def _finite(x: float) -> bool:
@@ -139,25 +160,25 @@ def validate(c: Config) -> None:
     _check("p_up_floor", _finite(c.p_up_floor) and 0 <= c.p_up_floor <= 1, c.p_up_floor, "in [0, 1]")
     _check("eps", _finite(c.eps) and c.eps >= 0, c.eps, ">= 0 (inputs are in [0, 1]; 8/255 = 0.0314)")
     _check("alpha", _finite(c.alpha) and c.alpha > 0, c.alpha, "> 0")
-    _check("steps", isinstance(c.steps, int) and c.steps >= 0, c.steps, "an integer >= 0")
+    _int("steps", c.steps, 0)
     if c.eval_eps is not None:
         _check("eval_eps", _finite(c.eval_eps) and c.eval_eps >= 0, c.eval_eps, ">= 0")
     if c.eval_alpha is not None:
         _check("eval_alpha", _finite(c.eval_alpha) and c.eval_alpha > 0, c.eval_alpha, "> 0")
-    _check("eval_steps", isinstance(c.eval_steps, int) and c.eval_steps >= 0, c.eval_steps, "an integer >= 0")
-    _check("eval_restarts", isinstance(c.eval_restarts, int) and c.eval_restarts >= 1, c.eval_restarts, "an integer >= 1")
-    _check("eval_every", isinstance(c.eval_every, int) and c.eval_every >= 0, c.eval_every, "an integer >= 0")
-    _check("epochs", isinstance(c.epochs, int) and c.epochs >= 1, c.epochs, "an integer >= 1")
-    _check("batch_size", isinstance(c.batch_size, int) and c.batch_size >= 1, c.batch_size, "an integer >= 1")
+    _int("eval_steps", c.eval_steps, 0)
+    _int("eval_restarts", c.eval_restarts, 1)
+    _int("eval_every", c.eval_every, 0)
+    _int("epochs", c.epochs, 1)
+    _int("batch_size", c.batch_size, 1)
     if c.train_size is not None:
-        _check("train_size", isinstance(c.train_size, int) and c.train_size >= 1, c.train_size, "an integer >= 1 or None")
-    _check("test_size", isinstance(c.test_size, int) and c.test_size >= 1, c.test_size, "an integer >= 1")
+        _int("train_size", c.train_size, 1)
+    _int("test_size", c.test_size, 1)
     _check("width", _finite(c.width) and c.width > 0, c.width, "> 0")
     _check("cat_alpha", _finite(c.cat_alpha) and 0 <= c.cat_alpha < 1, c.cat_alpha, "in [0, 1)")
     _check("cat_temperature", _finite(c.cat_temperature) and c.cat_temperature > 0, c.cat_temperature, "> 0")
     _check("dong_keep", _finite(c.dong_keep) and 0 < c.dong_keep <= 1, c.dong_keep, "in (0, 1]")
-    _check("min_eps_probe", isinstance(c.min_eps_probe, int) and c.min_eps_probe >= 0, c.min_eps_probe, "an integer >= 0")
-    _check("similarity_probe", isinstance(c.similarity_probe, int) and c.similarity_probe >= 0, c.similarity_probe, "an integer >= 0")
+    _int("min_eps_probe", c.min_eps_probe, 0)
+    _int("similarity_probe", c.similarity_probe, 0)
     _check("lr", _finite(c.lr) and c.lr > 0, c.lr, "> 0")
     _check("momentum", _finite(c.momentum) and 0 <= c.momentum < 1, c.momentum, "in [0, 1)")
     _check("weight_decay", _finite(c.weight_decay) and c.weight_decay >= 0, c.weight_decay, ">= 0")

@@ -11,7 +11,6 @@ converted to float in [0, 1] and, for CIFAR, augmented on the whole batch at onc
 
 from __future__ import annotations
 
-import io
 import os
 import zipfile
 from dataclasses import dataclass
@@ -164,7 +163,8 @@ def balanced_subset(labels: torch.Tensor, size: int | None, seed: int, num_class
         idx = (labels == c).nonzero().flatten()
         want = per + (1 if c < extra else 0)
         if want > len(idx):
-            raise ValueError(f"class {c} has {len(idx)} samples, fewer than the {want} a balanced subset of {size} needs")
+            raise ValueError(f"class {c} has {len(idx)} samples, fewer than the {want} "
+                             f"a balanced subset of {size} needs")
         chosen.append(idx[torch.randperm(len(idx), generator=g)[:want]])
     return torch.cat(chosen).sort().values
 

@@ -12,8 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .config import Config
 from .data import TensorData, load
+from .dong import stable_subset
 from .runs import atomic_write_json, checkpoint_path, load_result, result_path
 from .trainer import Trainer
 
@@ -50,6 +53,38 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
 
 def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callable[[str], None] | None,
            progress: bool | None) -> dict[str, Any]:
-    trainer = Trainer(config, dataset(config.dataset), checkpoint=checkpoint_path(config, cache_dir), log=log,
+    data = dataset(config.dataset)
+    subset, pretrain = None, None
+    if config.method == "dong":
+        subset, pretrain = dong_subset(config, cache_dir, log, progress)
+    trainer = Trainer(config, data, train_indices=subset, checkpoint=checkpoint_path(config, cache_dir), log=log,
                       progress=progress)
-    return trainer.fit()
+    result = trainer.fit()
+    if pretrain is not None:
+        result["pretrain"] = pretrain
+    return result
+
+
+def pretrain_config(config: Config) -> Config:
+    """The PGD-AT run whose learning-stability counts choose Dong et al.'s subset.
+
+    Same settings as the ``dong`` run (so the same cached ``robust`` run serves both
+    as the PGD-AT baseline and as Dong's pre-training).
+    """
+    return config.replace(method="robust", min_eps_probe=0, similarity_probe=0, eval_every=0)
+
+
+def dong_subset(config: Config, cache_dir: str | os.PathLike[str] | None = None,
+                log: Callable[[str], None] | None = None,
+                progress: bool | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Dong et al.'s class-balanced most-stable subset, and the cost of finding it."""
+    pre = run(pretrain_config(config), cache_dir, log=log, progress=progress)
+    st = pre["stability"]
+    indices, counts = torch.tensor(st["indices"]), torch.tensor(st["count_wrong"])
+    labels = dataset(config.dataset).y_train[indices]
+    subset = stable_subset(indices, labels, counts, keep=config.dong_keep, seed=config.seed)
+    last = pre["epochs"]
+    cost = {"key": pre["key"], "train_time_s": pre["train_time_s"], "total_time_s": pre["total_time_s"],
+            "forward_passes": sum(r["forward_passes"] for r in last),
+            "backward_passes": sum(r["backward_passes"] for r in last), "subset_size": len(subset)}
+    return subset, cost

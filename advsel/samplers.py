@@ -60,7 +60,8 @@ class UniformSampler:
         global_b = batch_size * world_size
         if global_b > len(self.indices):
             raise ValueError(f"batch_size={batch_size} (x world_size {world_size}) is larger than the "
-                             f"{len(self.indices)} training samples; choose batch_size <= {len(self.indices) // world_size}")
+                             f"{len(self.indices)} training samples; "
+                             f"choose batch_size <= {len(self.indices) // world_size}")
         self.steps_per_epoch = len(self.indices) // global_b
 
     def batches(self, epoch: int) -> Iterator[torch.Tensor]:

@@ -37,9 +37,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import __version__
+from .analysis import MinEpsProbe, SimilarityProbe
 from .attacks import clean_accuracy, pgd, robust_accuracy
+from .cat import CATSampler
 from .config import Config, ConfigError
 from .data import MEAN_STD, TensorData, augment_batch, balanced_subset, load, to_float
+from .dong import StabilityTracker
 from .models import build_model
 from .runs import RESULT_SCHEMA, atomic_torch_save
 from .samplers import Sampler, UniformSampler
@@ -137,7 +140,13 @@ class Trainer:
         _check_labels(data)
         self.data_source = data.source
         self.num_classes = data.num_classes
-        base = balanced_subset(data.y_train, c.train_size, c.seed, data.num_classes)
+        if c.method == "dong" and train_indices is None:
+            raise ConfigError("method='dong' trains on the stable subset of a PGD-AT pre-training run; "
+                              "run it with advsel.experiments.run(config), which does the pre-training")
+        try:
+            base = balanced_subset(data.y_train, c.train_size, c.seed, data.num_classes)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         self.train_indices = base if train_indices is None else train_indices.cpu().long()
         test_idx = balanced_subset(data.y_test, min(c.test_size, len(data.y_test)), TEST_SUBSET_SEED, data.num_classes)
         store = self.device if c.data_on_device else torch.device("cpu")
@@ -155,6 +164,13 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(c.lr_schedule, s, self.total_steps, c.milestones))
         self.observers = list(observers)
+        self.tracker = StabilityTracker(self.train_indices) if c.method == "robust" else None
+        if self.tracker is not None:
+            self.observers.append(self.tracker)
+        if c.min_eps_probe:
+            self.observers.append(MinEpsProbe(c.min_eps_probe))
+        if c.similarity_probe:
+            self.observers.append(SimilarityProbe(c.similarity_probe, seed=c.seed))
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.log = log
         self.progress = progress
@@ -166,13 +182,18 @@ class Trainer:
         self.evals: list[dict[str, Any]] = []
         self.step = 0
         self.train_time = 0.0  # attack + training passes, evaluation excluded
-        self.passes = {"forward": 0, "backward": 0}
+        # sample passes: an attack step on b' samples is b' forward and b' backward passes
+        self.passes = {"attack_forward": 0, "attack_backward": 0, "train_forward": 0, "train_backward": 0}
         self.clock = _Clock(self.device)
 
     def _make_sampler(self, sampler: Sampler | Callable[[Trainer], Sampler] | None) -> Sampler:
         try:
+            c = self.config
+            if sampler is None and c.method in ("cat", "ds-cat"):
+                return CATSampler(self.train_indices, self.y_train, c.batch_size, c.seed, alpha=c.cat_alpha,
+                                  temperature=c.cat_temperature, num_classes=self.num_classes)
             if sampler is None:
-                return UniformSampler(self.train_indices, self.config.batch_size, self.config.seed)
+                return UniformSampler(self.train_indices, c.batch_size, c.seed)
             return sampler(self) if callable(sampler) and not hasattr(sampler, "batches") else sampler
         except ValueError as e:
             raise ConfigError(str(e)) from None
@@ -204,8 +225,8 @@ class Trainer:
         if self.selection != "clean":
             x_adv = pgd(self.model, x, y, eps=c.eps, alpha=c.alpha, steps=c.steps, random_start=True,
                         autocast_dtype=self.autocast_dtype)
-            self.passes["forward"] += c.steps * b
-            self.passes["backward"] += c.steps * b
+            self.passes["attack_forward"] += c.steps * b
+            self.passes["attack_backward"] += c.steps * b
         t1 = self.clock.now()
         self.model.train()
         with self._autocast():
@@ -220,8 +241,8 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
-        self.passes["forward"] += sel.scored + len(sel.y)
-        self.passes["backward"] += len(sel.y)
+        self.passes["train_forward"] += sel.scored + len(sel.y)
+        self.passes["train_backward"] += len(sel.y)
         logits_adv = sel.logits_adv if sel.logits_adv is not None else (
             logits.detach() if self.selection == "adv" else None)
         self.sampler.observe(idx, logits_adv, y)
@@ -243,6 +264,34 @@ class Trainer:
             stats["scored_correct"] += sel.correct
             stats["scored"] += sel.scored
 
+    def warm_up(self) -> None:
+        """Run the attack and a training pass once on a throwaway copy of the model.
+
+        The first calls of a process pay one-time costs (kernel selection, allocator
+        growth); charging them to whichever run comes first would bias time comparisons.
+        The copy leaves the model, the optimizer and every random generator untouched.
+        """
+        import copy
+
+        c = self.config
+        rng = torch.get_rng_state()
+        model = copy.deepcopy(self.model)
+        idx = self.train_indices[: min(c.batch_size, len(self.train_indices))]
+        x = to_float(self.x_train[idx.to(self.x_train.device)]).to(self.device)
+        y = self.y_train[idx.to(self.y_train.device)].to(self.device)
+        x_adv = pgd(model, x, y, eps=c.eps, alpha=c.alpha, steps=min(c.steps, 2), autocast_dtype=self.autocast_dtype)
+        with self._autocast():
+            loss = F.cross_entropy(model(torch.cat([x, x_adv])).float(), y.repeat(2))
+        loss.backward()
+        torch.set_rng_state(rng)
+        self.clock.now()
+
+    def pass_totals(self) -> dict[str, int]:
+        """Forward and backward sample passes so far (attack + training)."""
+        p = self.passes
+        return {"forward_passes": p["attack_forward"] + p["train_forward"],
+                "backward_passes": p["attack_backward"] + p["train_backward"]}
+
     # ---------------------------------------------------------------- evaluation
     def evaluate(self) -> dict[str, float]:
         """Clean and PGD robust accuracy on the fixed test subset."""
@@ -256,14 +305,14 @@ class Trainer:
     def _record_eval(self, epoch: int) -> dict[str, float]:
         acc = self.evaluate()
         self.evals.append({"step": self.step, "epoch": epoch, "train_time_s": self.train_time,
-                           "forward_passes": self.passes["forward"], "backward_passes": self.passes["backward"],
-                           **acc})
+                           **self.pass_totals(), **acc})
         return acc
 
     # ---------------------------------------------------------------- the loop
     def fit(self) -> dict[str, Any]:
         """Train (resuming from the checkpoint when there is one) and return the result."""
         self._resume()
+        self.warm_up()
         c = self.config
         for epoch in range(len(self.epochs), c.epochs):
             self._run_epoch(epoch)
@@ -292,12 +341,16 @@ class Trainer:
         train_acc = (stats["scored_correct"] / stats["scored"]).item() if stats["scored"] else \
             (stats["correct"] / max(stats["n_selected"], 1)).item()
         record = {
-            "epoch": epoch + 1, **acc, "p_up": p_up_used, "train_loss": (stats["loss_sum"] / max(stats["n_selected"], 1)).item(),
+            "epoch": epoch + 1, **acc, "p_up": p_up_used,
+            "train_loss": (stats["loss_sum"] / max(stats["n_selected"], 1)).item(),
             "train_acc": train_acc, "selected_clean": stats["selected_clean"].item() / steps,
             "selected_adv": stats["selected_adv"].item() / steps, "steps": stats["steps"],
             "lr": self.optimizer.param_groups[0]["lr"],
-            "forward_passes": self.passes["forward"] - passes0["forward"],
-            "backward_passes": self.passes["backward"] - passes0["backward"],
+            **{k: v - passes0[k] for k, v in self.passes.items()},
+            "forward_passes": self.passes["attack_forward"] + self.passes["train_forward"]
+            - passes0["attack_forward"] - passes0["train_forward"],
+            "backward_passes": self.passes["attack_backward"] + self.passes["train_backward"]
+            - passes0["attack_backward"] - passes0["train_backward"],
             "time_attack_s": stats["time_attack_s"], "time_train_s": stats["time_train_s"],
             "time_eval_s": stats["time_eval_s"], "train_time_s": self.train_time,
         }
@@ -346,7 +399,7 @@ class Trainer:
         self.optimizer.load_state_dict(s["optimizer"])
         self.scheduler.load_state_dict(s["scheduler"])
         self.sampler.load_state_dict(s["sampler"])
-        for o, st in zip(self.observers, s["observers"]):
+        for o, st in zip(self.observers, s["observers"], strict=True):
             if st is not None:
                 o.load_state_dict(st)
         self.epochs, self.evals, self.step = s["epochs"], s["evals"], s["step"]
@@ -369,6 +422,7 @@ class Trainer:
             "git_commit": git_commit(), "train_size": len(self.train_indices), "test_size": len(self.y_test),
             "total_time_s": sum(r["time_s"] for r in self.epochs), "train_time_s": self.train_time,
             "epochs": self.epochs, "evals": self.evals,
+            **({"stability": self.tracker.as_record()} if self.tracker is not None else {}),
         }
 
 
