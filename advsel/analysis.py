@@ -32,31 +32,36 @@ def minimum_eps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps
                 grid: int = 8, eps_max: float | None = None) -> torch.Tensor:
     """Per sample, the smallest eps on a grid at which PGD changes the prediction (inf: none does).
 
-    The grid is ``eps_max * k / grid`` for k = 1..grid with ``eps_max`` = ``eps`` by
-    default, so the training eps is a grid point.  At each grid point PGD runs without
-    random start with its step scaled to the budget (``alpha * eps_k / eps``), hence at
-    eps_k = eps it is exactly the training attack: a sample that this attack flips gets
-    a minimum eps no larger than eps.  A sample already misclassified clean gets 0.
-    Samples keep the first eps that flips them, so the result only decreases as the
-    grid gets finer around it, and raising ``eps_max`` never raises a finite value.
+    The grid has a step of ``eps / grid``: the points ``eps * k / grid`` for k = 1, 2, ...
+    up to the first point >= ``eps_max`` (``eps_max`` = ``eps`` by default, i.e. k = 1..grid),
+    so the training eps is the grid point k = grid.  At each grid point PGD runs without
+    random start with its step scaled to the budget (``alpha * k / grid``), hence at
+    k = grid it is exactly the training attack (the same eps, alpha and steps): a sample
+    that this attack flips gets a minimum eps no larger than eps.  A sample already
+    misclassified clean gets 0.  Samples keep the first point that flips them.  The
+    points of a grid are points of every multiple of it (``grid`` -> ``2 * grid``) and a
+    larger ``eps_max`` only adds points above, so a finer grid of that kind or a larger
+    ``eps_max`` never gives a larger finite value (up to floating-point differences of
+    PGD between batches).  The result is float64 so that a value equal to the training
+    eps compares equal to it (float32 would store 0.3 as 0.30000001).
     """
     if not eps > 0:
         raise ValueError(f"eps={eps!r} is not allowed; the minimum-eps search needs eps > 0")
     if not (isinstance(grid, int) and grid >= 1):
         raise ValueError(f"grid={grid!r} is not allowed; it must be an integer >= 1")
     eps_max = eps if eps_max is None else eps_max
-    if eps_max < eps:
-        raise ValueError(f"eps_max={eps_max!r} is not allowed; it must be >= eps={eps}")
-    n_below = round(grid * eps / eps_max) if eps_max > eps else grid
-    points = sorted({eps * k / n_below for k in range(1, n_below + 1)}
-                    | {eps_max * k / grid for k in range(1, grid + 1)})
-    result = torch.full((len(y),), math.inf, device=y.device)
+    if not (math.isfinite(eps_max) and eps_max >= eps):
+        raise ValueError(f"eps_max={eps_max!r} is not allowed; it must be finite and >= eps={eps}")
+    # k / grid is the same float for equal fractions, so refined grids hit the same points exactly
+    n_points = max(grid, math.ceil(grid * eps_max / eps * (1 - 1e-12)))
+    result = torch.full((len(y),), math.inf, dtype=torch.float64, device=y.device)
     result[_predict(model, x) != y] = 0.0
-    for e in points:
+    for k in range(1, n_points + 1):
         todo = torch.isinf(result)
         if not todo.any():
             break
-        adv = pgd(model, x[todo], y[todo], eps=e, alpha=alpha * e / eps, steps=steps, random_start=False)
+        e = eps * (k / grid)
+        adv = pgd(model, x[todo], y[todo], eps=e, alpha=alpha * (k / grid), steps=steps, random_start=False)
         flipped = _predict(model, adv) != y[todo]
         result[todo.nonzero().flatten()[flipped]] = e
     return result

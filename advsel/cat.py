@@ -106,13 +106,20 @@ class CATSampler:
             yield self.draw()[self.rank::self.world_size]
 
     def observe(self, idx: torch.Tensor, logits_adv: torch.Tensor | None, y: torch.Tensor) -> None:
-        """Eq. (4) for the drawn samples, from the logits on their adversarial examples."""
+        """Eq. (4) for the drawn samples, from the logits on their adversarial examples.
+
+        Raises ValueError for an index that is not one of the sampler's ``indices``.
+        """
         if logits_adv is None:
             raise ValueError("CAT needs the logits on the adversarial examples of the drawn samples")
         gain = information_gain(logits_adv.detach(), y).cpu()
-        idx = self.all_gather(idx.cpu())
+        idx = self.all_gather(idx.cpu().long())
         gain = self.all_gather(gain)
-        pos = self.position[idx]
+        known = (idx >= 0) & (idx < len(self.position))
+        pos = torch.where(known, self.position[idx.clamp(0, len(self.position) - 1)], -1)
+        if bool((pos < 0).any()):
+            raise ValueError(f"idx holds data-set indices that the sampler does not draw from: "
+                             f"{idx[pos < 0][:5].tolist()}")
         self.weights[pos] = self.alpha * self.weights[pos] + (1 - self.alpha) * gain
 
     def probabilities(self) -> torch.Tensor:

@@ -188,7 +188,7 @@ def validate(c: Config) -> None:
 # Profiles: defaults per dataset.  ``cpu`` is sized for a few minutes per run on two
 # CPU cores; ``paper`` is DS's setting (CAT uses b = 128 and PGD-20 x 10 restarts for
 # evaluation, which the notebooks set explicitly where they reproduce CAT).
-_MNIST_ATTACK = dict(eps=0.3, alpha=0.1, steps=7, eval_steps=20, eval_alpha=0.05)
+_MNIST_ATTACK = dict(eps=0.3, alpha=0.1, steps=7, eval_steps=10, eval_alpha=0.075)
 _CIFAR_ATTACK = dict(eps=8 / 255, alpha=2 / 255, steps=7, eval_steps=10, eval_alpha=2 / 255)
 
 _PROFILES: dict[str, dict[str, dict[str, Any]]] = {
@@ -199,9 +199,9 @@ _PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                         eps=8 / 255, alpha=4 / 255, steps=2, eval_steps=2, eval_alpha=4 / 255, augment=True, lr=0.05),
     },
     "cpu": {
-        "mnist": dict(model="small-cnn", train_size=5000, test_size=1000, epochs=12, batch_size=100,
+        "mnist": dict(model="small-cnn", train_size=4000, test_size=500, epochs=10, batch_size=100,
                       lr=0.05, lr_schedule="cosine", **_MNIST_ATTACK),
-        "cifar10": dict(model="small-cnn", width=2.0, train_size=5000, test_size=500, epochs=12, batch_size=100,
+        "cifar10": dict(model="small-cnn", width=1.0, train_size=4000, test_size=500, epochs=10, batch_size=100,
                         augment=True, lr=0.05, lr_schedule="cosine", **_CIFAR_ATTACK),
     },
     "paper": {

@@ -68,10 +68,10 @@ def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callab
 def pretrain_config(config: Config) -> Config:
     """The PGD-AT run whose learning-stability counts choose Dong et al.'s subset.
 
-    Same settings as the ``dong`` run (so the same cached ``robust`` run serves both
-    as the PGD-AT baseline and as Dong's pre-training).
+    Same settings as the ``dong`` run, so the same cached ``robust`` run serves both as
+    the PGD-AT baseline and as Dong's pre-training.
     """
-    return config.replace(method="robust", min_eps_probe=0, similarity_probe=0, eval_every=0)
+    return config.replace(method="robust")
 
 
 def dong_subset(config: Config, cache_dir: str | os.PathLike[str] | None = None,

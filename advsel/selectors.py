@@ -126,8 +126,11 @@ def adaptive_p_up(previous: float, accuracy: float, floor: float) -> float:
 
     As written in the paper P_up only decreases and would reach 0; ``floor`` in [0, 1]
     keeps it usable (``floor = 0`` is the paper's equation, clipped to (0, 1] only
-    because an empty selection cannot train).
+    because an empty selection cannot train).  Raises ValueError naming the argument when
+    ``previous`` is outside (0, 1] or ``accuracy``/``floor`` outside [0, 1].
     """
+    if not 0 < previous <= 1:
+        raise ValueError(f"p_up={previous!r} is not allowed; the previous P_up must be in (0, 1]")
     if not 0 <= accuracy <= 1:
         raise ValueError(f"accuracy={accuracy!r} is not allowed; it must be in [0, 1]")
     if not 0 <= floor <= 1:

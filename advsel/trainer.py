@@ -97,11 +97,14 @@ def hardware() -> dict[str, Any]:
 
 
 def git_commit() -> str | None:
-    """The commit of the advsel checkout, when it is one."""
+    """The commit of the advsel checkout, with ``-dirty`` when advsel/ has uncommitted changes."""
+    here = Path(__file__).parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5)
-        return out.stdout.strip() or None
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
+                               text=True, timeout=5)
+        commit = head.stdout.strip()
+        return (commit + ("-dirty" if dirty.stdout.strip() else "")) if commit else None
     except Exception:  # noqa: BLE001 - no git, no commit
         return None
 
@@ -436,7 +439,7 @@ def format_epoch(r: dict[str, Any], epochs: int) -> str:
 
 def _progress(it: Any, total: int, epoch: int, enabled: bool | None) -> Any:
     """tqdm over the steps; quiet when the output is not a terminal (``disable=None``)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(it, total=total, desc=f"epoch {epoch + 1}", leave=False,
                 disable=None if enabled is None else not enabled)

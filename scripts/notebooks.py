@@ -70,10 +70,11 @@ def execute(profile: str, names: list[str] | None) -> int:
     import papermill
 
     EXECUTED.mkdir(parents=True, exist_ok=True)
+    params: dict = {"profile": profile, **({"seeds": [0]} if profile == "smoke" else {})}
     for src in sources(names):
         print(f"executing {src.name} at profile {profile}", flush=True)
         papermill.execute_notebook(jupytext.read(src), str(EXECUTED / f"{src.stem}.ipynb"),
-                                   parameters={"profile": profile}, kernel_name="python3", cwd=str(ROOT),
+                                   parameters=params, kernel_name="python3", cwd=str(ROOT),
                                    progress_bar=False)
     return 0
 
@@ -83,7 +84,7 @@ def main() -> int:
     p.add_argument("mode", choices=["smoke", "execute"])
     p.add_argument("--profile", default="cpu")
     p.add_argument("names", nargs="*")
-    a = p.parse_args()
+    a = p.parse_intermixed_args()
     return smoke() if a.mode == "smoke" else execute(a.profile, a.names)
 
 

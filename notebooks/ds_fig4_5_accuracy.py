@@ -1,0 +1,77 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # DS Figs. 4-5: clean and robust accuracy per epoch
+#
+# **The paper's claim.** Mendonça et al. train ResNet-18 on CIFAR-10 for 200 epochs and
+# plot clean (Fig. 4) and PGD-20 robust (Fig. 5) accuracy per epoch for *standard*
+# training, *robust* training (PGD-AT), DS with P_up = 0.5 and DS with P_up varying by
+# eq. (9). Both DS variants improve clean accuracy over the robust baseline "without
+# affecting the robust accuracy".
+#
+# **What we run.** The same four methods with `advsel`, every method drawing b' clean
+# samples per step: standard backpropagates the b' clean samples, robust their b' PGD
+# versions, DS the top P_up share of the 2b' clean + adversarial samples (P_up = 0.5
+# backpropagates b', as many as the baselines).
+
+# %% tags=["parameters"]
+profile = "cpu"
+dataset = "mnist"
+device = "auto"
+seeds = [0, 1, 2]
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from advsel import plots, reproduce
+
+PAGE = "ds_fig4_5_accuracy"
+runs = {
+    "standard": reproduce.results("standard", profile, dataset, device, seeds),
+    "robust (PGD-AT)": reproduce.results("robust", profile, dataset, device, seeds),
+    "DS P_up = 0.5": reproduce.results("ds:0.5", profile, dataset, device, seeds),
+    "DS eq. (9)": reproduce.results("ds-adaptive", profile, dataset, device, seeds),
+}
+
+# %% [markdown]
+# ## Clean accuracy (Fig. 4) and robust accuracy (Fig. 5)
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+plots.curves(axes[0], runs, "clean_acc")
+axes[0].set_title("Fig. 4: standard accuracy per epoch")
+plots.curves(axes[1], runs, "robust_acc")
+axes[1].set_title("Fig. 5: robust accuracy per epoch")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Final epoch, mean and standard deviation over seeds (accuracies in %):
+
+# %%
+plots.final_table(runs)
+
+# %% [markdown]
+# ## Verdict
+
+# %%
+for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
+    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown("Numbers from: " + reproduce.provenance(runs["robust (PGD-AT)"])))
+
+# %% [markdown]
+# ## Rerun this page
+
+# %%
+display(Markdown(reproduce.rerun_commands(PAGE)))
