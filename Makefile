@@ -9,7 +9,6 @@ PY := $(VENV)/bin/python
 # Data: $ADVSEL_DATA when set, else ../shared/data when it exists, else ./data.
 ADVSEL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
 export ADVSEL_DATA
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: setup test lint unit notebooks-smoke book results browser-check benchmark clean
@@ -34,6 +33,27 @@ notebooks-smoke: setup
 	$(PY) scripts/notebooks.py smoke
 
 test: lint unit notebooks-smoke
+
+# RERUN=1: recompute every run of the book from an empty cache (about 45 minutes on
+# two CPU cores, see README) before executing the pages; otherwise the committed
+# results in results/runs are used and nothing is trained.
+RESULTS := results/runs
+JOBS ?= 2
+results: setup
+ifeq ($(RERUN),1)
+	rm -rf $(RESULTS).previous && (test ! -d $(RESULTS) || mv $(RESULTS) $(RESULTS).previous)
+	mkdir -p $(RESULTS)
+	time $(PY) scripts/compute_results.py --profile cpu --jobs $(JOBS)
+endif
+
+book: setup results
+	ADVSEL_CACHED_ONLY=1 $(PY) scripts/notebooks.py execute --profile cpu
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "book built: _build/html/index.html"
+
+browser-check: setup
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	$(PY) scripts/check_book.py
 
 benchmark: setup
 	$(PY) benchmarks/selection_cost.py

@@ -79,13 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true", help="retrain even if the cache holds this run")
     t.add_argument("--download", action="store_true", help="let torchvision download missing data")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    t.add_argument("--sampling-number", dest="batch_size", type=int, default=argparse.SUPPRESS,
+                   help="CAT's name for b', the samples drawn per iteration (same as --batch-size)")
     _add_config_flags(t)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return the exit status.
+
+    0: done; 1: training stopped on a non-finite loss; 2: a usage error (a bad flag or
+    value, missing data), reported on stderr without a traceback.  Returns the status
+    instead of raising SystemExit, also for argparse's own errors and ``--help``.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed the usage error (status 2) or the help (0)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     given = vars(args)
     overrides = {f.name: given[f.name] for f in dataclasses.fields(Config) if f.name not in _SKIP and f.name in given}
     try:

@@ -11,6 +11,7 @@ converted to float in [0, 1] and, for CIFAR, augmented on the whole batch at onc
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ def _read_cifar10_jpeg_zip(path: Path) -> tuple[torch.Tensor, torch.Tensor, torc
     Decoding takes a while, so the tensors are kept in ``$ADVSEL_CACHE``
     (default ``.cache``) as a ``.pt`` file keyed by the zip's size and mtime.
     """
-    from torchvision.io import ImageReadMode, decode_jpeg
+    import numpy as np
+    from PIL import Image  # what torchvision's ImageFolder decodes with; torchvision.io's decoders are deprecated
 
     st = path.stat()
     cache = Path(os.environ.get("ADVSEL_CACHE", ".cache")) / f"cifar10-jpeg-{st.st_size}-{int(st.st_mtime)}.pt"
@@ -130,8 +132,9 @@ def _read_cifar10_jpeg_zip(path: Path) -> tuple[torch.Tensor, torch.Tensor, torc
             if len(parts) != 3 or not parts[2].lower().endswith(".jpg") or parts[0] not in splits:
                 continue
             label = CIFAR10_CLASSES.index(parts[1])
-            raw = torch.frombuffer(bytearray(zf.read(info)), dtype=torch.uint8)
-            splits[parts[0]][0].append(decode_jpeg(raw, mode=ImageReadMode.RGB))
+            with Image.open(io.BytesIO(zf.read(info))) as img:
+                pixels = np.asarray(img.convert("RGB"))
+            splits[parts[0]][0].append(torch.from_numpy(pixels.copy()).permute(2, 0, 1))
             splits[parts[0]][1].append(label)
     out = []
     for split in ("train", "test"):

@@ -68,6 +68,7 @@ def stable_subset(indices: torch.Tensor, labels: torch.Tensor, count_wrong: torc
                   seed: int = 0, num_classes: int = 10) -> torch.Tensor:
     """The class-balanced most-stable share ``keep`` of ``indices`` (data-set indices, sorted).
 
+    ``count_wrong`` may also be a misclassification rate (count / epochs seen).
     ``labels`` are the labels of ``indices`` (same order as ``count_wrong``).  Each class
     keeps round(keep * its size) of its most stable samples.
     """

@@ -23,6 +23,10 @@ from .trainer import Trainer
 _DATA: dict[str, TensorData] = {}
 
 
+class MissingResultError(RuntimeError):
+    """A result was required from the cache (ADVSEL_CACHED_ONLY=1) but is not there."""
+
+
 def dataset(name: str) -> TensorData:
     """Load a data set once per process (from ``$ADVSEL_DATA``)."""
     if name not in _DATA:
@@ -36,10 +40,16 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     """The result of ``config``: from the cache if complete there, else trained now.
 
     ``force`` retrains even when a cached result exists.  ``out``: also write the result
-    to this path (atomically).
+    to this path (atomically).  With ``ADVSEL_CACHED_ONLY=1`` in the environment a
+    missing result raises :class:`MissingResultError` instead of training (the book
+    build uses this so that it never trains by accident).
     """
     path = result_path(config, cache_dir)
     result = None if force else load_result(path, config)
+    if result is None and os.environ.get("ADVSEL_CACHED_ONLY") == "1":
+        raise MissingResultError(f"{path} is not in the run cache and ADVSEL_CACHED_ONLY=1 forbids training it "
+                                 f"(method={config.method}, seed={config.seed}); `make book RERUN=1` computes "
+                                 "every run of the book")
     if result is None:
         result = _train(config, cache_dir, log, progress)
         atomic_write_json(result, path)
@@ -68,10 +78,12 @@ def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callab
 def pretrain_config(config: Config) -> Config:
     """The PGD-AT run whose learning-stability counts choose Dong et al.'s subset.
 
-    Same settings as the ``dong`` run, so the same cached ``robust`` run serves both as
-    the PGD-AT baseline and as Dong's pre-training.
+    Same settings as the ``dong`` run, with the settings PGD-AT does not use reset to
+    their defaults, so the same cached ``robust`` run serves both as the PGD-AT
+    baseline and as Dong's pre-training whatever ``dong_keep`` is.
     """
-    return config.replace(method="robust")
+    unused = ("p_up", "p_up_floor", "adaptive_accuracy", "cat_alpha", "cat_temperature", "dong_keep")
+    return config.replace(method="robust", **{f: Config.__dataclass_fields__[f].default for f in unused})
 
 
 def dong_subset(config: Config, cache_dir: str | os.PathLike[str] | None = None,
@@ -81,8 +93,10 @@ def dong_subset(config: Config, cache_dir: str | os.PathLike[str] | None = None,
     pre = run(pretrain_config(config), cache_dir, log=log, progress=progress)
     st = pre["stability"]
     indices, counts = torch.tensor(st["indices"]), torch.tensor(st["count_wrong"])
+    # a sample missed by a dropped last batch was seen in fewer epochs: rank by the rate
+    rate = counts.double() / torch.tensor(st["seen"]).clamp(min=1)
     labels = dataset(config.dataset).y_train[indices]
-    subset = stable_subset(indices, labels, counts, keep=config.dong_keep, seed=config.seed)
+    subset = stable_subset(indices, labels, rate, keep=config.dong_keep, seed=config.seed)
     last = pre["epochs"]
     cost = {"key": pre["key"], "train_time_s": pre["train_time_s"], "total_time_s": pre["total_time_s"],
             "forward_passes": sum(r["forward_passes"] for r in last),

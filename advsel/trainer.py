@@ -248,11 +248,11 @@ class Trainer:
         self.passes["train_backward"] += len(sel.y)
         logits_adv = sel.logits_adv if sel.logits_adv is not None else (
             logits.detach() if self.selection == "adv" else None)
-        self.sampler.observe(idx, logits_adv, y)
-        for o in self.observers:
+        self.sampler.observe(idx, logits_adv, y)  # CAT's weight update is part of its cost
+        t2 = self.clock.now()
+        for o in self.observers:  # trackers and probes: measurements, not training cost
             if hasattr(o, "on_step"):
                 o.on_step(self, idx, sel, x, x_adv, y, logits_adv)
-        t2 = self.clock.now()
         self.step += 1
         self.train_time += t2 - t0
         stats["time_attack_s"] += t1 - t0
@@ -314,7 +314,10 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def fit(self) -> dict[str, Any]:
         """Train (resuming from the checkpoint when there is one) and return the result."""
-        self._resume()
+        if not self._resume():
+            # random starts, augmentation draws...: seeded here, so the result does not
+            # depend on what ran between construction and fit()
+            _seed_everything(self.config.seed)
         self.warm_up()
         c = self.config
         for epoch in range(len(self.epochs), c.epochs):
@@ -375,6 +378,7 @@ class Trainer:
             "key": self.config.key(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "sampler": self.sampler.state_dict(),
             "observers": [o.state_dict() if hasattr(o, "state_dict") else None for o in self.observers],
+            "observer_types": self._observer_types(),
             "epochs": self.epochs, "evals": self.evals, "step": self.step, "train_time": self.train_time,
             "passes": self.passes, "p_up": self.p_up, "aug_gen": self.aug_gen.get_state(),
             "sel_gen": self.sel_gen.get_state(), "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
@@ -385,19 +389,23 @@ class Trainer:
         if self.checkpoint is not None:
             atomic_torch_save(self._state(), self.checkpoint)
 
-    def _resume(self) -> None:
+    def _resume(self) -> bool:
+        """Restore the last checkpoint if there is a usable one; True when resumed."""
         if self.checkpoint is None or not self.checkpoint.is_file():
-            return
+            return False
         try:
             s = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
             if s["key"] != self.config.key():
                 raise ValueError("checkpoint belongs to another config")
+            if s.get("observer_types") != self._observer_types():
+                raise ValueError(f"checkpoint was written with observers {s.get('observer_types')}, "
+                                 f"this run has {self._observer_types()}")
         except Exception as e:  # noqa: BLE001 - a bad checkpoint means starting over, with a warning
             import warnings
 
             warnings.warn(f"checkpoint {self.checkpoint} is unusable ({e}); starting the run from scratch",
                           stacklevel=2)
-            return
+            return False
         self.model.load_state_dict(s["model"])
         self.optimizer.load_state_dict(s["optimizer"])
         self.scheduler.load_state_dict(s["scheduler"])
@@ -415,6 +423,10 @@ class Trainer:
             torch.cuda.set_rng_state_all([t.cpu() for t in s["cuda_rng"]])
         if self.log:
             self.log(f"resumed from {self.checkpoint} after epoch {len(self.epochs)}")
+        return True
+
+    def _observer_types(self) -> list[str]:
+        return [type(o).__name__ for o in self.observers]
 
     def result(self) -> dict[str, Any]:
         """The JSON-ready result: config, data source, hardware, per-epoch records, evaluations."""

@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The kernels inherit the environment: a non-inline MPLBACKEND (e.g. Agg) would keep
+# figures out of the executed notebooks.
+os.environ.pop("MPLBACKEND", None)
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "book" / "generated"
 
@@ -74,7 +77,7 @@ def execute(profile: str, names: list[str] | None) -> int:
     for src in sources(names):
         print(f"executing {src.name} at profile {profile}", flush=True)
         papermill.execute_notebook(jupytext.read(src), str(EXECUTED / f"{src.stem}.ipynb"),
-                                   parameters=params, kernel_name="python3", cwd=str(ROOT),
+                                   parameters=params, kernel_name="python3", language="python", cwd=str(ROOT),
                                    progress_bar=False)
     return 0
 

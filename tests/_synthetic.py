@@ -1,0 +1,51 @@
+"""Tiny synthetic data and configs for the CAT / Dong / analysis tests (no fixtures from conftest needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from advsel.config import Config, make_config
+from advsel.data import TensorData
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_data(n_train: int = 200, n_test: int = 100, size: int = 8, num_classes: int = 10,
+              seed: int = 0) -> TensorData:
+    """Learnable images (1, size, size) named ``mnist``: class c brightens the c-th pixel band, plus noise.
+
+    Labels cycle through the classes, so every class has ``n // num_classes`` samples.
+    """
+    g = torch.Generator().manual_seed(seed)
+
+    def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.arange(n) % num_classes
+        x = torch.randint(0, 120, (n, 1, size, size), generator=g).float()
+        flat = x.view(n, -1)
+        band = flat.shape[1] // num_classes
+        for c in range(num_classes):
+            flat[y == c, c * band:(c + 1) * band] += 120
+        return x.clamp(0, 255).to(torch.uint8), y
+
+    xtr, ytr = split(n_train)
+    xte, yte = split(n_test)
+    return TensorData("mnist", xtr, ytr, xte, yte, source="synthetic", num_classes=num_classes)
+
+
+def smoke(**overrides: Any) -> Config:
+    """The ``smoke`` MNIST profile (200 train, 100 test, b' = 50, PGD-2) on the CPU, with overrides."""
+    overrides.setdefault("device", "cpu")
+    return make_config("smoke", "mnist", **overrides)
+
+
+def real_data_dir() -> Path:
+    """``$ADVSEL_DATA`` or the shared data folder beside the checkout."""
+    return Path(os.environ.get("ADVSEL_DATA") or REPO.parent / "shared" / "data")
+
+
+def has_real_mnist() -> bool:
+    return (real_data_dir() / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()

@@ -1,0 +1,121 @@
+"""Shared fixtures: tiny synthetic data sets, smoke configs, isolated caches, the real data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from advsel import experiments
+from advsel.config import Config, make_config
+from advsel.data import MEAN_STD, TensorData
+from advsel.models import build_model
+
+torch.set_num_threads(2)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_data(n_train: int = 300, n_test: int = 100, shape: tuple[int, int, int] = (1, 8, 8),
+              num_classes: int = 10, seed: int = 0, name: str = "mnist") -> TensorData:
+    """A small learnable data set: class c brightens one of ``num_classes`` pixel bands, plus uint8 noise.
+
+    Labels cycle through the classes, so every class has the same number of samples.
+    """
+    g = torch.Generator().manual_seed(seed)
+
+    def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.arange(n) % num_classes
+        x = torch.randint(0, 120, (n, *shape), generator=g).float()
+        flat = x.view(n, -1)
+        band = flat.shape[1] // num_classes
+        for c in range(num_classes):
+            flat[y == c, c * band:(c + 1) * band] += 120
+        return x.clamp(0, 255).to(torch.uint8), y
+
+    xtr, ytr = split(n_train)
+    xte, yte = split(n_test)
+    return TensorData(name, xtr, ytr, xte, yte, source="synthetic (tests)", num_classes=num_classes)
+
+
+@pytest.fixture(scope="session")
+def data_factory() -> Callable[..., TensorData]:
+    """:func:`make_data`, for tests that need a data set of their own."""
+    return make_data
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> TensorData:
+    """300 training and 100 test images of 1x8x8 with 10 balanced classes (named mnist)."""
+    return make_data()
+
+
+def smoke(**overrides: Any) -> Config:
+    """The ``smoke`` MNIST profile on the CPU, with overrides."""
+    overrides.setdefault("device", "cpu")
+    return make_config("smoke", "mnist", **overrides)
+
+
+@pytest.fixture
+def smoke_config() -> Callable[..., Config]:
+    return smoke
+
+
+@pytest.fixture
+def bn_model() -> torch.nn.Module:
+    """A seeded small-cnn (with BatchNorm and Normalize) for 1x8x8 inputs, in train mode."""
+    torch.manual_seed(0)
+    model = build_model("small-cnn", (1, 8, 8), 10, *MEAN_STD["mnist"])
+    return model.train()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes into the repository's run cache."""
+    monkeypatch.setenv("ADVSEL_RUNS", str(tmp_path / "runs-default"))
+
+
+@pytest.fixture
+def synthetic_experiments(monkeypatch: pytest.MonkeyPatch, tiny_data: TensorData) -> TensorData:
+    """``advsel.experiments.dataset('mnist')`` returns the tiny synthetic data set."""
+    monkeypatch.setattr(experiments, "_DATA", {"mnist": tiny_data})
+    return tiny_data
+
+
+def _real_data_dir() -> Path:
+    return Path(os.environ.get("ADVSEL_DATA") or REPO.parent / "shared" / "data")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data folder ($ADVSEL_DATA, else ../shared/data); skipped with a reason when absent."""
+    root = _real_data_dir()
+    if not (root / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
+        pytest.skip(f"real MNIST not found under {root}; set ADVSEL_DATA to the data folder")
+    return root
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def mnist(data_dir: Path) -> TensorData:
+    from advsel.data import load
+
+    return load("mnist", data_dir)
+
+
+@pytest.fixture
+def child_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for ``python -m advsel`` in a child process: the checkout importable, caches in tmp_path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env["ADVSEL_RUNS"] = str(tmp_path / "runs-child")
+    env.setdefault("ADVSEL_DATA", str(_real_data_dir()))
+    return env

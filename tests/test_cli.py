@@ -1,0 +1,213 @@
+"""Command line: flags, fractions, the result JSON, and usage errors (status 2, no traceback)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from advsel import experiments
+from advsel.cli import build_parser, main, parse_number
+from advsel.config import METHODS, Config, make_config
+from advsel.data import TensorData
+
+EPOCH_KEYS = ("epoch", "clean_acc", "robust_acc", "p_up", "selected_clean", "selected_adv", "time_s",
+              "forward_passes", "backward_passes")
+
+
+def train(tmp_path: Path, *flags: str) -> list[str]:
+    """``train`` argv on the smoke profile with the run cache in tmp_path."""
+    return ["train", "--profile", "smoke", "--cache-dir", str(tmp_path / "runs"), "--quiet", *flags]
+
+
+# ------------------------------------------------------------------ parsing
+
+
+@pytest.mark.parametrize(("text", "value"), [("8/255", 8 / 255), ("0.3", 0.3), ("1e-2", 0.01), ("2/10", 0.2),
+                                             ("-1", -1.0)])
+def test_parse_number_reads_fractions(text: str, value: float) -> None:
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["abc", "1/0", "8/", "eps"])
+def test_parse_number_rejects_non_numbers(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=r"is not a number \(write 0.031 or 8/255\)"):
+        parse_number(text)
+
+
+def test_every_config_field_is_a_flag() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
+    flags = {s for a in sub._actions for s in a.option_strings}
+    for f in dataclasses.fields(Config):
+        assert "--" + f.name.replace("_", "-") in flags, f.name
+
+
+def test_flags_parse_to_config_values() -> None:
+    args = build_parser().parse_args(["train", "--eps", "8/255", "--alpha", "2/255", "--train-size", "all",
+                                      "--milestones", "0.3,0.6", "--augment", "--steps", "3", "--p-up", "1/4"])
+    assert args.eps == 8 / 255 and args.alpha == 2 / 255 and args.p_up == 0.25
+    assert args.train_size is None and args.milestones == (0.3, 0.6) and args.augment is True and args.steps == 3
+    assert not hasattr(build_parser().parse_args(["train"]), "eps"), "flags not given take the profile's value"
+    assert build_parser().parse_args(["train", "--no-augment"]).augment is False
+
+
+def test_help_returns_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--p-up" in out and "--eval-restarts" in out and "--eps" in out
+
+
+# ------------------------------------------------------------------ runs
+
+
+def test_train_writes_the_result_json(synthetic_experiments: TensorData, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run.json"
+    argv = ["train", "--profile", "smoke", "--method", "ds", "--p-up", "0.5", "--seed", "0", "--device", "cpu",
+            "--out", str(out), "--cache-dir", str(tmp_path / "runs")]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert {"config", "data_source", "epochs"} <= set(result)
+    assert result["config"] == make_config("smoke", "mnist", method="ds", p_up=0.5, seed=0, device="cpu").to_dict()
+    assert result["data_source"] == synthetic_experiments.source
+    (rec,) = result["epochs"]
+    assert set(EPOCH_KEYS) <= set(rec) and rec["p_up"] == 0.5
+    stdout = capsys.readouterr().out
+    assert stdout.splitlines()[0].startswith("epoch   1/1")
+    assert f"done: clean {rec['clean_acc']:.4f}, robust {rec['robust_acc']:.4f} (ds, mnist" in stdout
+    assert len(list((tmp_path / "runs").glob("mnist-ds-*.json"))) == 1, "also in the run cache"
+
+
+def test_eps_as_a_fraction_reaches_the_run(synthetic_experiments: TensorData, tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    assert main(train(tmp_path, "--method", "robust", "--eps", "8/255", "--alpha", "2/255", "--out", str(out))) == 0
+    cfg = json.loads(out.read_text())["config"]
+    assert cfg["eps"] == 8 / 255 and cfg["alpha"] == 2 / 255
+
+
+def test_second_identical_call_uses_the_cache(synthetic_experiments: TensorData, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--profile", "smoke", "--method", "standard", "--cache-dir", str(tmp_path)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("cached result ")
+
+
+# ------------------------------------------------------------------ errors
+
+BAD_FLAGS = [
+    # (flags, texts stderr must contain)
+    (["--p-up", "0"], ["p_up=0.0 is not allowed", "(0, 1]"]),
+    (["--p-up", "1.5"], ["p_up=1.5 is not allowed", "(0, 1]"]),
+    (["--p-up", "-1"], ["p_up=-1.0 is not allowed", "(0, 1]"]),
+    (["--eps", "-0.1"], ["eps=-0.1 is not allowed", ">= 0"]),
+    (["--eps=-8/255"], ["eps=", "is not allowed", ">= 0"]),
+    (["--steps", "-1"], ["steps=-1 is not allowed", "an integer >= 0"]),
+    (["--p-up-floor", "-0.1"], ["p_up_floor=-0.1 is not allowed", "[0, 1]"]),
+    (["--alpha", "0"], ["alpha=0.0 is not allowed", "> 0"]),
+    (["--alpha", "-0.5"], ["alpha=-0.5 is not allowed", "> 0"]),
+    (["--method", "fgsm-at"], ["method='fgsm-at' is not allowed; choose one of: " + ", ".join(METHODS)]),
+    (["--model", "vgg"], ["model='vgg' is not allowed; choose one of: small-cnn, madry-cnn, resnet18"]),
+    (["--dataset", "svhn"], ["dataset='svhn' is not allowed; choose one of: mnist, cifar10"]),
+    (["--profile", "huge"], ["profile='huge' is not allowed; choose one of: smoke, cpu, paper"]),
+    (["--device", "tpu"], ["device='tpu' is not allowed; choose one of: auto, cpu, cuda"]),
+    (["--device", "cuda"], ["device='cuda'", "no CUDA device", "device=auto or device=cpu"]),
+    (["--batch-size", "500"], ["batch_size=500", "larger than the 200 training samples", "batch_size <= 200"]),
+    (["--train-size", "1000"], ["train_size/test_size=1000 is larger than the 300 samples"]),
+    (["--eval-restarts", "0"], ["eval_restarts=0 is not allowed", "an integer >= 1"]),
+    (["--eps", "abc"], ["argument --eps", "'abc' is not a number"]),
+    (["--epochs", "1.5"], ["argument --epochs", "invalid int value"]),
+    (["--train-size", "some"], ["argument --train-size", "'some' is not an integer or 'all'"]),
+    (["--no-such-flag", "1"], ["unrecognized arguments: --no-such-flag"]),
+]
+
+
+@pytest.mark.parametrize(("flags", "texts"), BAD_FLAGS, ids=[" ".join(f) for f, _ in BAD_FLAGS])
+def test_bad_flags_exit_2_with_a_clear_message(flags: list[str], texts: list[str], synthetic_experiments: TensorData,
+                                              tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(train(tmp_path, *flags)) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err
+    for text in texts:
+        assert text in err
+    assert not list(tmp_path.rglob("*.json")), "nothing was written"
+
+
+def test_labels_outside_the_classes_exit_2(data_factory, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    data = data_factory()
+    data.y_train = data.y_train.clone()
+    data.y_train[0] = 10
+    monkeypatch.setattr(experiments, "_DATA", {"mnist": data})
+    assert main(train(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "training labels range over [0, 10] but the model has 10 classes; labels must be in [0, 9]" in err
+    assert "Traceback" not in err
+
+
+def test_missing_data_folder_exits_2_and_says_where_it_looked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("ADVSEL_DATA", str(empty))
+    monkeypatch.setattr(experiments, "_DATA", {})
+    assert main(train(tmp_path, "--method", "ds")) == 2
+    err = capsys.readouterr().err
+    assert f"MNIST not found in {empty}/MNIST/raw" in err
+    assert "Set ADVSEL_DATA" in err and "--download" in err and "Traceback" not in err
+    assert main(train(tmp_path, "--dataset", "cifar10")) == 2
+    err = capsys.readouterr().err
+    assert f"CIFAR-10 not found in {empty}" in err and "cifar10-jpeg.zip" in err and "cifar-10-batches-py" in err
+
+
+def test_diverging_run_stops_with_status_1_and_names_epoch_and_step(synthetic_experiments: TensorData,
+                                                                    tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train(tmp_path, "--method", "robust", "--lr", "1e30")) == 1
+    err = capsys.readouterr().err
+    assert "stopped: training loss is" in err and "at epoch 1, step " in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ real processes
+
+
+def test_subprocess_bad_values_exit_2_without_traceback(tmp_path: Path, child_env: dict[str, str],
+                                                         repo: Path) -> None:
+    for flags, text in ((["--p-up", "1.5"], "p_up=1.5 is not allowed"),
+                        (["--eps", "1/0"], "'1/0' is not a number")):
+        proc = subprocess.run([sys.executable, "-m", "advsel", "train", "--profile", "smoke", *flags],
+                              cwd=tmp_path, env=child_env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert text in proc.stderr and "Traceback" not in proc.stderr
+        assert proc.stdout == ""
+
+
+def test_subprocess_smoke_run_on_real_mnist(tmp_path: Path, child_env: dict[str, str], data_dir: Path) -> None:
+    out = tmp_path / "run.json"
+    proc = subprocess.run([sys.executable, "-m", "advsel", "train", "--profile", "smoke", "--method", "ds",
+                           "--p-up", "0.5", "--seed", "0", "--device", "cpu", "--out", str(out)],
+                          cwd=tmp_path, env={**child_env, "ADVSEL_DATA": str(data_dir)}, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert {"config", "data_source", "epochs"} <= set(result)
+    assert result["config"]["method"] == "ds" and result["config"]["p_up"] == 0.5 and result["config"]["seed"] == 0
+    assert "MNIST" in result["data_source"] and str(data_dir) in result["data_source"]
+    (rec,) = result["epochs"]
+    assert set(EPOCH_KEYS) <= set(rec)
+    b, steps = result["config"]["batch_size"], rec["steps"]
+    assert steps == result["config"]["train_size"] // b
+    assert rec["selected_clean"] + rec["selected_adv"] == b, "P_up 0.5 of 2b'"
+    assert rec["clean_acc"] > 0.2, "one smoke epoch on real MNIST beats chance"
+    assert "done: clean" in proc.stdout
+    assert list(Path(child_env["ADVSEL_RUNS"]).glob("mnist-ds-*.json"))

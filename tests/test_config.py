@@ -1,0 +1,169 @@
+"""Config: profiles, overrides, validation messages, the cache key."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from advsel.config import (
+    DATASETS,
+    DEVICES,
+    METHODS,
+    MODELS,
+    PROFILES,
+    Config,
+    ConfigError,
+    config_from_dict,
+    make_config,
+    profile_defaults,
+)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_profiles_fill_in_their_defaults(profile: str, dataset: str) -> None:
+    defaults = profile_defaults(profile, dataset)
+    c = make_config(profile, dataset)
+    assert c.profile == profile and c.dataset == dataset
+    for name, value in defaults.items():
+        assert getattr(c, name) == (tuple(value) if name == "milestones" else value), name
+
+
+def test_explicit_values_override_the_profile() -> None:
+    base = make_config("smoke", "mnist")
+    c = make_config("smoke", "mnist", p_up=0.3, epochs=3, method="ds")
+    assert (c.p_up, c.epochs, c.method) == (0.3, 3, "ds")
+    assert c.batch_size == base.batch_size == profile_defaults("smoke", "mnist")["batch_size"]
+
+
+def test_no_profile_uses_the_dataclass_defaults() -> None:
+    c = make_config(None, "cifar10", method="ds")
+    fields = {f.name: f.default for f in dataclasses.fields(Config)}
+    assert c.profile is None and c.dataset == "cifar10"
+    assert c.eps == fields["eps"] and c.batch_size == fields["batch_size"]
+
+
+def test_effective_eval_attack() -> None:
+    c = make_config(None, "mnist", eps=0.2, eval_eps=None, eval_alpha=None)
+    assert c.effective_eval_eps == 0.2
+    assert c.effective_eval_alpha == pytest.approx(0.05)
+    c = c.replace(eval_eps=0.1, eval_alpha=0.01)
+    assert (c.effective_eval_eps, c.effective_eval_alpha) == (0.1, 0.01)
+
+
+BAD_VALUES = [
+    # (parameter, value, text the message must contain)
+    ("p_up", 0, "(0, 1]"),
+    ("p_up", 0.0, "(0, 1]"),
+    ("p_up", 1.5, "(0, 1]"),
+    ("p_up", -1, "(0, 1]"),
+    ("p_up", float("nan"), "(0, 1]"),
+    ("p_up_floor", -0.1, "[0, 1]"),
+    ("p_up_floor", 1.5, "[0, 1]"),
+    ("eps", -0.1, ">= 0"),
+    ("eps", float("inf"), ">= 0"),
+    ("alpha", 0, "> 0"),
+    ("alpha", -0.01, "> 0"),
+    ("steps", -1, "integer >= 0"),
+    ("steps", 2.5, "integer >= 0"),
+    ("eval_eps", -1.0, ">= 0"),
+    ("eval_alpha", 0.0, "> 0"),
+    ("eval_steps", -3, "integer >= 0"),
+    ("eval_restarts", 0, "integer >= 1"),
+    ("epochs", 0, "integer >= 1"),
+    ("batch_size", 0, "integer >= 1"),
+    ("train_size", 0, "integer >= 1"),
+    ("test_size", 0, "integer >= 1"),
+    ("width", 0, "> 0"),
+    ("lr", 0, "> 0"),
+    ("lr", float("nan"), "> 0"),
+    ("momentum", 1.0, "[0, 1)"),
+    ("weight_decay", -1e-4, ">= 0"),
+    ("cat_alpha", 1.0, "[0, 1)"),
+    ("dong_keep", 0, "(0, 1]"),
+    ("milestones", (0.5, 1.5), "fractions in (0, 1)"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), BAD_VALUES, ids=[f"{n}={v}" for n, v, _ in BAD_VALUES])
+def test_out_of_range_values_name_the_parameter_and_the_rule(name: str, value: object, rule: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("smoke", "mnist", **{name: value})
+    msg = str(info.value)
+    assert msg.startswith(f"{name}=")
+    assert rule in msg
+
+
+@pytest.mark.parametrize(("name", "allowed"), [("method", METHODS), ("model", MODELS), ("device", DEVICES),
+                                               ("lr_schedule", ("constant", "cosine", "multistep"))])
+def test_unknown_choices_list_the_allowed_values(name: str, allowed: tuple[str, ...]) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("smoke", "mnist", **{name: "no-such-thing"})
+    msg = str(info.value)
+    assert f"{name}='no-such-thing' is not allowed" in msg
+    assert all(a in msg for a in allowed)
+
+
+def test_unknown_profile_and_dataset_list_the_allowed_values() -> None:
+    with pytest.raises(ConfigError, match=r"profile='fast' is not allowed; choose one of: smoke, cpu, paper"):
+        make_config("fast", "mnist")
+    with pytest.raises(ConfigError, match=r"dataset='svhn' is not allowed; choose one of: mnist, cifar10"):
+        make_config("smoke", "svhn")
+
+
+def test_unknown_parameter_name_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("smoke", "mnist", pup=0.5)
+    msg = str(info.value)
+    assert "pup" in msg and "p_up" in msg and "eval_restarts" in msg
+
+
+def test_config_error_is_a_value_error() -> None:
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_replace_validates() -> None:
+    with pytest.raises(ConfigError, match="p_up"):
+        make_config("smoke", "mnist").replace(p_up=2.0)
+
+
+# ------------------------------------------------------------------ the key
+
+
+def test_key_is_stable_and_ignores_the_profile_name() -> None:
+    a = make_config("smoke", "mnist", method="ds", p_up=0.5)
+    b = make_config("smoke", "mnist", method="ds", p_up=0.5)
+    assert a.key() == b.key()
+    assert len(a.key()) == 16 and int(a.key(), 16) >= 0
+    same_without_profile = Config(**{**a.to_dict(), "profile": None})
+    assert same_without_profile == a and same_without_profile.key() == a.key()
+    assert config_from_dict(json.loads(json.dumps(a.to_dict()))).key() == a.key()
+
+
+def test_key_is_the_same_in_another_process(child_env: dict[str, str]) -> None:
+    a = make_config("smoke", "cifar10", method="ds-adaptive", p_up_floor=0.2)
+    code = ("from advsel.config import make_config;"
+            "print(make_config('smoke', 'cifar10', method='ds-adaptive', p_up_floor=0.2).key())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**child_env, "PYTHONHASHSEED": "random"})
+    assert out.stdout.strip() == a.key()
+
+
+@pytest.mark.parametrize(("name", "value"), [("method", "ds"), ("p_up", 0.25), ("eps", 0.2), ("seed", 1),
+                                             ("epochs", 2), ("model", "madry-cnn"), ("augment", True),
+                                             ("milestones", (0.3,)), ("eval_restarts", 2)])
+def test_key_changes_with_every_result_relevant_field(name: str, value: object) -> None:
+    base = make_config("smoke", "mnist")
+    assert getattr(base, name) != value
+    assert base.replace(**{name: value}).key() != base.key()
+
+
+def test_integer_and_float_spellings_share_one_key() -> None:
+    a = make_config("smoke", "mnist", eps=0, width=1, milestones=[1 / 2])
+    b = make_config("smoke", "mnist", eps=0.0, width=1.0, milestones=(0.5,))
+    assert a.key() == b.key()
+    assert isinstance(a.eps, float) and isinstance(a.width, float) and a.milestones == (0.5,)

@@ -1,0 +1,215 @@
+"""The runs cache: atomic writes, reuse of complete results, recomputation of corrupt ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from advsel import experiments
+from advsel.data import TensorData
+from advsel.runs import (
+    RESULT_SCHEMA,
+    atomic_torch_save,
+    atomic_write_json,
+    checkpoint_path,
+    default_cache_dir,
+    load_result,
+    result_path,
+)
+from advsel.trainer import Trainer
+
+
+@pytest.fixture
+def count_fits(monkeypatch: pytest.MonkeyPatch) -> list[Trainer]:
+    """Every Trainer.fit call of the test, recorded (the real fit still runs)."""
+    calls: list[Trainer] = []
+    real_fit = Trainer.fit
+
+    def fit(self: Trainer) -> dict[str, Any]:
+        calls.append(self)
+        return real_fit(self)
+
+    monkeypatch.setattr(Trainer, "fit", fit)
+    return calls
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+# ------------------------------------------------------------------ atomic files
+
+
+def test_atomic_write_json_round_trips_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "r.json"
+    atomic_write_json({"a": [1, 2.5], "b": None}, path)
+    assert json.loads(path.read_text()) == {"a": [1, 2.5], "b": None}
+    atomic_write_json({"a": 3}, path)
+    assert json.loads(path.read_text()) == {"a": 3}
+    assert leftovers(path.parent) == []
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    atomic_write_json({"ok": True}, path)
+    with pytest.raises(TypeError):
+        atomic_write_json({"bad": object()}, path)  # fails half-way through serialising
+    assert json.loads(path.read_text()) == {"ok": True}
+    assert leftovers(tmp_path) == []
+
+
+def test_atomic_torch_save(tmp_path: Path) -> None:
+    path = tmp_path / "t.pt"
+    atomic_torch_save({"x": torch.arange(3)}, path)
+    assert torch.equal(torch.load(path)["x"], torch.arange(3))
+    assert leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------ paths and load_result
+
+
+def test_result_and_checkpoint_paths(smoke_config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = smoke_config(method="ds")
+    assert result_path(c, tmp_path) == tmp_path / f"mnist-ds-{c.key()}.json"
+    assert checkpoint_path(c, tmp_path) == tmp_path / f"mnist-ds-{c.key()}.ckpt.pt"
+    assert result_path(c, tmp_path) != result_path(c.replace(p_up=0.3), tmp_path)
+    monkeypatch.setenv("ADVSEL_RUNS", str(tmp_path / "env"))
+    assert default_cache_dir() == tmp_path / "env"
+    assert result_path(c).parent == tmp_path / "env"
+    monkeypatch.delenv("ADVSEL_RUNS")
+    assert default_cache_dir() == Path("results/runs")
+
+
+def _fake_result(config, **changes: Any) -> dict[str, Any]:
+    return {"schema": RESULT_SCHEMA, "complete": True, "config": config.to_dict(), "epochs": [], **changes}
+
+
+def test_load_result_accepts_only_complete_matching_results(smoke_config, tmp_path: Path) -> None:
+    c = smoke_config(method="ds")
+    path = tmp_path / "r.json"
+    assert load_result(path, c) is None  # missing: no warning
+    atomic_write_json(_fake_result(c), path)
+    assert load_result(path, c) == _fake_result(c)
+    for bad in (dict(complete=False), dict(schema=RESULT_SCHEMA + 1), dict(epochs=None)):
+        atomic_write_json(_fake_result(c, **bad), path)
+        with pytest.warns(UserWarning, match="partial or does not match"):
+            assert load_result(path, c) is None
+    atomic_write_json(_fake_result(c), path)
+    with pytest.warns(UserWarning, match="does not match its config"):
+        assert load_result(path, c.replace(seed=3)) is None
+
+
+@pytest.mark.parametrize("content", ["", "{\"schema\": 1, \"complete\": tr", "[1, 2]", "{\"complete\": true}"])
+def test_load_result_warns_on_unreadable_files(content: str, smoke_config, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    with pytest.warns(UserWarning, match=rf"result file {path} is unreadable .*recomputing"):
+        assert load_result(path, smoke_config()) is None
+
+
+# ------------------------------------------------------------------ experiments.run
+
+
+def test_run_writes_the_result_and_reuses_it(synthetic_experiments: TensorData, smoke_config, tmp_path: Path,
+                                            count_fits: list[Trainer]) -> None:
+    cfg = smoke_config(method="ds", p_up=0.5)
+    cache = tmp_path / "runs"
+    lines: list[str] = []
+    first = experiments.run(cfg, cache, progress=False)
+    path = result_path(cfg, cache)
+    assert len(count_fits) == 1
+    assert json.loads(path.read_text()) == json.loads(json.dumps(first))
+    assert first["complete"] and first["key"] == cfg.key() and first["data_source"] == synthetic_experiments.source
+    assert not checkpoint_path(cfg, cache).exists(), "the checkpoint goes once the result is written"
+    assert leftovers(cache) == []
+    mtime = path.stat().st_mtime_ns
+
+    second = experiments.run(cfg, cache, progress=False, log=lines.append)
+    assert len(count_fits) == 1, "not trained again"
+    assert second == json.loads(path.read_text())
+    assert second["epochs"] == json.loads(json.dumps(first["epochs"]))
+    assert path.stat().st_mtime_ns == mtime
+    assert lines == [f"cached result {path}"]
+
+    other = experiments.run(cfg.replace(p_up=0.25), cache, progress=False)
+    assert len(count_fits) == 2 and other["config"]["p_up"] == 0.25
+    assert len(list(cache.glob("*.json"))) == 2
+
+
+def test_force_retrains(synthetic_experiments: TensorData, smoke_config, tmp_path: Path,
+                        count_fits: list[Trainer]) -> None:
+    cfg = smoke_config(method="standard")
+    experiments.run(cfg, tmp_path, progress=False)
+    experiments.run(cfg, tmp_path, progress=False, force=True)
+    assert len(count_fits) == 2
+
+
+def test_run_uses_advsel_runs_by_default(synthetic_experiments: TensorData, smoke_config, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVSEL_RUNS", str(tmp_path / "env-runs"))
+    cfg = smoke_config(method="standard")
+    experiments.run(cfg, progress=False)
+    assert (tmp_path / "env-runs" / result_path(cfg, ".").name).is_file()
+
+
+def test_run_also_writes_out(synthetic_experiments: TensorData, smoke_config, tmp_path: Path) -> None:
+    cfg = smoke_config(method="standard")
+    result = experiments.run(cfg, tmp_path / "runs", progress=False, out=tmp_path / "copy" / "run.json")
+    assert json.loads((tmp_path / "copy" / "run.json").read_text()) == json.loads(json.dumps(result))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "incomplete"])
+def test_corrupt_result_is_recomputed_with_a_warning(damage: str, synthetic_experiments: TensorData, smoke_config,
+                                                     tmp_path: Path, count_fits: list[Trainer]) -> None:
+    cfg = smoke_config(method="robust")
+    first = experiments.run(cfg, tmp_path, progress=False)
+    path = result_path(cfg, tmp_path)
+    text = path.read_text()
+    if damage == "truncate":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff not json")
+    else:
+        path.write_text(json.dumps({**json.loads(text), "complete": False}))
+    with pytest.warns(UserWarning, match=str(path)):
+        again = experiments.run(cfg, tmp_path, progress=False)
+    assert len(count_fits) == 2, "recomputed"
+    assert json.loads(path.read_text()) == json.loads(json.dumps(again))
+    assert [r["clean_acc"] for r in again["epochs"]] == [r["clean_acc"] for r in first["epochs"]]
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(synthetic_experiments: TensorData, smoke_config,
+                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = smoke_config(method="ds", epochs=2)
+    reference = experiments.run(cfg, tmp_path / "ref", progress=False)
+
+    real_run_epoch = Trainer._run_epoch
+
+    def stop_in_epoch_2(self: Trainer, epoch: int) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+        real_run_epoch(self, epoch)
+
+    monkeypatch.setattr(Trainer, "_run_epoch", stop_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.run(cfg, tmp_path, progress=False)
+    assert checkpoint_path(cfg, tmp_path).is_file() and not result_path(cfg, tmp_path).exists()
+    monkeypatch.setattr(Trainer, "_run_epoch", real_run_epoch)
+    lines: list[str] = []
+    result = experiments.run(cfg, tmp_path, progress=False, log=lines.append)
+    assert lines[0].startswith("resumed from") and "after epoch 1" in lines[0]
+    strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("_s")} for r in rs]  # noqa: E731
+    assert strip(result["epochs"]) == strip(reference["epochs"])
+
+
+def test_dataset_is_loaded_once(monkeypatch: pytest.MonkeyPatch, tiny_data: TensorData) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(experiments, "_DATA", {})
+    monkeypatch.setattr(experiments, "load", lambda name: calls.append(name) or tiny_data)
+    assert experiments.dataset("mnist") is tiny_data
+    assert experiments.dataset("mnist") is tiny_data
+    assert calls == ["mnist"]
