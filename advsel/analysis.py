@@ -86,7 +86,10 @@ class MinEpsProbe:
 
     def on_step(self, trainer: Any, idx: torch.Tensor, sel: Any, x: torch.Tensor, x_adv: torch.Tensor | None,
                 y: torch.Tensor, logits_adv: torch.Tensor | None) -> None:
-        if trainer.step % trainer.sampler.steps_per_epoch != 0 or len(sel.adv_index) == 0:
+        if trainer.step % trainer.sampler.steps_per_epoch != 0:
+            return
+        if len(sel.adv_index) == 0:  # nothing adversarial selected: none of them is a minimum one
+            self.pending = {"min_eps_probed": 0, "min_adv_share": 0.0, "min_eps_mean": math.nan}
             return
         c = trainer.config
         pick = sel.adv_index[: self.size]

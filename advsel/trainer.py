@@ -24,6 +24,7 @@ resumes to the same result.
 from __future__ import annotations
 
 import math
+import os
 import platform
 import random
 import subprocess
@@ -90,7 +91,8 @@ def lr_factor(schedule: str, step: int, total: int, milestones: Sequence[float])
 def hardware() -> dict[str, Any]:
     """What the run ran on, recorded next to its numbers."""
     info = {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(), "cpu_threads": torch.get_num_threads()}
+            "processor": platform.processor() or platform.machine(), "cpu_threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(), "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
     if torch.cuda.is_available():
         info["cuda_device"] = torch.cuda.get_device_name()
     return info

@@ -38,7 +38,8 @@ def main() -> int:
     a = p.parse_args()
     fams = book_families(a.profile)
     tasks = [(f, d, a.profile, s, a.threads) for f, d, seeds in fams for s in seeds]
-    tasks.sort(key=lambda t: t[0] == "dong")  # stable: Dong after the PGD-AT runs it reuses
+    # longest (CIFAR-10) first for a balanced pool; Dong last: it reuses the PGD-AT runs
+    tasks.sort(key=lambda t: (t[1] != "cifar10", t[0] == "dong"))
     start = time.perf_counter()
     with mp.get_context("spawn").Pool(a.jobs, maxtasksperchild=8) as pool:
         for i, (name, secs) in enumerate(pool.imap(_work, tasks), 1):

@@ -1,0 +1,84 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # DS Fig. 7: selected clean and adversarial samples per epoch
+#
+# **The paper's claim.** With P_up = 0.5 (ResNet-18, CIFAR-10, PGD-20 with eps = 8/255,
+# b' = 256 clean samples and their 256 PGD versions per batch, 256 of the 512
+# backpropagated), Fig. 7 plots the averaged amount of selected clean and selected
+# adversarial samples at each epoch. The model "starts by selecting more adversarial
+# samples than clean samples. However, after a few epochs, this behavior changes, and the
+# number of selected clean samples increases", which the authors read as the model learning
+# the adversarial problem first and then improving clean accuracy. No numbers are given
+# beyond the plot.
+#
+# **What we run** (family `ds:0.5`): at every step DS scores the 2b' samples by
+# cross-entropy and keeps the top b'; the record counts how many of the kept samples are
+# clean and how many adversarial, averaged over the steps of the epoch (`selected_clean`,
+# `selected_adv`; they add up to b'). Curves: mean and standard deviation over seeds; the
+# dotted line b'/2 is an even split.
+
+# %% tags=["parameters"]
+profile = "cpu"
+dataset = "mnist"
+device = "auto"
+seeds = [0, 1, 2]
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from advsel import plots, reproduce
+
+PAGE = "ds_fig7_selected_counts"
+rs = reproduce.results("ds:0.5", profile, dataset, device, seeds)
+c = rs[0]["config"]
+display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs of {rs[0]['epochs'][0]['steps']} "
+                 f"steps, b' = {c['batch_size']} clean + {c['batch_size']} adversarial samples per batch, "
+                 f"P_up = {c['p_up']}: {c['batch_size']} selected per step."))
+
+# %% [markdown]
+# ## Selected samples per batch (Fig. 7)
+
+# %% mystnb={"figure": {"caption": "DS Fig. 7 reproduced: selected clean and adversarial samples per batch (mean over the steps of each epoch) with P_up = 0.5, mean and standard deviation over seeds.", "name": "ds-fig7"}}
+fig, ax = plt.subplots(figsize=(7, 4))
+plots.several(ax, rs, {"clean": "selected_clean", "adversarial": "selected_adv"}, "selected samples per batch")
+ax.axhline(c["batch_size"] / 2, ls=":", color="black", label="even split b'/2")
+ax.legend()
+ax.set_title("Fig. 7: selected clean and adversarial samples, P_up = 0.5")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Per epoch, mean over seeds: selected clean and adversarial samples per batch, the test
+# accuracies beside them (in %):
+
+# %%
+plots.epoch_table(rs, ["selected_clean", "selected_adv", "clean_acc", "robust_acc"])
+
+# %% [markdown]
+# ## Verdict
+#
+# The evaluator compares, in every seed, the first epoch (more adversarial than clean
+# expected) with the last epoch (more clean than adversarial expected).
+
+# %%
+for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
+    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown("Numbers from: " + reproduce.provenance(rs)))
+
+# %% [markdown]
+# ## Rerun this page
+
+# %%
+display(Markdown(reproduce.rerun_commands(PAGE)))

@@ -1,0 +1,146 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A method neither paper has: DS inside CAT batches (DS-CAT)
+#
+# DS and CAT save work at different places. CAT (Fan et al.) chooses *which samples are
+# drawn and attacked*: a class-balanced, weighted draw without replacement by a stale
+# estimate of each sample's information gain. DS (Mendonça et al.) chooses, *after* the
+# attack, which of the clean and adversarial samples of the batch are backpropagated:
+# the share P_up with the highest cross-entropy. The two choices do not overlap, so they
+# can be stacked. Neither paper does; this page tests the combination. (The two
+# methods alone: [DS Figs. 4-5](ds_fig4_5_accuracy.ipynb),
+# [CAT Tables 1-2](cat_tables_time_to_accuracy.ipynb).)
+#
+# **DS-CAT, one iteration, exactly as `advsel` runs it** (`method="ds-cat"`, see
+# `advsel/trainer.py`, `advsel/selectors.py`, `advsel/cat.py`):
+#
+# 1. *Draw (CAT).* The CAT sampler draws b' training samples: b'/C per class, weighted
+#    without replacement with probabilities proportional to $\exp(w_i / T)$ within each
+#    class (Gumbel-top-k; T = 1), $w_i$ the sample's smoothed information gain, 1 at the
+#    start.
+# 2. *Attack.* PGD (the training attack, random start) turns the b' samples into b'
+#    adversarial examples: b' x steps forward and backward passes, as in PGD-AT and CAT.
+# 3. *Score (DS).* One forward pass *without gradients* over all 2b' clean + adversarial
+#    samples (train-mode BatchNorm on the 2b' batch, running statistics left untouched)
+#    gives each its cross-entropy: 2b' forward passes.
+# 4. *Select (DS).* The P_up share of the 2b' with the highest cross-entropy is kept
+#    (P_up = 0.5: b' samples, as many as PGD-AT and CAT backpropagate).
+# 5. *Train.* Only the selected samples are forwarded again and backpropagated; one SGD
+#    step: P_up x 2b' forward and backward passes.
+# 6. *Update the weights (CAT).* Eqs. (3)-(4) for the b' drawn samples,
+#    $w_i \leftarrow \alpha w_i + (1 - \alpha)\,[\max_{k \neq y} \log p_k - \log p_y]$
+#    with $\alpha = 0.5$, from the logits that step 3 already computed on their b'
+#    adversarial examples (before the update). No extra pass: every drawn sample's
+#    weight is refreshed, whether or not DS selected its adversarial example. (In CAT
+#    alone the same logits come from the training pass over the b' adversarial examples;
+#    the only difference is that DS-CAT's BatchNorm statistics are those of the 2b'
+#    clean + adversarial batch.)
+#
+# Per iteration DS-CAT costs what DS costs (CAT's bookkeeping is negligible): the attack,
+# plus 2b' forward passes of scoring, plus P_up x 2b' forward and backward passes of
+# training; CAT and PGD-AT skip the scoring pass. So DS-CAT must learn more per iteration
+# than CAT to pay for its extra forward passes.
+#
+# **The comparison.** PGD-AT, DS (P_up = 0.5), CAT and DS-CAT (P_up = 0.5) at the same
+# settings, seeds and epochs (run families `timed:robust`, `timed:ds`, `timed:cat`,
+# `timed:ds-cat`), evaluated four times per epoch. Methods that do more work per epoch
+# end later, so final accuracies are not a fair comparison; we compare accuracy *at
+# equal training cost*: the accuracy each method had reached by a given training time
+# (the last evaluation at or before it, `report.accuracy_at_time`), at fractions of the
+# time at which the fastest-finishing method ended (`report.common_budget`), and the same
+# with sample passes (forward + 2 x backward) as the budget, which is free of timing
+# noise.
+
+# %% tags=["parameters"]
+profile = "cpu"
+dataset = "mnist"
+device = "auto"
+seeds = [0, 1, 2]
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from advsel import report, reproduce
+
+PAGE = "new_ds_cat"
+runs = {
+    "PGD-AT": reproduce.results("timed:robust", profile, dataset, device, seeds),
+    "DS": reproduce.results("timed:ds", profile, dataset, device, seeds),
+    "CAT": reproduce.results("timed:cat", profile, dataset, device, seeds),
+    "DS-CAT": reproduce.results("timed:ds-cat", profile, dataset, device, seeds),
+}
+
+# %% [markdown]
+# ## Accuracy against training time and against sample passes
+
+# %% mystnb={"figure": {"caption": "Clean and robust accuracy against training time (top; attack + training, evaluation excluded) and against sample passes (bottom) for PGD-AT, DS, CAT and DS-CAT; mean over seeds with a band of one standard deviation (solid where every seed has data).", "name": "new-ds-cat-curves"}}
+fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+for row, x in enumerate(("train_time_s", "f2b")):
+    for col, metric in enumerate(("clean_acc", "robust_acc")):
+        report.time_curves(axes[row, col], runs, metric, x=x)
+        axes[row, col].set_title(f"{metric.split('_')[0]} accuracy")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Accuracy at equal training time
+#
+# Budgets are 25%, 50% and 100% of the mean training time at which the fastest-finishing
+# method ended; each run contributes its last evaluation at or before the budget
+# (accuracies in %, mean and sd over seeds).
+
+# %%
+budget = report.common_budget(runs)
+display(report.budget_table(runs, [f * budget for f in (0.25, 0.5, 1.0)]))
+for metric in ("robust_acc", "clean_acc"):
+    display(Markdown(report.budget_verdict(runs, budget, "DS-CAT", metric)))
+
+# %% [markdown]
+# ## Accuracy at equal sample passes
+#
+# The same with forward + 2 x backward sample passes as the budget.
+
+# %%
+passes = report.common_budget(runs, x="f2b")
+display(report.budget_table(runs, [f * passes for f in (0.25, 0.5, 1.0)], x="f2b"))
+for metric in ("robust_acc", "clean_acc"):
+    display(Markdown(report.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
+
+# %% [markdown]
+# ## At the end of training (equal epochs, unequal cost)
+
+# %% [markdown]
+# Final accuracies (%) and total training cost, means over seeds; time ratio to PGD-AT:
+
+# %%
+display(report.end_table(runs))
+
+# %% [markdown]
+# ## Verdict
+#
+# No paper claims anything about DS-CAT, so there is no claim in the ledger; the result
+# is the comparison above, at equal training time (the sentence is generated from the
+# table, not typed):
+
+# %%
+display(Markdown("**Result.** " + report.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
+                 + report.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
+display(Markdown("Numbers from: " + reproduce.provenance(runs["DS-CAT"])))
+
+# %% [markdown]
+# ## Rerun this page
+
+# %%
+display(Markdown(reproduce.rerun_commands(PAGE)))
