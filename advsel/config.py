@@ -199,9 +199,9 @@ _PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                         eps=8 / 255, alpha=4 / 255, steps=2, eval_steps=2, eval_alpha=4 / 255, augment=True, lr=0.05),
     },
     "cpu": {
-        "mnist": dict(model="small-cnn", train_size=4000, test_size=500, epochs=10, batch_size=100,
+        "mnist": dict(model="small-cnn", train_size=4000, test_size=500, epochs=8, batch_size=100,
                       lr=0.05, lr_schedule="cosine", **_MNIST_ATTACK),
-        "cifar10": dict(model="small-cnn", width=1.0, train_size=4000, test_size=500, epochs=10, batch_size=100,
+        "cifar10": dict(model="small-cnn", width=1.0, train_size=4000, test_size=500, epochs=8, batch_size=100,
                         augment=True, lr=0.05, lr_schedule="cosine", **_CIFAR_ATTACK),
     },
     "paper": {

@@ -29,10 +29,18 @@ CLOSE = 0.02  # "close" / "not hurting": within 2 accuracy points
 
 # ------------------------------------------------------------------------ runs
 def base(profile: str = "cpu", dataset: str = "mnist", device: str = "auto", **overrides: Any) -> Config:
-    """The book's shared settings: a profile plus the per-epoch analyses (cheap probes)."""
-    probes = dict(min_eps_probe=8, similarity_probe=20) if profile == "smoke" else \
-        dict(min_eps_probe=32, similarity_probe=200)
-    return make_config(profile, dataset, device=device, **{**probes, **overrides})
+    """The book's shared settings: the profile's, with the device and ``overrides``."""
+    return make_config(profile, dataset, device=device, **overrides)
+
+
+def probe_sizes(profile: str) -> dict[str, int]:
+    """Sizes of the per-epoch probes: minimum eps (DS Fig. 8) and prediction similarity (CAT Fig. 1).
+
+    Each probe is switched on only in the families whose page reads it (``ds:P`` and the
+    ``timed``/``sampling`` families): together they cost some 15% of a run's compute.
+    """
+    return {"min_eps_probe": 8, "similarity_probe": 20} if profile == "smoke" else \
+        {"min_eps_probe": 32, "similarity_probe": 200}
 
 
 def _eval_every(c: Config, per_epoch: int = 4) -> int:
@@ -51,15 +59,16 @@ def configs(name: str, profile: str = "cpu", dataset: str = "mnist", device: str
     epoch.
     """
     kind, _, arg = name.partition(":")
+    probes = probe_sizes(profile)
     if kind == "ds":
-        return [base(profile, dataset, device, method="ds", p_up=float(arg), seed=s) for s in seeds]
+        return [base(profile, dataset, device, method="ds", p_up=float(arg), seed=s,
+                     min_eps_probe=probes["min_eps_probe"]) for s in seeds]
     if kind in ("standard", "robust", "ds-adaptive", "random", "dong"):
         return [base(profile, dataset, device, method=kind, seed=s) for s in seeds]
-    if kind == "timed":
-        c0 = base(profile, dataset, device, method=arg)
-        return [c0.replace(seed=s, eval_every=_eval_every(c0)) for s in seeds]
-    if kind == "sampling":
-        c0 = base(profile, dataset, device, method="cat", batch_size=int(arg))
+    if kind in ("timed", "sampling"):  # sampling:b' with the profile's b' is timed:cat
+        c0 = base(profile, dataset, device, method=arg, similarity_probe=probes["similarity_probe"]) \
+            if kind == "timed" else base(profile, dataset, device, method="cat", batch_size=int(arg),
+                                         similarity_probe=probes["similarity_probe"])
         return [c0.replace(seed=s, eval_every=_eval_every(c0)) for s in seeds]
     raise ValueError(f"run family {name!r} is unknown; use standard, robust, ds-adaptive, random, dong, ds:P, "
                      "timed:METHOD or sampling:N")
@@ -531,6 +540,13 @@ def evaluate_claims(page: str | None = None, profile: str = "cpu", dataset: str 
     """Evaluate every claim (or those of one page) from the cached results."""
     chosen = CLAIMS if page is None else claims_for(page)
     return [(c, c.evaluate(profile, dataset, device, seeds)) for c in chosen]
+
+
+def verdicts_markdown(page: str, profile: str = "cpu", dataset: str = "mnist", device: str = "auto",
+                      seeds: Sequence[int] = SEEDS) -> str:
+    """The verdicts of a page's claims, one Markdown paragraph each."""
+    return "\n\n".join(f"**{c.item}: {c.text}** — *{v.verdict}*: {v.summary}."
+                         for c, v in evaluate_claims(page, profile, dataset, device, seeds))
 
 
 def rerun_commands(page: str, paper_dataset: str | None = "cifar10") -> str:

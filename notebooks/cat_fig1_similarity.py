@@ -115,8 +115,7 @@ if len(epoch):
 # change faster than uniform PGD-AT does; it does not enter the verdict.
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(runs["CAT"])))
 
 # %% [markdown]

@@ -122,8 +122,7 @@ plt.show()
 # inside but an end is within 10%; not reproduced when the fastest is at an end.
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(by_n[numbers[0]])))
 
 # %% [markdown]

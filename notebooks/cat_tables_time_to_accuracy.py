@@ -139,8 +139,7 @@ plt.show()
 # final robust accuracy (MNIST): CAT within 2 points of AT or better.
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, "mnist", device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, "mnist", device, seeds)))
 for ds in ("mnist", "cifar10"):
     display(Markdown(f"Numbers from ({TITLE[ds]}): " + reproduce.provenance(runs[ds]["AT"])))
 

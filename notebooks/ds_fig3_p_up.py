@@ -82,8 +82,7 @@ plots.final_table({f"P_up = {p}": rs for p, rs in sweep.items()})
 # which a smaller P_up shows a gain: none is the paper's statement.
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(sweep[0.5])))
 
 # %% [markdown]

@@ -107,8 +107,7 @@ display(Markdown(f"Mean P_up over the {len(table)} epochs: {table['p_up'].mean()
 # in the numbers: how fast P_up reaches the floor.
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(rs)))
 
 # %% [markdown]

@@ -73,8 +73,7 @@ plots.epoch_table(rs, ["selected_clean", "selected_adv", "clean_acc", "robust_ac
 # expected) with the last epoch (more clean than adversarial expected).
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(rs)))
 
 # %% [markdown]

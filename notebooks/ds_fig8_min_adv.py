@@ -106,8 +106,7 @@ plots.epoch_table(rs, ["min_eps_probed", "min_adv_share", "selected_adv", "min_a
 # that over the last third, across seeds ("grows": higher by more than one standard error).
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(rs)))
 
 # %% [markdown]

@@ -94,8 +94,7 @@ plots.final_table(runs)
 # between (beating one of the two, or ahead by less than a standard error) *partly*.
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(runs["DS P_up = 0.5"])))
 
 # %% [markdown]

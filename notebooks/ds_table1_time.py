@@ -132,8 +132,7 @@ display(Markdown("Share of the training time spent in the attack: " + ", ".join(
 # as the pre-training); eq. (9) must cost within 5% of P_up = 1 and more than P_up = 0.5.
 
 # %%
-for claim, verdict in reproduce.evaluate_claims(PAGE, profile, dataset, device, seeds):
-    display(Markdown(f"**{claim.item}: {claim.text}** — *{verdict.verdict}*: {verdict.summary}."))
+display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
 display(Markdown("Numbers from: " + reproduce.provenance(runs[P1])))
 
 # %% [markdown]
