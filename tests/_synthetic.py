@@ -15,16 +15,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def make_data(n_train: int = 200, n_test: int = 100, size: int = 8, num_classes: int = 10,
-              seed: int = 0) -> TensorData:
-    """Learnable images (1, size, size) named ``mnist``: class c brightens the c-th pixel band, plus noise.
+              seed: int = 0, shape: tuple[int, int, int] | None = None, name: str = "mnist") -> TensorData:
+    """Learnable images (default 1 x size x size) named ``mnist``: class c brightens the c-th pixel band,
+    plus uint8 noise.
 
     Labels cycle through the classes, so every class has ``n // num_classes`` samples.
     """
     g = torch.Generator().manual_seed(seed)
+    shape = shape or (1, size, size)
 
     def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
         y = torch.arange(n) % num_classes
-        x = torch.randint(0, 120, (n, 1, size, size), generator=g).float()
+        x = torch.randint(0, 120, (n, *shape), generator=g).float()
         flat = x.view(n, -1)
         band = flat.shape[1] // num_classes
         for c in range(num_classes):
@@ -33,7 +35,7 @@ def make_data(n_train: int = 200, n_test: int = 100, size: int = 8, num_classes:
 
     xtr, ytr = split(n_train)
     xte, yte = split(n_test)
-    return TensorData("mnist", xtr, ytr, xte, yte, source="synthetic", num_classes=num_classes)
+    return TensorData(name, xtr, ytr, xte, yte, source="synthetic (tests)", num_classes=num_classes)
 
 
 def smoke(**overrides: Any) -> Config:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _synthetic
 import pytest
 import torch
 
@@ -22,24 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def make_data(n_train: int = 300, n_test: int = 100, shape: tuple[int, int, int] = (1, 8, 8),
               num_classes: int = 10, seed: int = 0, name: str = "mnist") -> TensorData:
-    """A small learnable data set: class c brightens one of ``num_classes`` pixel bands, plus uint8 noise.
-
-    Labels cycle through the classes, so every class has the same number of samples.
-    """
-    g = torch.Generator().manual_seed(seed)
-
-    def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        y = torch.arange(n) % num_classes
-        x = torch.randint(0, 120, (n, *shape), generator=g).float()
-        flat = x.view(n, -1)
-        band = flat.shape[1] // num_classes
-        for c in range(num_classes):
-            flat[y == c, c * band:(c + 1) * band] += 120
-        return x.clamp(0, 255).to(torch.uint8), y
-
-    xtr, ytr = split(n_train)
-    xte, yte = split(n_test)
-    return TensorData(name, xtr, ytr, xte, yte, source="synthetic (tests)", num_classes=num_classes)
+    """A small learnable data set (see :func:`_synthetic.make_data`), 300 training samples by default."""
+    return _synthetic.make_data(n_train, n_test, num_classes=num_classes, seed=seed, shape=shape, name=name)
 
 
 @pytest.fixture(scope="session")
