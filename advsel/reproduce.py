@@ -336,10 +336,13 @@ def _ds_table1_ds(profile: str, dataset: str, device: str, seeds: Sequence[int])
 def _ds_table1_dong(profile: str, dataset: str, device: str, seeds: Sequence[int]) -> Verdict:
     dong, rob = _cost("dong", profile, dataset, device, seeds), _cost("robust", profile, dataset, device, seeds)
     ratio = statistics.fmean(dong) / statistics.fmean(rob)
-    verdict = "reproduced" if ratio > 1.4 else "partly" if ratio > 1.1 else "not reproduced"
+    # "about twice": within 10% of 2; dearer than PGD-AT but clearly less than twice: partly
+    verdict = "reproduced" if 1.8 <= ratio <= 2.2 else "partly" if ratio > 1.1 else "not reproduced"
     return Verdict(verdict, f"Dong et al. incl. pre-training {statistics.fmean(dong):.0f} s vs PGD-AT "
-                   f"{statistics.fmean(rob):.0f} s: ratio {ratio:.2f} (paper 39,971 / 20,200 = 1.98; here the "
-                   "subset run trains half the data for the same epochs, so 1.5 is expected)")
+                   f"{statistics.fmean(rob):.0f} s: ratio {ratio:.2f} (paper 39,971 / 20,200 = 1.98; \"about "
+                   "twice\" = 1.8-2.2 here; this subset run trains half the data for as many epochs as the "
+                   "pre-training, so 1.5 is expected: the paper's 2x suggests its subset run trained as many "
+                   "steps as PGD-AT)")
 
 
 def _ds_table1_adaptive(profile: str, dataset: str, device: str, seeds: Sequence[int]) -> Verdict:
