@@ -26,10 +26,10 @@
 # uniform one. The figures' numbers are not given in the text.
 #
 # **What we run.** CAT with each sampling number N of `reproduce.sampling_numbers`
-# (run families `sampling:N`, one seed like the paper), for the same number of epochs.
+# (run families `sampling:N`, three seeds where the paper shows one run), for the same number of epochs.
 # An epoch of CAT is (training set size) / N iterations, so every run attacks and trains
 # on the same number of samples, and N trades iterations for samples per iteration. PGD-AT
-# at the base batch size (`timed:robust`, seed 0) is shown for reference. Learning rate
+# at the base batch size (`timed:robust`, same seeds) is shown for reference. Learning rate
 # and everything else are held fixed, as in the paper ("all hyperparameters are followed
 # afore-mentioned ones").
 #
@@ -56,13 +56,13 @@ from advsel import report, reproduce
 
 PAGE = "cat_fig2_3_sampling_number"
 numbers = reproduce.sampling_numbers(profile, dataset)
-by_n = {n: reproduce.results(f"sampling:{n}", profile, dataset, device, seeds[:1]) for n in numbers}
-at = reproduce.results("timed:robust", profile, dataset, device, seeds[:1])
+by_n = {n: reproduce.results(f"sampling:{n}", profile, dataset, device, seeds) for n in numbers}
+at = reproduce.results("timed:robust", profile, dataset, device, seeds)
 b_at = at[0]["config"]["batch_size"]
 runs = {**{f"CAT N = {n}": rs for n, rs in by_n.items()}, f"AT (batch {b_at})": at}
 display(Markdown(f"Sampling numbers: {numbers}; iterations per epoch: "
                  + ", ".join(f"N = {n}: {rs[0]['epochs'][0]['steps']}" for n, rs in by_n.items())
-                 + f"; {by_n[numbers[0]][0]['config']['epochs']} epochs; seed {seeds[0]}."))
+                 + f"; {by_n[numbers[0]][0]['config']['epochs']} epochs; seeds {seeds}."))
 
 # %% [markdown]
 # ## Accuracy against iterations (the paper's axes)
