@@ -81,12 +81,12 @@ def per_sample_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tup
     return logits, F.cross_entropy(logits, y, reduction="none")
 
 
-def _pack(x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, chosen: torch.Tensor, b: int,
+def _pack(both: torch.Tensor, y2: torch.Tensor, chosen: torch.Tensor, b: int,
           logits_adv: torch.Tensor | None, correct: torch.Tensor | None) -> Selection:
-    both = torch.cat([x, x_adv])
+    """The chosen rows of the 2b' batch ``both`` = [clean; adversarial] with labels ``y2``."""
     is_adv = chosen >= b
     n_adv = is_adv.sum()
-    return Selection(both[chosen], y.repeat(2)[chosen], len(chosen) - n_adv, n_adv, is_adv,
+    return Selection(both[chosen], y2[chosen], len(chosen) - n_adv, n_adv, is_adv,
                      chosen[is_adv] - b, logits_adv, correct, 2 * b if correct is not None else 0)
 
 
@@ -112,13 +112,14 @@ def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | N
     if kind not in ("top", "random"):
         raise ValueError(f"selection={kind!r} is not allowed; choose one of: {', '.join(SELECTIONS)}")
     k = n_selected(p_up, 2 * b)
+    both, y2 = torch.cat([x, x_adv]), y.repeat(2)  # built once per step, scored and indexed
     if kind == "random":
         chosen = torch.randperm(2 * b, generator=generator)[:k].to(dev)
-        return _pack(x, x_adv, y, chosen, b, None, None)
-    logits, losses = per_sample_losses(model, torch.cat([x, x_adv]), y.repeat(2))
+        return _pack(both, y2, chosen, b, None, None)
+    logits, losses = per_sample_losses(model, both, y2)
     chosen = losses.topk(k, sorted=False).indices
-    correct = (logits.argmax(1) == y.repeat(2)).sum()
-    return _pack(x, x_adv, y, chosen, b, logits[b:], correct)
+    correct = (logits.argmax(1) == y2).sum()
+    return _pack(both, y2, chosen, b, logits[b:], correct)
 
 
 def adaptive_p_up(previous: float, accuracy: float, floor: float) -> float:
