@@ -45,6 +45,18 @@ def curves(ax: Any, runs: Mapping[str, Sequence[dict[str, Any]]], metric: str, x
     return df
 
 
+def accuracy_panels(runs: Mapping[str, Sequence[dict[str, Any]]], titles: tuple[str, str]) -> Any:
+    """Clean (left) and robust (right) accuracy per epoch, one line per label; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric, title in zip(axes, ("clean_acc", "robust_acc"), titles, strict=True):
+        curves(ax, runs, metric)
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def final_table(runs: Mapping[str, Sequence[dict[str, Any]]], metrics: Sequence[str] = ("clean_acc", "robust_acc"),
                 ) -> pd.DataFrame:
     """Final-epoch metrics per label: mean, sd and number of seeds (accuracies in percent)."""

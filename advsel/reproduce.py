@@ -126,6 +126,18 @@ def better(a: Sequence[float], b: Sequence[float]) -> str:
     return "not reproduced"
 
 
+def all_of(verdicts: Sequence[str]) -> str:
+    """A compound claim: reproduced if every part is, not reproduced if none is even partly, else partly."""
+    if all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    return "not reproduced" if all(v == "not reproduced" for v in verdicts) else "partly"
+
+
+def share(ok: int, n: int) -> str:
+    """``ok`` of ``n`` checks hold: all -> reproduced, none -> not reproduced, some -> partly."""
+    return "reproduced" if ok == n else "not reproduced" if ok == 0 else "partly"
+
+
 def close(a: Sequence[float], b: Sequence[float], tol: float = CLOSE) -> bool:
     """Means within ``tol`` of each other (or a better than b)."""
     return statistics.fmean(a) >= statistics.fmean(b) - tol
@@ -172,7 +184,7 @@ def _ds_fig3_robust(profile: str, dataset: str, device: str, seeds: Sequence[int
         r = final(results(f"ds:{p}", profile, dataset, device, seeds), "robust_acc")
         ok += close(r, full)
         parts.append(f"P_up = {p}: {fmt(r)}")
-    verdict = "reproduced" if ok == 2 else "partly" if ok == 1 else "not reproduced"
+    verdict = share(ok, 2)
     return Verdict(verdict, f"robust accuracy {', '.join(parts)} vs P_up = 1: {fmt(full)} "
                    f"(close = within {100 * CLOSE:.0f} points)")
 
@@ -194,9 +206,7 @@ def _ds_fig4(profile: str, dataset: str, device: str, seeds: Sequence[int]) -> V
     rob = final(results("robust", profile, dataset, device, seeds), "clean_acc")
     ds = final(results("ds:0.5", profile, dataset, device, seeds), "clean_acc")
     ada = final(results("ds-adaptive", profile, dataset, device, seeds), "clean_acc")
-    v = [better(ds, rob), better(ada, rob)]
-    verdict = "reproduced" if v == ["reproduced"] * 2 else "not reproduced" if v == ["not reproduced"] * 2 \
-        else "partly"
+    verdict = all_of([better(ds, rob), better(ada, rob)])
     return Verdict(verdict, f"final clean accuracy: robust {fmt(rob)}, DS P_up = 0.5 {fmt(ds)}, "
                    f"DS eq. (9) {fmt(ada)}")
 
@@ -206,7 +216,7 @@ def _ds_fig5(profile: str, dataset: str, device: str, seeds: Sequence[int]) -> V
     ds = final(results("ds:0.5", profile, dataset, device, seeds), "robust_acc")
     ada = final(results("ds-adaptive", profile, dataset, device, seeds), "robust_acc")
     ok = close(ds, rob) + close(ada, rob)
-    verdict = "reproduced" if ok == 2 else "partly" if ok == 1 else "not reproduced"
+    verdict = share(ok, 2)
     return Verdict(verdict, f"final robust accuracy: robust {fmt(rob)}, DS P_up = 0.5 {fmt(ds)}, "
                    f"DS eq. (9) {fmt(ada)} (not hurting = within {100 * CLOSE:.0f} points)")
 
@@ -244,7 +254,7 @@ def _ds_fig7(profile: str, dataset: str, device: str, seeds: Sequence[int]) -> V
     last = [(r["epochs"][-1]["selected_clean"], r["epochs"][-1]["selected_adv"]) for r in rs]
     early = all(a > c for c, a in first)
     late = all(c > a for c, a in last)
-    verdict = "reproduced" if early and late else "partly" if early or late else "not reproduced"
+    verdict = share(early + late, 2)
     f = lambda pairs: ", ".join(f"{c:.1f}/{a:.1f}" for c, a in pairs)  # noqa: E731
     summary = f"selected clean/adversarial per batch, first epoch: {f(first)}; last epoch: {f(last)} (per seed)"
     if len(rs[0]["epochs"]) < 2:
@@ -274,9 +284,7 @@ def _ds_fig9_10(metric: str) -> Callable[[str, str, str, Sequence[int]], Verdict
         ds = final(results("ds:0.5", profile, dataset, device, seeds), metric)
         rnd = final(results("random", profile, dataset, device, seeds), metric)
         dong = final(results("dong", profile, dataset, device, seeds), metric)
-        v = [better(ds, rnd), better(ds, dong)]
-        verdict = "reproduced" if v == ["reproduced"] * 2 else "not reproduced" if v == ["not reproduced"] * 2 \
-            else "partly"
+        verdict = all_of([better(ds, rnd), better(ds, dong)])
         name = metric.split("_")[0]
         return Verdict(verdict, f"final {name} accuracy: DS {fmt(ds)}, random {fmt(rnd)}, Dong et al. {fmt(dong)}")
     return evaluate
@@ -351,7 +359,7 @@ def _ds_table1_adaptive(profile: str, dataset: str, device: str, seeds: Sequence
     ratio = statistics.fmean(ada) / statistics.fmean(full)
     about = abs(ratio - 1.0) <= CLOSE * 2.5  # "about as much": within 5%
     above_half = statistics.fmean(ada) > statistics.fmean(half)
-    verdict = "reproduced" if about and above_half else "partly" if about or above_half else "not reproduced"
+    verdict = share(about + above_half, 2)
     return Verdict(verdict, f"DS eq. (9) {statistics.fmean(ada):.0f} s vs P_up = 1 {statistics.fmean(full):.0f} s: "
                    f"ratio {ratio:.3f} (paper 20,161 / 20,200 = 0.998; about = within 5%); DS P_up = 0.5 "
                    f"{statistics.fmean(half):.0f} s ({'cheaper' if above_half else 'not cheaper'} than eq. (9); "
@@ -375,7 +383,7 @@ def _cat_fig1(profile: str, dataset: str, device: str, seeds: Sequence[int]) -> 
         e = math.nan
         parts += ", one epoch apart not measured (a single epoch)"
     parts += f"; attack success rate changes by {100 * statistics.fmean(asr):.1f} points on average between the two"
-    verdict = "reproduced" if s > 0.9 and e > 0.9 else "partly" if s > 0.9 or e > 0.9 else "not reproduced"
+    verdict = share((s > 0.9) + (e > 0.9), 2)
     return Verdict(verdict, parts, {"step": step, "epoch": epoch})
 
 

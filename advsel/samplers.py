@@ -46,7 +46,8 @@ def _check_shard(batch_size: int, rank: int, world_size: int) -> None:
 
 
 class UniformSampler:
-    """The usual shuffled epoch over ``indices`` (the whole set or a fixed subset).
+    """The usual shuffled epoch over ``indices``: the whole set, or a fixed subset (the
+    ``subset`` sampler of Dong et al.'s method is this class over the stable half).
 
     An epoch is ``len(indices) // (batch_size * world_size)`` steps; the incomplete last
     batch is dropped so every step has b' samples.  The permutation of epoch e is drawn
@@ -80,8 +81,3 @@ class UniformSampler:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         return None
 
-
-def subset_sampler(indices: torch.Tensor, batch_size: int, seed: int, rank: int = 0,
-                   world_size: int = 1) -> UniformSampler:
-    """Training on a fixed list of indices (Dong et al.'s high-quality subset)."""
-    return UniformSampler(indices, batch_size, seed, rank, world_size)

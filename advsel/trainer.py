@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from . import __version__
@@ -470,7 +469,3 @@ def _check_labels(data: TensorData) -> None:
             raise ConfigError(f"{name} labels range over [{int(y.min())}, {int(y.max())}] but the model has "
                               f"{data.num_classes} classes; labels must be in [0, {data.num_classes - 1}]")
 
-
-def model_summary(model: nn.Module) -> str:
-    """Parameter count, for logs."""
-    return f"{sum(p.numel() for p in model.parameters()):,} parameters"

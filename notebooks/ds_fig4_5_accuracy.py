@@ -48,12 +48,7 @@ runs = {
 # ## Clean accuracy (Fig. 4) and robust accuracy (Fig. 5)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-plots.curves(axes[0], runs, "clean_acc")
-axes[0].set_title("Fig. 4: standard accuracy per epoch")
-plots.curves(axes[1], runs, "robust_acc")
-axes[1].set_title("Fig. 5: robust accuracy per epoch")
-fig.tight_layout()
+plots.accuracy_panels(runs, ("Fig. 4: standard accuracy per epoch", "Fig. 5: robust accuracy per epoch"))
 plt.show()
 
 # %% [markdown]

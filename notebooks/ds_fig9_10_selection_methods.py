@@ -72,12 +72,7 @@ display(Markdown(f"Setting: {ds['config']['dataset']}, model `{ds['config']['mod
 # ## Clean accuracy (Fig. 9) and robust accuracy (Fig. 10)
 
 # %% mystnb={"figure": {"caption": "DS Figs. 9-10 reproduced: clean (left) and PGD robust (right) accuracy per epoch of DS with P_up = 0.5, random selection and Dong et al.'s stable half, mean and standard deviation over seeds.", "name": "ds-fig9-10"}}
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-plots.curves(axes[0], runs, "clean_acc")
-axes[0].set_title("Fig. 9: standard accuracy per epoch")
-plots.curves(axes[1], runs, "robust_acc")
-axes[1].set_title("Fig. 10: robust accuracy per epoch")
-fig.tight_layout()
+plots.accuracy_panels(runs, ("Fig. 9: standard accuracy per epoch", "Fig. 10: robust accuracy per epoch"))
 plt.show()
 
 # %% [markdown]
