@@ -15,7 +15,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-METHODS = ("standard", "robust", "ds", "ds-adaptive", "random", "cat", "ds-cat", "dong")
+from .methods import METHODS as _METHODS
+
+METHODS = _METHODS  # the method registry's names (advsel.methods.REGISTRY)
 DATASETS = ("mnist", "cifar10")
 MODELS = ("small-cnn", "madry-cnn", "resnet18", "preact-resnet18")
 PROFILES = ("smoke", "cpu", "paper")
@@ -23,9 +25,26 @@ DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "cosine", "multistep")
 ADAPTIVE_ACCURACIES = ("train", "clean", "robust")
 
+# the parameters that take one of a fixed set of names, and those names
+CHOICES: dict[str, tuple[str, ...]] = {
+    "method": METHODS, "dataset": DATASETS, "model": MODELS, "device": DEVICES, "lr_schedule": LR_SCHEDULES,
+    "adaptive_accuracy": ADAPTIVE_ACCURACIES, "profile": PROFILES,
+}
+
 
 class ConfigError(ValueError):
-    """A configuration value is outside what is allowed; the message says which and why."""
+    """A configuration value is outside what is allowed; the message says which and why.
+
+    ``param``: the Config field at fault (None when no single field is), ``value`` its
+    value and ``reason`` the message without the ``param=value`` part, so that the CLI
+    can restate it with the flag as the user typed it (``--p-up 1.5: must be in (0, 1]``).
+    """
+
+    def __init__(self, message: str, *, param: str | None = None, value: Any = None,
+                 reason: str | None = None) -> None:
+        super().__init__(message)
+        self.param, self.value = param, value
+        self.reason = reason if reason is not None else message
 
 
 @dataclass(frozen=True)
@@ -79,8 +98,8 @@ class Config:
     # execution
     seed: int = 0
     device: str = "auto"
-    amp: bool = False  # bf16 autocast on CUDA
-    channels_last: bool = False  # CUDA memory format
+    amp: bool = False  # bf16 autocast (attack, DS scoring, training, evaluation attack) on CPU or CUDA
+    channels_last: bool = False  # channels-last memory format for model and inputs (CPU or CUDA)
     data_on_device: bool = True
     profile: str | None = field(default=None, compare=False)
 
@@ -112,6 +131,54 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+# What each parameter means, one line each (the CLI's --help; tests check that every field has one).
+FIELD_HELP: dict[str, str] = {
+    "method": "how the batch is drawn and which samples are backpropagated (advsel.methods)",
+    "dataset": "the data set (read from $ADVSEL_DATA)",
+    "model": "network: small-cnn (2 conv + 2 fc), madry-cnn (Madry et al.'s MNIST CNN), resnet18, "
+             "preact-resnet18",
+    "width": "channel-width multiplier of the model",
+    "train_size": "size of the seeded, class-balanced training subset; 'all' for the whole training set",
+    "test_size": "size of the fixed, seeded, class-balanced evaluation subset",
+    "augment": "random crop (padding 4) and horizontal flip of every training batch",
+    "epochs": "training epochs",
+    "batch_size": "b': clean samples drawn per step (CAT's sampling number; alias --sampling-number)",
+    "eps": "training PGD budget (L-inf, inputs in [0, 1]; fractions such as 8/255 are read as such)",
+    "alpha": "training PGD step size (CAT's smoothing alpha is --cat-alpha)",
+    "steps": "training PGD steps (random start)",
+    "eval_eps": "evaluation PGD budget",
+    "eval_alpha": "evaluation PGD step size",
+    "eval_steps": "evaluation PGD steps",
+    "eval_restarts": "evaluation PGD random restarts; a sample is robust only if it survives all of them",
+    "eval_every": "also evaluate every N optimizer steps (0: only at the end of each epoch)",
+    "p_up": "share P_up of the 2b' clean + adversarial samples that is backpropagated, in (0, 1] "
+            "(0.5: b' samples, as many as the baselines)",
+    "p_up_floor": "lower bound of P_up under eq. (9), in [0, 1]",
+    "adaptive_accuracy": "which accuracy of the last epoch drives eq. (9): train (on the scored 2b'), "
+                         "clean or robust (on the test subset)",
+    "cat_alpha": "smoothing of CAT's weight update, eq. (4), in [0, 1)",
+    "cat_temperature": "softmax temperature turning CAT's weights into sampling probabilities, > 0",
+    "dong_keep": "share of each class's most stable samples kept, in (0, 1]",
+    "min_eps_probe": "per epoch, find the minimum eps of this many selected adversarial samples (DS Fig. 8; "
+                     "0: off)",
+    "similarity_probe": "per epoch, prediction similarity on a probe of this many training samples "
+                        "(CAT Fig. 1; 0: off)",
+    "lr": "SGD learning rate",
+    "momentum": "SGD momentum, in [0, 1)",
+    "weight_decay": "SGD weight decay",
+    "lr_schedule": "learning rate over the optimizer steps: constant, cosine to 0, or multistep (x0.1 at each "
+                   "milestone)",
+    "milestones": "multistep: fractions of the run at which the learning rate drops (comma-separated)",
+    "seed": "seed of the initialization, sampler, attack starts, augmentation and random selection",
+    "device": "auto: cuda when available, else cpu",
+    "amp": "bf16 autocast (attack, DS scoring, training, evaluation attack) on CPU or CUDA",
+    "channels_last": "channels-last memory format for model and inputs (CPU or CUDA)",
+    "data_on_device": "keep the training set on the device (else on the CPU, batches moved per step)",
+    "profile": "defaults for the data set: smoke (seconds; tests, CI), cpu (the book's runs), "
+               "paper (the papers' settings, for a GPU)",
+}
+
+
 def _canonical_numbers(c: Config) -> None:
     """Store integers given for float fields as floats (``eps=0`` as ``0.0``), milestones as a tuple.
 
@@ -129,12 +196,14 @@ def _canonical_numbers(c: Config) -> None:
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
+        reason = f"not allowed; choose one of: {', '.join(allowed)}"
+        raise ConfigError(f"{name}={value!r} is {reason}", param=name, value=value, reason=reason)
 
 
 def _check(name: str, ok: bool, value: Any, rule: str) -> None:
     if not ok:
-        raise ConfigError(f"{name}={value!r} is not allowed; {name} must be {rule}")
+        raise ConfigError(f"{name}={value!r} is not allowed; {name} must be {rule}", param=name, value=value,
+                          reason=f"must be {rule}")
 
 
 def _int(name: str, value: Any, minimum: int) -> None:
@@ -148,14 +217,9 @@ def _finite(x: float) -> bool:
 
 def validate(c: Config) -> None:
     """Raise ConfigError naming the first parameter that is out of range."""
-    _choice("method", c.method, METHODS)
-    _choice("dataset", c.dataset, DATASETS)
-    _choice("model", c.model, MODELS)
-    _choice("device", c.device, DEVICES)
-    _choice("lr_schedule", c.lr_schedule, LR_SCHEDULES)
-    _choice("adaptive_accuracy", c.adaptive_accuracy, ADAPTIVE_ACCURACIES)
-    if c.profile is not None:
-        _choice("profile", c.profile, PROFILES)
+    for name, allowed in CHOICES.items():
+        if name != "profile" or c.profile is not None:
+            _choice(name, getattr(c, name), allowed)
     _check("p_up", _finite(c.p_up) and 0 < c.p_up <= 1, c.p_up, "in (0, 1]")
     _check("p_up_floor", _finite(c.p_up_floor) and 0 <= c.p_up_floor <= 1, c.p_up_floor, "in [0, 1]")
     _check("eps", _finite(c.eps) and c.eps >= 0, c.eps, ">= 0 (inputs are in [0, 1]; 8/255 = 0.0314)")

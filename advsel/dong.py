@@ -46,7 +46,8 @@ class StabilityTracker:
         return {"count_wrong": self.count_wrong.clone(), "seen": self.seen.clone()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.count_wrong, self.seen = state["count_wrong"].clone(), state["seen"].clone()
+        # counts live on the CPU (indexed by CPU positions), whatever device the checkpoint was mapped to
+        self.count_wrong, self.seen = state["count_wrong"].cpu().clone(), state["seen"].cpu().clone()
 
     def as_record(self) -> dict[str, list[int]]:
         return {"indices": self.indices.tolist(), "count_wrong": self.count_wrong.tolist(), "seen": self.seen.tolist()}

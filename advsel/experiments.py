@@ -14,9 +14,10 @@ from typing import Any
 
 import torch
 
-from .config import Config
+from .config import Config, ConfigError
 from .data import TensorData, load
 from .dong import stable_subset
+from .methods import METHOD_PARAMS, REGISTRY
 from .runs import atomic_write_json, checkpoint_path, load_result, result_path
 from .trainer import Trainer
 
@@ -65,7 +66,7 @@ def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callab
            progress: bool | None) -> dict[str, Any]:
     data = dataset(config.dataset)
     subset, pretrain = None, None
-    if config.method == "dong":
+    if REGISTRY[config.method].pretrain is not None:  # Dong et al.: the subset of a pre-training run
         subset, pretrain = dong_subset(config, cache_dir, log, progress)
     trainer = Trainer(config, data, train_indices=subset, checkpoint=checkpoint_path(config, cache_dir), log=log,
                       progress=progress)
@@ -76,14 +77,19 @@ def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callab
 
 
 def pretrain_config(config: Config) -> Config:
-    """The PGD-AT run whose learning-stability counts choose Dong et al.'s subset.
+    """The run whose learning-stability counts choose Dong et al.'s subset (the registry's ``pretrain``).
 
-    Same settings as the ``dong`` run, with the settings PGD-AT does not use reset to
-    their defaults, so the same cached ``robust`` run serves both as the PGD-AT
-    baseline and as Dong's pre-training whatever ``dong_keep`` is.
+    Same settings as the ``dong`` run, with the method-specific settings the pre-training
+    method does not use reset to their defaults, so the same cached ``robust`` run serves
+    both as the PGD-AT baseline and as Dong's pre-training whatever ``dong_keep`` is.
     """
-    unused = ("p_up", "p_up_floor", "adaptive_accuracy", "cat_alpha", "cat_temperature", "dong_keep")
-    return config.replace(method="robust", **{f: Config.__dataclass_fields__[f].default for f in unused})
+    pre = REGISTRY[config.method].pretrain
+    if pre is None:
+        raise ConfigError(f"method={config.method!r} has no pre-training run; only "
+                          f"{', '.join(m.name for m in REGISTRY.values() if m.pretrain)} have one",
+                          param="method", value=config.method)
+    unused = [p for p in METHOD_PARAMS if p not in REGISTRY[pre].params]
+    return config.replace(method=pre, **{f: Config.__dataclass_fields__[f].default for f in unused})
 
 
 def dong_subset(config: Config, cache_dir: str | os.PathLike[str] | None = None,

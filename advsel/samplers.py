@@ -5,6 +5,20 @@ this process; ``observe(idx, logits_adv, y)`` receives the logits on the adversa
 examples of the samples just trained on (CAT uses them; others ignore them);
 ``state_dict``/``load_state_dict`` make it resumable.
 
+With PyTorch's data loading (:class:`EpochBatchSampler`): both samplers are batch samplers,
+``DataLoader(dataset, batch_sampler=sampler)`` over any map-style Dataset, which is read
+item by item so the data need not fit in memory (a sampler holds only indices and, for
+CAT, labels and weights).  ``len(sampler)`` is the steps per epoch, ``iter(sampler)``
+yields the index lists of the current epoch and ``set_epoch(e)`` picks the epoch, as for
+``DistributedSampler``: call it at the start of every epoch, else a uniform sampler
+repeats epoch 0's order.  Wrap the data set in :class:`WithIndex` to get each item's
+index back for ``observe``.
+
+Without replacement means within a batch only: no index repeats inside a batch; across
+the batches of an epoch, CAT draws each batch afresh from all samples, so some samples
+recur and others are not drawn at all in that epoch (see :mod:`advsel.cat`).  A uniform epoch is a
+permutation: every sample at most once per epoch.
+
 Several processes of one distributed run: every rank builds the same sampler with the
 same seed, draws the same *global* batch of ``batch_size * world_size`` indices and
 keeps the slice ``rank::world_size``.  State that must stay shared (CAT's weights) is
@@ -18,6 +32,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import torch
+from torch.utils.data import Dataset
+from torch.utils.data import Sampler as TorchSampler
 
 AllGather = Callable[[torch.Tensor], torch.Tensor]
 
@@ -45,7 +61,65 @@ def _check_shard(batch_size: int, rank: int, world_size: int) -> None:
         raise ValueError(f"batch_size={batch_size} is not allowed; it must be >= 1")
 
 
-class UniformSampler:
+def _as_index_tensor(value: Any, name: str, indices: bool = True) -> torch.Tensor:
+    """``value`` as a non-empty 1-D CPU int64 tensor; TypeError/ValueError naming ``name``.
+    ``indices``: also require distinct entries >= 0 (data-set indices to draw from)."""
+    try:
+        t = torch.as_tensor(value).detach().cpu()
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"{name} must be a 1-D integer tensor, got {type(value).__name__}") from e
+    if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integers, got dtype {t.dtype}")
+    if t.dim() != 1 or len(t) == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D tensor, got shape {tuple(t.shape)}")
+    t = t.long()
+    if indices and int(t.min()) < 0:
+        raise ValueError(f"{name} holds negative data-set indices: {t[t < 0][:5].tolist()}")
+    if indices and len(torch.unique(t)) != len(t):
+        raise ValueError(f"{name} holds repeated data-set indices; each sample may appear once")
+    return t
+
+
+class EpochBatchSampler(TorchSampler[list[int]]):
+    """``DataLoader`` batch-sampler protocol on top of ``batches(epoch)`` and ``steps_per_epoch``.
+
+    Yields plain lists of data-set indices (what a map-style Dataset is indexed with).
+    """
+
+    steps_per_epoch: int
+    epoch: int = 0
+
+    def batches(self, epoch: int) -> Iterator[torch.Tensor]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.batches(self.epoch):
+            yield batch.tolist()
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch the next ``iter(sampler)`` walks through (like ``DistributedSampler.set_epoch``)."""
+        self.epoch = epoch
+
+
+class WithIndex(Dataset):
+    """A map-style Dataset whose items come with their index: ``(*item, i)`` for a tuple item,
+    else ``(item, i)``, so a training loop can hand ``idx`` to ``sampler.observe``."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> tuple[Any, ...]:
+        item = self.dataset[i]
+        return (*item, i) if isinstance(item, tuple) else (item, i)
+
+
+class UniformSampler(EpochBatchSampler):
     """The usual shuffled epoch over ``indices``: the whole set, or a fixed subset (the
     ``subset`` sampler of Dong et al.'s method is this class over the stable half).
 
@@ -56,7 +130,7 @@ class UniformSampler:
 
     def __init__(self, indices: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         _check_shard(batch_size, rank, world_size)
-        self.indices = indices.cpu().long()
+        self.indices = _as_index_tensor(indices, "indices")
         self.batch_size, self.seed, self.rank, self.world_size = batch_size, seed, rank, world_size
         global_b = batch_size * world_size
         if global_b > len(self.indices):

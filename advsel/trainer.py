@@ -1,20 +1,11 @@
 """The training loop: sampler -> training attack -> selector -> optimizer step.
 
-One loop serves every method; a method is a pair (which samples form the batch, which
-of the clean/adversarial samples are backpropagated):
-
-========== =========== ==============================================
-method     sampler     selection
-========== =========== ==============================================
-standard   uniform     the b' clean samples
-robust     uniform     their b' PGD versions (PGD-AT)
-ds         uniform     top P_up of the 2b' by cross-entropy (DS)
-ds-adaptive uniform    as ds, P_up per epoch by eq. (9)
-random     uniform     a random P_up share of the 2b'
-cat        CAT         the b' PGD versions (CAT)
-ds-cat     CAT         top P_up of the 2b' (DS inside CAT batches)
-dong       subset      the b' PGD versions, on Dong et al.'s stable half
-========== =========== ==============================================
+One loop serves every method.  What differs between methods is read from the method
+registry, :data:`advsel.methods.REGISTRY`: which sampler draws the batch (``batch``),
+which of the clean/adversarial samples are backpropagated (``backprop``, see
+:func:`advsel.selectors.select`), how P_up evolves between epochs (``p_up``), and
+whether the run records learning stability because it is another method's
+pre-training (Dong et al.'s ``robust`` run).
 
 After each epoch the model is evaluated on a fixed, seeded, class-balanced test subset
 (clean and PGD robust accuracy) and a checkpoint is written, so an interrupted run
@@ -43,13 +34,12 @@ from .cat import CATSampler
 from .config import Config, ConfigError
 from .data import MEAN_STD, TensorData, augment_batch, balanced_subset, load, to_float
 from .dong import StabilityTracker
+from .methods import REGISTRY, pretraining_methods
 from .models import build_model
 from .runs import RESULT_SCHEMA, atomic_torch_save
 from .samplers import Sampler, UniformSampler
 from .selectors import Selection, adaptive_p_up, select
 
-SELECTION_OF = {"standard": "clean", "robust": "adv", "ds": "top", "ds-adaptive": "top", "random": "random",
-                "cat": "adv", "ds-cat": "top", "dong": "adv"}
 TEST_SUBSET_SEED = 1234  # the same evaluation subset for every run, so methods are compared on equal footing
 
 
@@ -71,10 +61,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device='cuda' was asked for but no CUDA device is available here "
-                          "(torch.cuda.is_available() is False); use device=auto or device=cpu")
+        reason = ("was asked for but no CUDA device is available here (torch.cuda.is_available() is False); "
+                  "choose auto or cpu")
+        raise ConfigError(f"device='cuda' {reason}", param="device", value=name, reason=reason)
     if name not in ("cpu", "cuda"):
-        raise ConfigError(f"device={name!r} is not allowed; choose one of: auto, cpu, cuda")
+        reason = "not allowed; choose one of: auto, cpu, cuda"
+        raise ConfigError(f"device={name!r} is {reason}", param="device", value=name, reason=reason)
     return torch.device(name)
 
 
@@ -138,19 +130,18 @@ class Trainer:
                  log: Callable[[str], None] | None = None, progress: bool | None = None) -> None:
         self.config = c = config
         self.device = resolve_device(c.device)
-        self.autocast_dtype = torch.bfloat16 if (c.amp and self.device.type == "cuda") else None
+        self.autocast_dtype = torch.bfloat16 if c.amp else None  # bf16 autocast on CPU (AVX-512 BF16) and CUDA
         _seed_everything(c.seed)
         data = data if data is not None else load(c.dataset)
         _check_labels(data)
         self.data_source = data.source
         self.num_classes = data.num_classes
-        if c.method == "dong" and train_indices is None:
-            raise ConfigError("method='dong' trains on the stable subset of a PGD-AT pre-training run; "
-                              "run it with advsel.experiments.run(config), which does the pre-training")
-        try:
-            base = balanced_subset(data.y_train, c.train_size, c.seed, data.num_classes)
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
+        self.method = REGISTRY[c.method]
+        if self.method.pretrain is not None and train_indices is None:
+            raise ConfigError(f"method={c.method!r} trains on a subset chosen by a {self.method.pretrain!r} "
+                              "pre-training run; run it with advsel.experiments.run(config), which does the "
+                              "pre-training (or pass train_indices)")
+        base = _training_subset(c, data)
         self.train_indices = base if train_indices is None else train_indices.cpu().long()
         test_idx = balanced_subset(data.y_test, min(c.test_size, len(data.y_test)), TEST_SUBSET_SEED, data.num_classes)
         store = self.device if c.data_on_device else torch.device("cpu")
@@ -159,7 +150,7 @@ class Trainer:
         self.y_test = data.y_test[test_idx].to(self.device)
         self.model = build_model(c.model, data.image_shape, data.num_classes, *MEAN_STD[c.dataset], width=c.width)
         self.model = self.model.to(self.device)
-        if c.channels_last and self.device.type == "cuda":
+        if c.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.sampler = self._make_sampler(sampler)
         self.total_steps = self.sampler.steps_per_epoch * c.epochs
@@ -168,7 +159,8 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(c.lr_schedule, s, self.total_steps, c.milestones))
         self.observers = list(observers)
-        self.tracker = StabilityTracker(self.train_indices) if c.method == "robust" else None
+        # a run that is another method's pre-training records the stability that method needs
+        self.tracker = StabilityTracker(self.train_indices) if c.method in pretraining_methods() else None
         if self.tracker is not None:
             self.observers.append(self.tracker)
         if c.min_eps_probe:
@@ -180,8 +172,8 @@ class Trainer:
         self.progress = progress
         self.aug_gen = torch.Generator().manual_seed(c.seed + 1)
         self.sel_gen = torch.Generator().manual_seed(c.seed + 2)
-        self.selection = SELECTION_OF[c.method]
-        self.p_up = 1.0 if c.method == "ds-adaptive" else (c.p_up if self.selection in ("top", "random") else 1.0)
+        self.selection = self.method.backprop
+        self.p_up = self.method.first_p_up(c.p_up)
         self.epochs: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.step = 0
@@ -191,16 +183,24 @@ class Trainer:
         self.clock = _Clock(self.device)
 
     def _make_sampler(self, sampler: Sampler | Callable[[Trainer], Sampler] | None) -> Sampler:
+        """The given sampler, else the method's: CAT's for ``batch='cat'``, uniform over the training
+        indices otherwise (``subset`` is uniform over the subset passed as ``train_indices``)."""
+        c = self.config
+        n = len(self.train_indices)
+        if sampler is None and c.batch_size > n:
+            reason = f"larger than the {n} training samples; it must be <= {n}"
+            raise ConfigError(f"batch_size={c.batch_size} is {reason}", param="batch_size", value=c.batch_size,
+                              reason=reason)
         try:
-            c = self.config
-            if sampler is None and c.method in ("cat", "ds-cat"):
+            if sampler is None and self.method.batch == "cat":
                 return CATSampler(self.train_indices, self.y_train, c.batch_size, c.seed, alpha=c.cat_alpha,
                                   temperature=c.cat_temperature, num_classes=self.num_classes)
             if sampler is None:
                 return UniformSampler(self.train_indices, c.batch_size, c.seed)
             return sampler(self) if callable(sampler) and not hasattr(sampler, "batches") else sampler
         except ValueError as e:
-            raise ConfigError(str(e)) from None
+            param = "batch_size" if str(e).startswith("batch_size=") else None
+            raise ConfigError(str(e), param=param, value=c.batch_size if param else None) from None
 
     # ------------------------------------------------------------------ one step
     def train_batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,7 +210,7 @@ class Trainer:
         y = self.y_train[dev_idx].to(self.device, non_blocking=True)
         if self.config.augment:
             x = augment_batch(x, generator=self.aug_gen)
-        if self.config.channels_last and self.device.type == "cuda":
+        if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
 
@@ -226,7 +226,7 @@ class Trainer:
         b = len(y)
         t0 = self.clock.now()
         x_adv = None
-        if self.selection != "clean":
+        if self.method.attacks:
             x_adv = pgd(self.model, x, y, eps=c.eps, alpha=c.alpha, steps=c.steps, random_start=True,
                         autocast_dtype=self.autocast_dtype)
             self.passes["attack_forward"] += c.steps * b
@@ -364,7 +364,7 @@ class Trainer:
         for o in self.observers:
             if hasattr(o, "on_epoch_end"):
                 o.on_epoch_end(self, record)
-        if c.method == "ds-adaptive":
+        if self.method.p_up == "eq9":
             driver = {"train": train_acc, "clean": acc["clean_acc"], "robust": acc["robust_acc"]}[c.adaptive_accuracy]
             self.p_up = adaptive_p_up(self.p_up, driver, c.p_up_floor)
         record["time_s"] = time.perf_counter() - t_start
@@ -382,7 +382,7 @@ class Trainer:
             "observer_types": self._observer_types(),
             "epochs": self.epochs, "evals": self.evals, "step": self.step, "train_time": self.train_time,
             "passes": self.passes, "p_up": self.p_up, "aug_gen": self.aug_gen.get_state(),
-            "sel_gen": self.sel_gen.get_state(), "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
+            "sel_gen": self.sel_gen.get_state(), "torch_rng": torch.get_rng_state(), "py_rng": _python_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
 
@@ -395,7 +395,7 @@ class Trainer:
         if self.checkpoint is None or not self.checkpoint.is_file():
             return False
         try:
-            s = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+            s = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
             if s["key"] != self.config.key():
                 raise ValueError("checkpoint belongs to another config")
             if s.get("observer_types") != self._observer_types():
@@ -410,16 +410,16 @@ class Trainer:
         self.model.load_state_dict(s["model"])
         self.optimizer.load_state_dict(s["optimizer"])
         self.scheduler.load_state_dict(s["scheduler"])
-        self.sampler.load_state_dict(s["sampler"])
+        self.sampler.load_state_dict(_on_cpu(s["sampler"]))  # samplers keep their state on the CPU
         for o, st in zip(self.observers, s["observers"], strict=True):
             if st is not None:
                 o.load_state_dict(st)
         self.epochs, self.evals, self.step = s["epochs"], s["evals"], s["step"]
         self.train_time, self.passes, self.p_up = s["train_time"], s["passes"], s["p_up"]
-        self.aug_gen.set_state(s["aug_gen"])
-        self.sel_gen.set_state(s["sel_gen"])
+        self.aug_gen.set_state(s["aug_gen"].cpu())
+        self.sel_gen.set_state(s["sel_gen"].cpu())
         torch.set_rng_state(s["torch_rng"].cpu())
-        random.setstate(s["py_rng"])
+        _set_python_rng_state(s["py_rng"])
         if s["cuda_rng"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([t.cpu() for t in s["cuda_rng"]])
         if self.log:
@@ -461,6 +461,35 @@ def _progress(it: Any, total: int, epoch: int, enabled: bool | None) -> Any:
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
+
+
+def _training_subset(c: Config, data: TensorData) -> torch.Tensor:
+    """The seeded, class-balanced training subset of ``train_size`` samples (all when None)."""
+    n = len(data.y_train)
+    if c.train_size is not None and c.train_size > n:
+        reason = f"larger than the {n} training samples available; it must be <= {n} (or all)"
+        raise ConfigError(f"train_size={c.train_size} is {reason}", param="train_size", value=c.train_size,
+                          reason=reason)
+    try:
+        return balanced_subset(data.y_train, c.train_size, c.seed, data.num_classes)
+    except ValueError as e:  # a class with too few samples
+        raise ConfigError(str(e), param="train_size", value=c.train_size) from None
+
+
+def _on_cpu(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with its tensors moved to the CPU (the checkpoint is loaded onto the run's device)."""
+    return {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in state.items()}
+
+
+def _python_rng_state() -> list[Any]:
+    """``random.getstate()`` as plain lists and ints, which ``torch.load(weights_only=True)`` reads back."""
+    version, internal, gauss_next = random.getstate()
+    return [version, list(internal), gauss_next]
+
+
+def _set_python_rng_state(state: Sequence[Any]) -> None:
+    version, internal, gauss_next = state
+    random.setstate((version, tuple(internal), gauss_next))
 
 
 def _check_labels(data: TensorData) -> None:

@@ -60,17 +60,15 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import report, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, tables
 
 PAGE = "cat_fig1_similarity"
-runs = {
-    "CAT": reproduce.results("timed:cat", profile, dataset, device, seeds),
-    "PGD-AT": reproduce.results("timed:robust", profile, dataset, device, seeds),
-}
-step = report.similarity_frame(runs, "step")
-epoch = report.similarity_frame(runs, "epoch")
+scope = Scope(profile, dataset, device, seeds)
+runs = {"CAT": scope.results(Family.timed("cat")), "PGD-AT": scope.results(Family.timed("robust"))}
+step = tables.similarity_frame(runs, "step")
+epoch = tables.similarity_frame(runs, "epoch")
 probe = runs["CAT"][0]["config"]["similarity_probe"]
-display(Markdown(f"Probe: {probe} training samples per run; {len(seeds)} seed(s); "
+display(Markdown(f"Probe: {probe} training samples per run; {len(scope.seeds)} seed(s); "
                  f"{runs['CAT'][0]['config']['epochs']} epochs."))
 
 # %% [markdown]
@@ -78,7 +76,7 @@ display(Markdown(f"Probe: {probe} training samples per run; {len(seeds)} seed(s)
 
 # %% mystnb={"figure": {"caption": "CAT Fig. 1, consecutive iterations: cosine similarity of the predictions on the adversarial examples of the same probe samples after the first and the second step of each epoch (mean, median dotted, quantile bands 10-90% and 25-75%, averaged over seeds), and the attack success rate at both iterations.", "name": "cat-fig1-step"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-report.similarity_plot(axes[0], axes[1], step, "consecutive iterations")
+figures.similarity_plot(axes[0], axes[1], step, "consecutive iterations")
 fig.tight_layout()
 plt.show()
 
@@ -88,7 +86,7 @@ plt.show()
 # %% mystnb={"figure": {"caption": "CAT Fig. 1, one epoch apart: the same measurements between the end of an epoch and the end of the previous one.", "name": "cat-fig1-epoch"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 if len(epoch):
-    report.similarity_plot(axes[0], axes[1], epoch, "one epoch apart")
+    figures.similarity_plot(axes[0], axes[1], epoch, "one epoch apart")
 else:  # a single epoch (smoke profile): nothing to compare
     for ax in axes:
         ax.text(0.5, 0.5, "one epoch trained: no pair of epochs to compare", ha="center", transform=ax.transAxes)
@@ -101,10 +99,10 @@ plt.show()
 
 # %%
 display(Markdown("**Consecutive iterations**"))
-display(report.similarity_summary(step).round(3))
+display(tables.similarity_summary(step).round(3))
 if len(epoch):
     display(Markdown("**One epoch apart**"))
-    display(report.similarity_summary(epoch).round(3))
+    display(tables.similarity_summary(epoch).round(3))
 
 # %% [markdown]
 # ## Verdict
@@ -115,11 +113,11 @@ if len(epoch):
 # change faster than uniform PGD-AT does; it does not enter the verdict.
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(runs["CAT"])))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(runs["CAT"])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

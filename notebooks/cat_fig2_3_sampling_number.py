@@ -25,7 +25,7 @@
 # (the model moves too much between draws), with many the weighted draw approaches a
 # uniform one. The figures' numbers are not given in the text.
 #
-# **What we run.** CAT with each sampling number N of `reproduce.sampling_numbers`
+# **What we run.** CAT with each sampling number N of `Scope.sampling_numbers`
 # (run families `sampling:N`, three seeds where the paper shows one run), for the same number of epochs.
 # An epoch of CAT is (training set size) / N iterations, so every run attacks and trains
 # on the same number of samples, and N trades iterations for samples per iteration. PGD-AT
@@ -52,17 +52,18 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import report, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
 
 PAGE = "cat_fig2_3_sampling_number"
-numbers = reproduce.sampling_numbers(profile, dataset)
-by_n = {n: reproduce.results(f"sampling:{n}", profile, dataset, device, seeds) for n in numbers}
-at = reproduce.results("timed:robust", profile, dataset, device, seeds)
+scope = Scope(profile, dataset, device, seeds)
+numbers = scope.sampling_numbers()
+by_n = {n: scope.results(Family.sampling(n)) for n in numbers}
+at = scope.results(Family.timed("robust"))
 b_at = at[0]["config"]["batch_size"]
 runs = {**{f"CAT N = {n}": rs for n, rs in by_n.items()}, f"AT (batch {b_at})": at}
 display(Markdown(f"Sampling numbers: {numbers}; iterations per epoch: "
                  + ", ".join(f"N = {n}: {rs[0]['epochs'][0]['steps']}" for n, rs in by_n.items())
-                 + f"; {by_n[numbers[0]][0]['config']['epochs']} epochs; seeds {seeds}."))
+                 + f"; {by_n[numbers[0]][0]['config']['epochs']} epochs; seeds {list(scope.seeds)}."))
 
 # %% [markdown]
 # ## Accuracy against iterations (the paper's axes)
@@ -70,7 +71,7 @@ display(Markdown(f"Sampling numbers: {numbers}; iterations per epoch: "
 # %% mystnb={"figure": {"caption": "CAT Figs. 2-3 at this scale: clean and robust accuracy against iterations (log scale) for CAT with several sampling numbers N and for PGD-AT.", "name": "cat-fig2-3-iterations"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, metric in zip(axes, ("clean_acc", "robust_acc"), strict=True):
-    report.time_curves(ax, runs, metric, x="step")
+    figures.time_curves(ax, runs, metric, x="step")
     ax.set_xscale("log")
 axes[0].set_title("standard accuracy")
 axes[1].set_title("robust accuracy")
@@ -83,7 +84,7 @@ plt.show()
 # %% mystnb={"figure": {"caption": "The same runs against training time (attack + training, evaluation excluded).", "name": "cat-fig2-3-time"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, metric in zip(axes, ("clean_acc", "robust_acc"), strict=True):
-    report.time_curves(ax, runs, metric)
+    figures.time_curves(ax, runs, metric)
 axes[0].set_title("standard accuracy")
 axes[1].set_title("robust accuracy")
 fig.tight_layout()
@@ -96,15 +97,15 @@ plt.show()
 # lowest best clean accuracy over the sampling numbers).
 
 # %%
-levels = {m: reproduce.sampling_level(by_n, m) for m in ("robust_acc", "clean_acc")}
-tables = {m: report.time_to_level_table(by_n, lv, m).rename_axis("sampling number")
-          for m, lv in levels.items()}
-for m, t in tables.items():
+levels = {m: stats.sampling_level(by_n, m) for m in ("robust_acc", "clean_acc")}
+level_tables = {m: tables.time_to_level_table(by_n, lv, m).rename_axis("sampling number")
+                for m, lv in levels.items()}
+for m, t in level_tables.items():
     display(Markdown(f"**{m.split('_')[0]} accuracy {100 * levels[m]:.1f}%**"))
     display(t)
 
 # %% mystnb={"figure": {"caption": "Training time (left) and sample passes (right) until the robust level is first reached, per sampling number (missing bar: never reached).", "name": "cat-fig2-3-level"}}
-t = tables["robust_acc"]
+t = level_tables["robust_acc"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 for ax, col in zip(axes, ("time (s)", "passes (F + 2B)"), strict=True):
     ax.bar([str(n) for n in t.index], t[col].fillna(0), color="C0")
@@ -122,11 +123,11 @@ plt.show()
 # inside but an end is within 10%; not reproduced when the fastest is at an end.
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(by_n[numbers[0]])))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(by_n[numbers[0]])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

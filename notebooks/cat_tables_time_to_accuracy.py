@@ -55,7 +55,7 @@
 #
 # **Levels.** The paper's absolute levels are listed where our smaller models reach
 # them. Because a model at the cpu profile tops out elsewhere, the verdict uses
-# *relative* levels (`reproduce.speedups`): 50%, 70% and 90% of the lower of the two
+# *relative* levels (`stats.speedups`): 50%, 70% and 90% of the lower of the two
 # methods' best (mean over seeds) accuracies, so that both methods reach them on average.
 # A speed-up is only computed where every run of both methods reached the level.
 
@@ -69,34 +69,35 @@ cifar_seeds = [0]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import report, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, paper, tables
 
 PAGE = "cat_tables_time_to_accuracy"
-runs = {ds: {"AT": reproduce.results("timed:robust", profile, ds, device, sd),
-             "CAT": reproduce.results("timed:cat", profile, ds, device, sd)}
-        for ds, sd in (("mnist", seeds), ("cifar10", cifar_seeds))}
+scope = Scope(profile, "mnist", device, seeds)  # the verdicts take CIFAR-10 from it with its first seed
+scopes = {"mnist": scope, "cifar10": scope.replace(dataset="cifar10", seeds=cifar_seeds)}
+runs = {ds: {"AT": s.results(Family.timed("robust")), "CAT": s.results(Family.timed("cat"))}
+        for ds, s in scopes.items()}
 TITLE = {"mnist": "Table 1 (MNIST)", "cifar10": "Table 2 (CIFAR-10)"}
 
 
-def tables(ds: str) -> None:
+def show_tables(ds: str) -> None:
     """The paper's levels and the relative levels of one data set, clean and robust."""
-    unit = reproduce.CAT_PAPER_UNITS[ds]
+    unit = paper.CAT_PAPER_UNITS[ds]
     display(Markdown(f"Our times in seconds, the paper's in {unit}; passes are sample passes at that point "
                      "(means over the runs that reached the level); *reached* = runs that reached it."))
-    display(report.cat_table(runs[ds]["AT"], runs[ds]["CAT"], ds))
+    display(tables.cat_table(runs[ds]["AT"], runs[ds]["CAT"], ds))
 
 
 # %% [markdown]
 # ## Table 1: MNIST
 
 # %%
-tables("mnist")
+show_tables("mnist")
 
 # %% [markdown]
 # ## Table 2: CIFAR-10
 
 # %%
-tables("cifar10")
+show_tables("cifar10")
 
 # %% [markdown]
 # ## Accuracy against training time
@@ -111,7 +112,7 @@ tables("cifar10")
 fig, axes = plt.subplots(2, 2, figsize=(11, 8))
 for row, ds in enumerate(("mnist", "cifar10")):
     for col, metric in enumerate(("clean_acc", "robust_acc")):
-        report.time_curves(axes[row, col], runs[ds], metric)
+        figures.time_curves(axes[row, col], runs[ds], metric)
         axes[row, col].set_title(f"{TITLE[ds]}: {metric.split('_')[0]} accuracy")
 fig.tight_layout()
 plt.show()
@@ -125,7 +126,7 @@ plt.show()
 fig, axes = plt.subplots(2, 2, figsize=(11, 8))
 for row, ds in enumerate(("mnist", "cifar10")):
     for col, metric in enumerate(("clean_acc", "robust_acc")):
-        report.time_curves(axes[row, col], runs[ds], metric, x="f2b")
+        figures.time_curves(axes[row, col], runs[ds], metric, x="f2b")
         axes[row, col].set_title(f"{TITLE[ds]}: {metric.split('_')[0]} accuracy")
 fig.tight_layout()
 plt.show()
@@ -139,12 +140,12 @@ plt.show()
 # final robust accuracy (MNIST): CAT within 2 points of AT or better.
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, "mnist", device, seeds)))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
 for ds in ("mnist", "cifar10"):
-    display(Markdown(f"Numbers from ({TITLE[ds]}): " + reproduce.provenance(runs[ds]["AT"])))
+    display(Markdown(pages.numbers_from(runs[ds]["AT"], TITLE[ds])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE, None)))
+display(Markdown(pages.rerun_commands(PAGE, None)))

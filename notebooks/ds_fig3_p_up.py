@@ -25,12 +25,12 @@
 # 3. with a smaller P_up "we do not observe a gain in performance" (the model would need
 #    more epochs or more samples).
 #
-# **What we run.** DS at every P_up of `reproduce.P_UP_SWEEP` with the same b' clean
+# **What we run.** DS at every P_up of `advsel.repro.P_UP_SWEEP` with the same b' clean
 # samples drawn per step, so a step backpropagates round(P_up x 2b') samples (P_up = 0.5:
 # b', as many as PGD-AT; P_up = 1: all 2b'); every run has the same number of steps and
 # epochs. Accuracies are measured after the last epoch on the fixed, class-balanced test
 # subset, PGD robust accuracy at the training eps. Error bars: one standard deviation over
-# seeds. "Close" means within `reproduce.CLOSE` (2 accuracy points); a "gain" is a
+# seeds. "Close" means within `claims.CLOSE` (2 accuracy points); a "gain" is a
 # difference of means larger than its standard error (Welch).
 
 # %% tags=["parameters"]
@@ -43,25 +43,26 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import plots, reproduce
+from advsel.repro import P_UP_SWEEP, Family, Scope, claims, figures, pages, tables
 from advsel.selectors import n_selected
 
 PAGE = "ds_fig3_p_up"
-sweep = {p: reproduce.results(f"ds:{p}", profile, dataset, device, seeds) for p in reproduce.P_UP_SWEEP}
+scope = Scope(profile, dataset, device, seeds)
+sweep = {p: scope.results(Family.ds(p)) for p in P_UP_SWEEP}
 c = sweep[1.0][0]["config"]
 display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs, b' = {c['batch_size']} "
                  f"clean samples per step, training PGD eps = {c['eps']:.4g} with {c['steps']} steps; "
                  f"backpropagated per step: " + ", ".join(
-                     f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in reproduce.P_UP_SWEEP) + "."))
+                     f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + "."))
 
 # %% [markdown]
 # ## Final clean and robust accuracy against P_up (Fig. 3)
 
 # %% mystnb={"figure": {"caption": "DS Fig. 3 reproduced: clean (left) and PGD robust (right) accuracy after the last epoch against P_up, mean and standard deviation over seeds.", "name": "ds-fig3"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-plots.sweep(axes[0], sweep, "clean_acc")
+figures.sweep(axes[0], sweep, "clean_acc")
 axes[0].set_title("standard accuracy at the last epoch")
-plots.sweep(axes[1], sweep, "robust_acc")
+figures.sweep(axes[1], sweep, "robust_acc")
 axes[1].set_title("robust accuracy at the last epoch")
 fig.suptitle("Fig. 3: accuracy against the share P_up of backpropagated samples")
 fig.tight_layout()
@@ -71,7 +72,7 @@ plt.show()
 # Final epoch, mean and standard deviation over seeds (accuracies in %):
 
 # %%
-plots.final_table({f"P_up = {p}": rs for p, rs in sweep.items()})
+tables.final_table({f"P_up = {p}": rs for p, rs in sweep.items()})
 
 # %% [markdown]
 # ## Verdict
@@ -82,11 +83,11 @@ plots.final_table({f"P_up = {p}": rs for p, rs in sweep.items()})
 # which a smaller P_up shows a gain: none is the paper's statement.
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(sweep[0.5])))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(sweep[0.5])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

@@ -34,38 +34,39 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import plots, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, tables
 
 PAGE = "ds_fig4_5_accuracy"
+scope = Scope(profile, dataset, device, seeds)
 runs = {
-    "standard": reproduce.results("standard", profile, dataset, device, seeds),
-    "robust (PGD-AT)": reproduce.results("robust", profile, dataset, device, seeds),
-    "DS P_up = 0.5": reproduce.results("ds:0.5", profile, dataset, device, seeds),
-    "DS eq. (9)": reproduce.results("ds-adaptive", profile, dataset, device, seeds),
+    "standard": scope.results(Family.method("standard")),
+    "robust (PGD-AT)": scope.results(Family.method("robust")),
+    "DS P_up = 0.5": scope.results(Family.ds(0.5)),
+    "DS eq. (9)": scope.results(Family.method("ds-adaptive")),
 }
 
 # %% [markdown]
 # ## Clean accuracy (Fig. 4) and robust accuracy (Fig. 5)
 
 # %%
-plots.accuracy_panels(runs, ("Fig. 4: standard accuracy per epoch", "Fig. 5: robust accuracy per epoch"))
+figures.accuracy_panels(runs, ("Fig. 4: standard accuracy per epoch", "Fig. 5: robust accuracy per epoch"))
 plt.show()
 
 # %% [markdown]
 # Final epoch, mean and standard deviation over seeds (accuracies in %):
 
 # %%
-plots.final_table(runs)
+tables.final_table(runs)
 
 # %% [markdown]
 # ## Verdict
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(runs["robust (PGD-AT)"])))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(runs["robust (PGD-AT)"])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

@@ -56,12 +56,13 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import plots, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
 
 PAGE = "ds_fig6_adaptive_p_up"
-rs = reproduce.results("ds-adaptive", profile, dataset, device, seeds)
+scope = Scope(profile, dataset, device, seeds)
+rs = scope.results(Family.method("ds-adaptive"))
 c = rs[0]["config"]
-floor, driver = c["p_up_floor"], reproduce.ADAPTIVE_DRIVER[c["adaptive_accuracy"]]
+floor, driver = c["p_up_floor"], stats.adaptive_driver(c)
 display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs, b' = {c['batch_size']}, "
                  f"floor `p_up_floor` = {floor}, lambda = `adaptive_accuracy` = `{c['adaptive_accuracy']}` "
                  f"(record key `{driver}`)."))
@@ -76,14 +77,14 @@ display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} 
 
 # %% mystnb={"figure": {"caption": "DS Fig. 6 reproduced: P_up per epoch under eq. (9) with its floor (left) and the accuracy that drives it (right).", "name": "ds-fig6"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-plots.curves(axes[0], {"DS eq. (9) with floor": rs}, "p_up")
-plots.eq9_without_floor(axes[0], rs, driver, "eq. (9) without floor")
+figures.curves(axes[0], {"DS eq. (9) with floor": rs}, "p_up")
+figures.eq9_without_floor(axes[0], rs, driver, "eq. (9) without floor")
 axes[0].axhline(floor, ls=":", color="black", label=f"floor {floor}")
 axes[0].set_ylim(0, 1.05)
 axes[0].legend()
 axes[0].set_title("Fig. 6: P_up per epoch")
-plots.several(axes[1], rs, {"lambda: scoring pass on the 2b' (training)": driver, "test clean": "clean_acc",
-                            "test robust": "robust_acc"}, "accuracy (%)")
+figures.several(axes[1], rs, {"lambda: scoring pass on the 2b' (training)": driver, "test clean": "clean_acc",
+                              "test robust": "robust_acc"}, "accuracy (%)")
 axes[1].set_title("accuracy per epoch")
 fig.tight_layout()
 plt.show()
@@ -93,7 +94,7 @@ plt.show()
 # the selected clean / adversarial samples per step (accuracies in %):
 
 # %%
-table = plots.epoch_table(rs, ["p_up", driver, "selected_clean", "selected_adv"])
+table = tables.epoch_table(rs, ["p_up", driver, "selected_clean", "selected_adv"])
 display(table)
 display(Markdown(f"Mean P_up over the {len(table)} epochs: {table['p_up'].mean():.3f} "
                  "(the share of the 2b' samples backpropagated on average)."))
@@ -107,11 +108,11 @@ display(Markdown(f"Mean P_up over the {len(table)} epochs: {table['p_up'].mean()
 # in the numbers: how fast P_up reaches the floor.
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(rs)))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(rs)))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

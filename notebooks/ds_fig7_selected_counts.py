@@ -38,10 +38,11 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import plots, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, tables
 
 PAGE = "ds_fig7_selected_counts"
-rs = reproduce.results("ds:0.5", profile, dataset, device, seeds)
+scope = Scope(profile, dataset, device, seeds)
+rs = scope.results(Family.ds(0.5))
 c = rs[0]["config"]
 display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs of {rs[0]['epochs'][0]['steps']} "
                  f"steps, b' = {c['batch_size']} clean + {c['batch_size']} adversarial samples per batch, "
@@ -52,7 +53,7 @@ display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} 
 
 # %% mystnb={"figure": {"caption": "DS Fig. 7 reproduced: selected clean and adversarial samples per batch (mean over the steps of each epoch) with P_up = 0.5, mean and standard deviation over seeds.", "name": "ds-fig7"}}
 fig, ax = plt.subplots(figsize=(7, 4))
-plots.several(ax, rs, {"clean": "selected_clean", "adversarial": "selected_adv"}, "selected samples per batch")
+figures.several(ax, rs, {"clean": "selected_clean", "adversarial": "selected_adv"}, "selected samples per batch")
 ax.axhline(c["batch_size"] / 2, ls=":", color="black", label="even split b'/2")
 ax.legend()
 ax.set_title("Fig. 7: selected clean and adversarial samples, P_up = 0.5")
@@ -64,7 +65,7 @@ plt.show()
 # accuracies beside them (in %):
 
 # %%
-plots.epoch_table(rs, ["selected_clean", "selected_adv", "clean_acc", "robust_acc"])
+tables.epoch_table(rs, ["selected_clean", "selected_adv", "clean_acc", "robust_acc"])
 
 # %% [markdown]
 # ## Verdict
@@ -73,11 +74,11 @@ plots.epoch_table(rs, ["selected_clean", "selected_adv", "clean_acc", "robust_ac
 # expected) with the last epoch (more clean than adversarial expected).
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(rs)))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(rs)))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

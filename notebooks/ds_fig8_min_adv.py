@@ -57,10 +57,11 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import plots, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, tables
 
 PAGE = "ds_fig8_min_adv"
-rs = reproduce.results("ds:0.5", profile, dataset, device, seeds)
+scope = Scope(profile, dataset, device, seeds)
+rs = scope.results(Family.ds(0.5))
 c = rs[0]["config"]
 display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs, b' = {c['batch_size']}, "
                  f"P_up = {c['p_up']}, training eps = {c['eps']:.4g} (grid step {c['eps'] / 8:.4g}), "
@@ -76,12 +77,12 @@ display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} 
 # %% mystnb={"figure": {"caption": "DS Fig. 8 reproduced: selected minimum adversarial examples per batch with P_up = 0.5 (left), their share among the probed selected adversarial samples (middle) and the mean minimum eps (right).", "name": "ds-fig8"}}
 fig, axes = plt.subplots(1, 3, figsize=(14, 4))
 label = {"DS P_up = 0.5": rs}
-plots.curves(axes[0], label, "min_adv_selected", ylabel="minimum adversarial examples per batch")
+figures.curves(axes[0], label, "min_adv_selected", ylabel="minimum adversarial examples per batch")
 axes[0].set_title("Fig. 8: selected minimum adversarial examples")
-plots.curves(axes[1], label, "min_adv_share")
+figures.curves(axes[1], label, "min_adv_share")
 axes[1].set_ylim(-0.05, 1.05)
 axes[1].set_title("share of the probed selected adversarial")
-plots.curves(axes[2], label, "min_eps_mean")
+figures.curves(axes[2], label, "min_eps_mean")
 axes[2].axhline(c["eps"], ls=":", color="black", label="training eps")
 axes[2].set_ylim(0, 1.1 * c["eps"])
 axes[2].legend()
@@ -97,7 +98,7 @@ plt.show()
 # mean minimum eps:
 
 # %%
-plots.epoch_table(rs, ["min_eps_probed", "min_adv_share", "selected_adv", "min_adv_selected", "min_eps_mean"])
+tables.epoch_table(rs, ["min_eps_probed", "min_adv_share", "selected_adv", "min_adv_selected", "min_eps_mean"])
 
 # %% [markdown]
 # ## Verdict
@@ -106,11 +107,11 @@ plots.epoch_table(rs, ["min_eps_probed", "min_adv_share", "selected_adv", "min_a
 # that over the last third, across seeds ("grows": higher by more than one standard error).
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(rs)))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(rs)))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

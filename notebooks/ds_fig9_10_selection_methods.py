@@ -54,13 +54,14 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import plots, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, tables
 
 PAGE = "ds_fig9_10_selection_methods"
+scope = Scope(profile, dataset, device, seeds)
 runs = {
-    "DS P_up = 0.5": reproduce.results("ds:0.5", profile, dataset, device, seeds),
-    "random (P_up = 0.5)": reproduce.results("random", profile, dataset, device, seeds),
-    "Dong et al. (stable half)": reproduce.results("dong", profile, dataset, device, seeds),
+    "DS P_up = 0.5": scope.results(Family.ds(0.5)),
+    "random (P_up = 0.5)": scope.results(Family.method("random")),
+    "Dong et al. (stable half)": scope.results(Family.method("dong")),
 }
 dong, ds = runs["Dong et al. (stable half)"][0], runs["DS P_up = 0.5"][0]
 display(Markdown(f"Setting: {ds['config']['dataset']}, model `{ds['config']['model']}`, "
@@ -72,14 +73,14 @@ display(Markdown(f"Setting: {ds['config']['dataset']}, model `{ds['config']['mod
 # ## Clean accuracy (Fig. 9) and robust accuracy (Fig. 10)
 
 # %% mystnb={"figure": {"caption": "DS Figs. 9-10 reproduced: clean (left) and PGD robust (right) accuracy per epoch of DS with P_up = 0.5, random selection and Dong et al.'s stable half, mean and standard deviation over seeds.", "name": "ds-fig9-10"}}
-plots.accuracy_panels(runs, ("Fig. 9: standard accuracy per epoch", "Fig. 10: robust accuracy per epoch"))
+figures.accuracy_panels(runs, ("Fig. 9: standard accuracy per epoch", "Fig. 10: robust accuracy per epoch"))
 plt.show()
 
 # %% [markdown]
 # Final epoch, mean and standard deviation over seeds (accuracies in %):
 
 # %%
-plots.final_table(runs)
+tables.final_table(runs)
 
 # %% [markdown]
 # ## Verdict
@@ -89,11 +90,11 @@ plots.final_table(runs)
 # between (beating one of the two, or ahead by less than a standard error) *partly*.
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(runs["DS P_up = 0.5"])))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(runs["DS P_up = 0.5"])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

@@ -62,22 +62,25 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from advsel import plots, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, paper, tables
 
 PAGE = "ds_table1_time"
+scope = Scope(profile, dataset, device, seeds)
 P1 = "robust with P_up = 1 (DS, all 2b')"
-names = {"Dong et al. (incl. pre-training)": "dong", P1: "ds:1.0", "DS P_up = 0.5": "ds:0.5",
-         "DS eq. (9)": "ds-adaptive", "robust (PGD-AT, b' adversarial)": "robust", "standard": "standard",
-         "random (P_up = 0.5)": "random"}
-runs = {label: reproduce.results(family, profile, dataset, device, seeds) for label, family in names.items()}
-paper = {"Dong et al. (incl. pre-training)": 39970.71, P1: 20200.33, "DS P_up = 0.5": 19770.51,
-         "DS eq. (9)": 20161.29}
+families = {"Dong et al. (incl. pre-training)": Family.method("dong"), P1: Family.ds(1.0),
+            "DS P_up = 0.5": Family.ds(0.5), "DS eq. (9)": Family.method("ds-adaptive"),
+            "robust (PGD-AT, b' adversarial)": Family.method("robust"), "standard": Family.method("standard"),
+            "random (P_up = 0.5)": Family.method("random")}
+runs = {label: scope.results(family) for label, family in families.items()}
+# the paper's Table I beside ours, by label
+paper_s = {label: paper.DS_TABLE1_S[key] for label, key in (("Dong et al. (incl. pre-training)", "dong"),
+           (P1, "p_up=1"), ("DS P_up = 0.5", "p_up=0.5"), ("DS eq. (9)", "adaptive"))}
 c = runs[P1][0]["config"]
 display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs of "
                  f"{runs[P1][0]['epochs'][0]['steps']} steps, b' = {c['batch_size']}, training PGD with "
                  f"s = {c['steps']} steps; wall time on {runs[P1][0]['device']} "
                  f"({runs[P1][0]['hardware'].get('cpu_threads')} threads)."))
-table = plots.cost_table(runs, reference=P1, paper=paper)
+table = tables.cost_table(runs, reference=P1, paper_times=paper_s)
 
 # %% [markdown]
 # ## Table I: total training time
@@ -111,9 +114,9 @@ time_split = pd.DataFrame({"attack": table["attack time (s)"],
 units = pd.DataFrame({"attack (fwd + 2 bwd)": table["attack fwd"] + 2 * table["attack bwd"],
                       "training fwd": table["training fwd"], "training bwd (x 2)": 2 * table["training bwd"]})
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
-plots.stacked_bars(axes[0], time_split, list(time_split), "training time (s)")
+figures.stacked_bars(axes[0], time_split, list(time_split), "training time (s)")
 axes[0].set_title("measured training time")
-plots.stacked_bars(axes[1], units, list(units), "forward-pass equivalents (samples)")
+figures.stacked_bars(axes[1], units, list(units), "forward-pass equivalents (samples)")
 axes[1].set_title("sample passes, F + 2B")
 fig.tight_layout()
 plt.show()
@@ -121,7 +124,7 @@ plt.show()
 # %%
 share = table["attack time (s)"] / table["time (s)"]
 display(Markdown("Share of the training time spent in the attack: " + ", ".join(
-    f"{m} {100 * v:.0f}%" for m, v in share.items() if names[m] != "standard") + "."))
+    f"{m} {100 * v:.0f}%" for m, v in share.items() if families[m] != Family.method("standard")) + "."))
 
 # %% [markdown]
 # ## Verdict
@@ -132,11 +135,11 @@ display(Markdown("Share of the training time spent in the attack: " + ", ".join(
 # as the pre-training); eq. (9) must cost within 5% of P_up = 1 and more than P_up = 0.5.
 
 # %%
-display(Markdown(reproduce.verdicts_markdown(PAGE, profile, dataset, device, seeds)))
-display(Markdown("Numbers from: " + reproduce.provenance(runs[P1])))
+display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+display(Markdown(pages.numbers_from(runs[P1])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

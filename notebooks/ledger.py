@@ -18,8 +18,8 @@
 # "Case-aware adversarial training"), the figure or table that makes the claim, the claim
 # in our words, the page that tests it, our verdict and the numbers behind it.
 #
-# Nothing in the table is typed by hand: it is generated from `reproduce.CLAIMS`, each
-# claim's evaluator reading the same cached runs as its page (`reproduce.evaluate_claims`),
+# Nothing in the table is typed by hand: it is generated from `claims.CLAIMS`, each
+# claim's evaluator reading the same cached runs as its page (`claims.evaluate_claims`),
 # so a page and the ledger can never disagree. The verdicts are one of:
 #
 # - **reproduced** — our runs show what the paper claims, by the criterion stated on the page;
@@ -37,31 +37,33 @@ profile = "cpu"
 dataset = "mnist"
 device = "auto"
 seeds = [0, 1, 2]
+notebooks = "notebooks"  # the pages' jupytext sources (their titles head the ledger's links), from the working folder
 
 # %%
 from IPython.display import HTML, Markdown, display
 
-from advsel import report, reproduce
+from advsel.repro import Family, Scope, claims, pages, tables
 
 PAGE = "ledger"
-evaluated = reproduce.evaluate_claims(None, profile, dataset, device, seeds)
+scope = Scope(profile, dataset, device, seeds)
+evaluated = claims.evaluate_claims(scope)
 
 # %% [markdown]
 # ## The claims
 
 # %%
-display(HTML(report.html_table(report.ledger_table(evaluated))))
+display(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(notebooks)))))
 
 # %% [markdown]
 # ## Verdicts per kind
 
 # %%
-display(report.verdict_counts(evaluated, reproduce.VERDICTS))
-display(Markdown("Numbers from: " + reproduce.provenance(reproduce.results("robust", profile, dataset, device, seeds))
-                 + f"; CAT Table 2 from CIFAR-10 (seed {seeds[0]}). Each page states its own runs."))
+display(tables.verdict_counts(evaluated, claims.VERDICTS))
+display(Markdown(pages.numbers_from(scope.results(Family.method("robust")))
+                 + f"; CAT Table 2 from CIFAR-10 (seed {scope.seeds[0]}). Each page states its own runs."))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

@@ -57,8 +57,8 @@
 # `timed:ds-cat`), evaluated four times per epoch. Methods that do more work per epoch
 # end later, so final accuracies are not a fair comparison; we compare accuracy *at
 # equal training cost*: the accuracy each method had reached by a given training time
-# (the last evaluation at or before it, `report.accuracy_at_time`), at fractions of the
-# time at which the fastest-finishing method ended (`report.common_budget`), and the same
+# (the last evaluation at or before it, `stats.accuracy_at_time`), at fractions of the
+# time at which the fastest-finishing method ended (`stats.common_budget`), and the same
 # with sample passes (forward + 2 x backward) as the budget, which is free of timing
 # noise.
 
@@ -72,15 +72,12 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel import report, reproduce
+from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
 
 PAGE = "new_ds_cat"
-runs = {
-    "PGD-AT": reproduce.results("timed:robust", profile, dataset, device, seeds),
-    "DS": reproduce.results("timed:ds", profile, dataset, device, seeds),
-    "CAT": reproduce.results("timed:cat", profile, dataset, device, seeds),
-    "DS-CAT": reproduce.results("timed:ds-cat", profile, dataset, device, seeds),
-}
+scope = Scope(profile, dataset, device, seeds)
+runs = {label: scope.results(Family.timed(method))
+        for label, method in (("PGD-AT", "robust"), ("DS", "ds"), ("CAT", "cat"), ("DS-CAT", "ds-cat"))}
 
 # %% [markdown]
 # ## Accuracy against training time and against sample passes
@@ -89,7 +86,7 @@ runs = {
 fig, axes = plt.subplots(2, 2, figsize=(11, 8))
 for row, x in enumerate(("train_time_s", "f2b")):
     for col, metric in enumerate(("clean_acc", "robust_acc")):
-        report.time_curves(axes[row, col], runs, metric, x=x)
+        figures.time_curves(axes[row, col], runs, metric, x=x)
         axes[row, col].set_title(f"{metric.split('_')[0]} accuracy")
 fig.tight_layout()
 plt.show()
@@ -102,10 +99,10 @@ plt.show()
 # (accuracies in %, mean and sd over seeds).
 
 # %%
-budget = report.common_budget(runs)
-display(report.budget_table(runs, [f * budget for f in (0.25, 0.5, 1.0)]))
+budget = stats.common_budget(runs)
+display(tables.budget_table(runs, [f * budget for f in (0.25, 0.5, 1.0)]))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(report.budget_verdict(runs, budget, "DS-CAT", metric)))
+    display(Markdown(claims.budget_verdict(runs, budget, "DS-CAT", metric)))
 
 # %% [markdown]
 # ## Accuracy at equal sample passes
@@ -113,10 +110,10 @@ for metric in ("robust_acc", "clean_acc"):
 # The same with forward + 2 x backward sample passes as the budget.
 
 # %%
-passes = report.common_budget(runs, x="f2b")
-display(report.budget_table(runs, [f * passes for f in (0.25, 0.5, 1.0)], x="f2b"))
+passes = stats.common_budget(runs, x="f2b")
+display(tables.budget_table(runs, [f * passes for f in (0.25, 0.5, 1.0)], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(report.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
+    display(Markdown(claims.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
 
 # %% [markdown]
 # ## At the end of training (equal epochs, unequal cost)
@@ -125,7 +122,7 @@ for metric in ("robust_acc", "clean_acc"):
 # Final accuracies (%) and total training cost, means over seeds; time ratio to PGD-AT:
 
 # %%
-display(report.end_table(runs))
+display(tables.end_table(runs))
 
 # %% [markdown]
 # ## Verdict
@@ -135,12 +132,12 @@ display(report.end_table(runs))
 # table, not typed):
 
 # %%
-display(Markdown("**Result.** " + report.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
-                 + report.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
-display(Markdown("Numbers from: " + reproduce.provenance(runs["DS-CAT"])))
+display(Markdown("**Result.** " + claims.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
+                 + claims.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
+display(Markdown(pages.numbers_from(runs["DS-CAT"])))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %%
-display(Markdown(reproduce.rerun_commands(PAGE)))
+display(Markdown(pages.rerun_commands(PAGE)))

@@ -1,73 +1,64 @@
-"""Check the built book as a reader sees it: headless Chromium, screenshots, images, links.
+"""Check the built book as a reader sees it: links, images, equations and screenshots.
 
-    python scripts/check_book.py [--html _build/html] [--out _build/screenshots] [--page REL] [--cli]
+    python scripts/check_book.py [--html _build/html] [--out _build/screenshots] [--page REL]
 
-1. Every internal link (``href``/``src`` that is not ``http:``, ``https:``, ``mailto:``,
-   ``data:`` ...) of every HTML page under ``--html`` must resolve to an existing file,
-   and a ``#fragment`` must name an ``id`` (or ``<a name>``) of the target page (same-page
-   ``#fragment`` links too; a bare ``#`` is skipped).  ``_static/`` (theme templates),
-   ``_sources/`` and ``_images/`` hold no pages and are not scanned.
-2. ``index.html`` and one figure page (the first page under ``book/generated/``, in
-   ``_toc.yml`` order, whose HTML holds an ``<img>``; or ``--page``) are opened in
-   headless Chromium (``/usr/bin/chromium``, Debian's package; ``$CHROMIUM`` overrides).
-   After the page's scripts ran, every ``<img>`` must have loaded and decoded
-   (``img.complete && img.naturalWidth > 0``, read over the DevTools protocol on a pipe),
-   its file must exist, be non-empty and decode with PIL; no local resource
-   (CSS, JS, fonts, images) may fail to load; equations must have been typeset by
-   MathJax.  JavaScript exceptions are printed, not counted as failures (Jupyter Book 1's
-   sphinx-thebe declares ``THEBE_JS_URL`` twice on every page).  Screenshots go to
-   ``--out``: ``index.png``, ``<page>.png`` and ``<page>-figure.png`` (scrolled to the first
-   figure).
-3. ``--cli`` (or a DevTools failure) falls back to Chromium's ``--screenshot`` and
-   ``--dump-dom`` with ``--virtual-time-budget``: the images of the dumped DOM are then
-   checked on disk only.
+1. Static: every internal link (``href``/``src`` without a scheme such as ``http:``,
+   ``mailto:`` or ``data:``) of every HTML page under ``--html`` resolves to an existing
+   file, and its ``#fragment`` names an ``id`` (or ``<a name>``) of the target page;
+   same-page ``#fragment`` links too, a bare ``#`` is skipped.  ``_static/`` (the theme's
+   templates), ``_sources/`` and ``_images/`` hold no pages and are not scanned.
+2. Rendered: ``index.html`` (or the page its meta refresh points to) and one figure page
+   (the first page under ``book/generated/``, in ``_toc.yml`` order, with an ``<img>``;
+   or ``--page``) are rendered by headless Chromium's command line (``--screenshot`` and
+   ``--dump-dom`` after a virtual time budget, so the page's scripts have run).  In the
+   dumped DOM every ``<img>`` file must exist, be non-empty and decode with PIL, and the
+   equations (``class="math"``) must have been typeset by MathJax (``<mjx-container>``).
+   Screenshots go to ``--out`` as ``index.png`` and ``<page>.png``.
 
 Exits 1 with the list of problems, 0 when everything holds.  Installs nothing: when
-Chromium is missing it prints the ``apt-get`` command that installs it.
+Chromium (``/usr/bin/chromium``, Debian's package; ``$CHROMIUM`` overrides) is missing it
+prints the ``apt-get`` command that installs it.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import fcntl
+import functools
 import html.parser
-import json
 import os
 import re
-import select
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
-WIDTH, HEIGHT = 1280, 900
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", f"--window-size={WIDTH},{HEIGHT}"]
+# --disable-dev-shm-usage: containers often have a tiny /dev/shm, which crashes the renderer
+FLAGS = ["--headless=new", "--virtual-time-budget=10000", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1280,900"]
 LINK_ATTRS = {"a": "href", "link": "href", "img": "src", "script": "src", "source": "src", "iframe": "src",
               "video": "src", "audio": "src", "embed": "src", "object": "data"}
-EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # any scheme: http:, https:, mailto:, data:, javascript: ...
-TIMEOUT_S = 30.0
+SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # http:, https:, mailto:, data:, javascript:, file: ...
 SKIP_DIRS = ("_static", "_sources", "_images")
 
 
-# ----------------------------------------------------------------------------- static HTML
-class _PageParser(html.parser.HTMLParser):
-    """Collects the ids (anchors) and the links of one HTML page."""
+class PageParser(html.parser.HTMLParser):
+    """The ids, links, meta refresh target and equations (found / typeset) of one HTML document."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
         super().__init__(convert_charrefs=True)
         self.ids: set[str] = set()
         self.links: list[tuple[str, str]] = []  # (tag, url)
         self.refresh: str | None = None
+        self.math = self.typeset = 0
+        self.feed(text)
+        self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v for k, v in attrs if v is not None}
@@ -77,28 +68,20 @@ class _PageParser(html.parser.HTMLParser):
             self.ids.add(a["name"])
         if tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
             m = re.search(r"url=(.+)$", a.get("content", ""), re.IGNORECASE)
-            if m:
-                self.refresh = m.group(1).strip().strip("'\"")
-        attr = LINK_ATTRS.get(tag)
-        if attr and a.get(attr):
-            self.links.append((tag, a[attr]))
-        if tag in ("img", "source") and a.get("srcset"):
-            self.links += [(tag, part.strip().split()[0]) for part in a["srcset"].split(",") if part.strip()]
+            self.refresh = m.group(1).strip().strip("'\"") if m else None
+        if LINK_ATTRS.get(tag) in a:
+            self.links.append((tag, a[LINK_ATTRS[tag]]))
+        self.math += "math" in a.get("class", "").split()
+        self.typeset += tag == "mjx-container"
 
 
-_PARSED: dict[Path, _PageParser] = {}
+@functools.cache
+def parse_page(path: Path) -> PageParser:
+    return PageParser(path.read_text(encoding="utf-8", errors="replace"))
 
 
-def parse_page(path: Path) -> _PageParser:
-    if path not in _PARSED:
-        p = _PageParser()
-        p.feed(path.read_text(encoding="utf-8", errors="replace"))
-        _PARSED[path] = p
-    return _PARSED[path]
-
-
-def _target(page: Path, url: str, html_root: Path) -> tuple[Path, str]:
-    """The file a relative or root-relative URL of ``page`` points to, and its fragment."""
+def target_of(page: Path, url: str, html_root: Path) -> tuple[Path, str]:
+    """The file that a relative or root-relative ``url`` of ``page`` points to, and its fragment."""
     parts = urlsplit(url)
     path = unquote(parts.path)
     if not path:
@@ -107,336 +90,103 @@ def _target(page: Path, url: str, html_root: Path) -> tuple[Path, str]:
         target = html_root / path.lstrip("/")
     else:
         target = page.parent / path
-    if target.is_dir():
-        target = target / "index.html"
-    return target, unquote(parts.fragment)
+    return (target / "index.html" if target.is_dir() else target), unquote(parts.fragment)
 
 
-def check_links(html_root: Path) -> list[str]:
-    """Every internal link of every page resolves to a file, and its #fragment to an id there."""
-    problems = []
-    # _static/ holds the theme's Jinja templates (*.html that are no pages), _sources/ the page sources
-    pages = sorted(p for p in html_root.rglob("*.html") if p.relative_to(html_root).parts[0] not in SKIP_DIRS)
-    for page in pages:
-        rel = page.relative_to(html_root)
-        for tag, url in parse_page(page).links:
-            if url == "#" or (EXTERNAL.match(url) and not url.lower().startswith("file:")):
-                continue
-            if url.lower().startswith("file:"):
-                problems.append(f"{rel}: <{tag}> points into the builder's disk: {url}")
-                continue
-            target, fragment = _target(page, url, html_root)
-            if not target.is_file():
-                problems.append(f"{rel}: <{tag}> {url} -> missing file {_rel(target, html_root)}")
-            elif fragment and target.suffix == ".html" and fragment not in parse_page(target).ids:
-                problems.append(f"{rel}: <{tag}> {url} -> no id {fragment!r} in {_rel(target, html_root)}")
-    print(f"links: {len(pages)} pages checked, {len(problems)} problem(s)")
-    return problems
-
-
-def _rel(p: Path, root: Path) -> str:
+def rel(p: Path, root: Path) -> str:
     try:
         return str(p.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(p)
 
 
-def toc_generated_pages(html_root: Path) -> list[Path]:
-    """The built pages of book/generated/, in _toc.yml order (then any others, sorted)."""
-    order = []
-    toc = ROOT / "_toc.yml"
-    if toc.is_file():
-        order = re.findall(r"file:\s*['\"]?(book/generated/[^\s'\"#]+)", toc.read_text())
-    pages = [html_root / f"{Path(f).with_suffix('')}.html" for f in order]
-    rest = sorted(set((html_root / "book" / "generated").glob("*.html")) - set(pages))
-    return [p for p in pages + rest if p.is_file()]
+def check_links(html_root: Path) -> list[str]:
+    """Every internal link of every page resolves to a file, and its #fragment to an id there."""
+    problems = []
+    pages = sorted(p for p in html_root.rglob("*.html") if p.relative_to(html_root).parts[0] not in SKIP_DIRS)
+    for page in pages:
+        name = rel(page, html_root)
+        for tag, url in parse_page(page).links:
+            if url.lower().startswith("file:"):
+                problems.append(f"{name}: <{tag}> {url} -> points into the builder's disk")
+                continue
+            if url == "#" or SCHEME.match(url):
+                continue
+            target, fragment = target_of(page, url, html_root)
+            if not target.is_file():
+                problems.append(f"{name}: <{tag}> {url} -> missing file {rel(target, html_root)}")
+            elif fragment and target.suffix == ".html" and fragment not in parse_page(target).ids:
+                problems.append(f"{name}: <{tag}> {url} -> no id {fragment!r} in {rel(target, html_root)}")
+    print(f"links: {len(pages)} pages checked, {len(problems)} problem(s)")
+    return problems
 
 
 def figure_page(html_root: Path, wanted: str | None) -> Path | None:
+    """``--page``, else the first page of book/generated/ (``_toc.yml`` order, then the others) with an <img>."""
     if wanted:
-        p = html_root / wanted
-        return p if p.is_file() else None
-    for p in toc_generated_pages(html_root):
-        if any(tag == "img" for tag, _ in parse_page(p).links):
-            return p
-    return None
+        return html_root / wanted if (html_root / wanted).is_file() else None
+    toc = ROOT / "_toc.yml"
+    order = re.findall(r"file:\s*['\"]?(book/generated/[^\s'\"#]+)", toc.read_text()) if toc.is_file() else []
+    pages = [html_root / f"{Path(f).with_suffix('')}.html" for f in order]
+    pages += sorted(set((html_root / "book" / "generated").glob("*.html")) - set(pages))
+    return next((p for p in pages if p.is_file() and any(t == "img" for t, _ in parse_page(p).links)), None)
 
 
-# ----------------------------------------------------------------------------- images on disk
-def check_image_file(page_rel: str, src: str, file: Path | None) -> list[str]:
-    """The image file exists, is non-empty and decodes (PIL when available, else a signature check)."""
+def check_image(name: str, src: str, file: Path | None) -> list[str]:
+    """The image file exists, is non-empty and decodes (SVG: holds an <svg> element)."""
     if file is None:
-        return [] if src.startswith("data:") else [f"{page_rel}: <img src={src!r}> is not a local file"]
-    if not file.is_file():
-        return [f"{page_rel}: <img src={src!r}> -> missing file {file}"]
-    if file.stat().st_size == 0:
-        return [f"{page_rel}: <img src={src!r}> -> empty file {file}"]
+        return [] if src.startswith("data:") else [f"{name}: <img src={src!r}> is not a local file"]
+    if not file.is_file() or file.stat().st_size == 0:
+        return [f"{name}: <img src={src!r}> -> {'missing' if not file.is_file() else 'empty'} file {file}"]
     if file.suffix.lower() == ".svg":
-        head = file.read_bytes()[:4096].lower()
-        return [] if b"<svg" in head else [f"{page_rel}: <img src={src!r}> -> {file} is not an SVG"]
+        return [] if b"<svg" in file.read_bytes()[:4096].lower() else [f"{name}: <img src={src!r}> is no SVG"]
     try:
-        from PIL import Image
-    except ImportError:
-        sig = file.read_bytes()[:12]
-        ok = sig.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8")) or sig[8:12] == b"WEBP"
-        return [] if ok else [f"{page_rel}: <img src={src!r}> -> {file} is not a PNG/JPEG/GIF/WebP image"]
-    try:
-        with Image.open(file) as im:
-            im.verify()
         with Image.open(file) as im:
             im.load()
-            if im.width == 0 or im.height == 0:
-                return [f"{page_rel}: <img src={src!r}> -> {file} has size {im.size}"]
     except Exception as e:  # noqa: BLE001 - any decoding failure is a broken image
-        return [f"{page_rel}: <img src={src!r}> -> {file} does not decode ({type(e).__name__}: {e})"]
+        return [f"{name}: <img src={src!r}> -> {file} does not decode ({type(e).__name__}: {e})"]
     return []
 
 
-def url_to_file(url: str) -> Path | None:
-    parts = urlsplit(url)
-    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+def chromium(exe: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run headless Chromium once, with a throwaway profile."""
+    with tempfile.TemporaryDirectory(prefix="check_book-") as profile:
+        return subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, timeout=180)
 
 
-# ----------------------------------------------------------------------------- DevTools over a pipe
-class CDPError(RuntimeError):
-    pass
-
-
-class Chromium:
-    """Headless Chromium driven over ``--remote-debugging-pipe`` (fd 3: commands in, fd 4: replies out)."""
-
-    def __init__(self, exe: str, profile: str) -> None:
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-
-        def child_fds() -> None:
-            # Move both ends above 4 first so that the dup2s cannot clobber each other,
-            # then place them at 3 and 4 without close-on-exec.
-            r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-            w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-            os.close(r)
-            os.close(w)
-
-        # stderr goes to a file: a pipe nobody reads could fill up and stall the browser
-        self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([exe, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self._stderr, close_fds=False, preexec_fn=child_fds)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._buf = b""
-        self._next_id = 0
-        self.events: list[dict[str, Any]] = []
-
-    def _read_message(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise CDPError("timed out waiting for Chromium")
-            ready, _, _ = select.select([self._from_child], [], [], left)
-            if ready:
-                chunk = os.read(self._from_child, 1 << 20)
-                if not chunk:
-                    self._stderr.seek(0)
-                    err = self._stderr.read().decode(errors="replace")[-2000:]
-                    raise CDPError(f"Chromium closed the DevTools pipe (exit {self.proc.poll()}): {err}")
-                self._buf += chunk
-        raw, self._buf = self._buf.split(b"\0", 1)
-        return json.loads(raw)
-
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-             timeout: float = TIMEOUT_S) -> dict[str, Any]:
-        self._next_id += 1
-        msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._read_message(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise CDPError(f"{method}: {reply['error'].get('message')}")
-                return reply.get("result", {})
-            if "method" in reply:
-                self.events.append(reply)
-
-    def wait_event(self, method: str, session: str | None, timeout: float = TIMEOUT_S) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, ev in enumerate(self.events):
-                if ev["method"] == method and ev.get("sessionId") == session:
-                    return self.events.pop(i)
-            self.events.append(self._read_message(deadline))
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except (CDPError, OSError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for fd in (self._to_child, self._from_child):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._stderr.close()
-
-
-# What a reader's browser shows once scripts ran: wait for fonts, MathJax and every image.
-INSPECT_JS = """
-(async () => {
-  const sleep = ms => new Promise(r => setTimeout(r, ms));
-  if (document.fonts) await Promise.race([document.fonts.ready, sleep(5000)]);
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise)
-    await Promise.race([MathJax.startup.promise, sleep(10000)]);
-  const imgs = Array.from(document.images);
-  for (const img of imgs) img.loading = 'eager';
-  await Promise.race([Promise.all(imgs.map(i => i.decode().catch(() => null))), sleep(10000)]);
-  return {
-    url: location.href, title: document.title,
-    imgs: imgs.map(i => ({src: i.getAttribute('src'), url: i.currentSrc || i.src, complete: i.complete,
-                          width: i.naturalWidth, height: i.naturalHeight})),
-    math: document.querySelectorAll('.math').length,
-    typeset: document.querySelectorAll('mjx-container').length,
-  };
-})()
-"""
-
-SCROLL_JS = """
-(async () => {
-  const img = document.images[%d];
-  img.scrollIntoView({block: 'center'});
-  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-  return window.scrollY;
-})()
-"""
-
-
-def _evaluate(b: Chromium, session: str, expr: str) -> Any:
-    r = b.send("Runtime.evaluate", {"expression": expr, "awaitPromise": True, "returnByValue": True}, session)
-    if "exceptionDetails" in r:
-        raise CDPError(f"page script failed: {r['exceptionDetails'].get('text')} "
-                       f"{r['exceptionDetails'].get('exception', {}).get('description', '')}")
-    return r["result"].get("value")
-
-
-def render_cdp(b: Chromium, page: Path, html_root: Path, shots: list[Path]) -> tuple[list[str], list[str]]:
-    """Open ``page``, follow a meta refresh, check what loaded, take screenshots. Returns (problems, notes)."""
-    rel = _rel(page, html_root)
-    target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    problems, notes = [], []
+def render(exe: str, page: Path, html_root: Path, shot: Path, want_img: bool) -> list[str]:
+    """Screenshot ``page``, then check the images and equations of its DOM after the scripts ran."""
+    name, url = rel(page, html_root), page.resolve().as_uri()
     try:
-        for domain in ("Page", "Network", "Runtime"):
-            b.send(f"{domain}.enable", session=session)
-        b.send("Emulation.setDeviceMetricsOverride",
-               {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False}, session)
-        b.events.clear()
-        b.send("Page.navigate", {"url": page.resolve().as_uri()}, session)
-        b.wait_event("Page.loadEventFired", session)
-        if parse_page(page).refresh:  # index.html redirects to the root page of the book
-            b.wait_event("Page.loadEventFired", session)
-        info = _evaluate(b, session, INSPECT_JS)
-        shown = url_to_file(info["url"])
-        if shown is not None and shown.resolve() != page.resolve():  # followed a redirect
-            rel = f"{rel} -> {_rel(shown, html_root)}"
-        notes.append(f"{rel}: title {info['title']!r}, {len(info['imgs'])} image(s), "
-                     f"{info['typeset']} typeset equation(s)")
-        requests = {e["params"]["requestId"]: e["params"]["request"]["url"]
-                    for e in b.events if e["method"] == "Network.requestWillBeSent"}
-        for e in b.events:
-            if e["method"] == "Network.loadingFailed":
-                url = requests.get(e["params"]["requestId"], "?")
-                if url.startswith("file:"):
-                    problems.append(f"{rel}: {url} failed to load ({e['params'].get('errorText')})")
-            elif e["method"] == "Runtime.exceptionThrown":
-                d = e["params"]["exceptionDetails"]
-                notes.append(f"{rel}: JavaScript exception: {d.get('exception', {}).get('description', d.get('text'))}")
-        for img in info["imgs"]:
-            if not (img["complete"] and img["width"] > 0 and img["height"] > 0):
-                problems.append(f"{rel}: <img src={img['src']!r}> did not load in the browser "
-                                f"(complete={img['complete']}, naturalWidth={img['width']})")
-            problems += check_image_file(rel, img["src"], url_to_file(img["url"]))
-        if info["math"] and not info["typeset"]:
-            problems.append(f"{rel}: {info['math']} equation(s) but none typeset by MathJax")
-        shot = _capture(b, session, shots[0])
-        notes.append(f"{rel}: screenshot {shot}")
-        if len(shots) > 1 and info["imgs"]:
-            _evaluate(b, session, SCROLL_JS % 0)
-            notes.append(f"{rel}: screenshot at the first figure {_capture(b, session, shots[1])}")
-        elif len(shots) > 1:
-            problems.append(f"{rel}: no <img> in the rendered page")
-    finally:
-        b.events.clear()
-        b.send("Target.closeTarget", {"targetId": target})
-    return problems, notes
-
-
-def _capture(b: Chromium, session: str, path: Path) -> Path:
-    data = b.send("Page.captureScreenshot", {"format": "png"}, session)["data"]
-    path.write_bytes(base64.b64decode(data))
-    return path
-
-
-# ----------------------------------------------------------------------------- command-line fallback
-def render_cli(exe: str, page: Path, html_root: Path, shots: list[Path]) -> tuple[list[str], list[str]]:
-    """Chromium's --screenshot and --dump-dom (virtual time budget); images checked on disk."""
-    rel = _rel(page, html_root)
-    problems, notes = [], []
-    base = [*FLAGS, "--virtual-time-budget=10000"]
-    with tempfile.TemporaryDirectory() as prof:
-        r = subprocess.run([exe, *base, f"--user-data-dir={prof}", f"--screenshot={shots[0]}",
-                            page.resolve().as_uri()], capture_output=True, timeout=120)
-    if r.returncode != 0 or not shots[0].is_file():
-        problems.append(f"{rel}: chromium --screenshot failed (exit {r.returncode}): "
-                        f"{r.stderr.decode(errors='replace')[-500:]}")
-    else:
-        notes.append(f"{rel}: screenshot {shots[0]}")
-    with tempfile.TemporaryDirectory() as prof:
-        r = subprocess.run([exe, *base, f"--user-data-dir={prof}", "--dump-dom", page.resolve().as_uri()],
-                           capture_output=True, timeout=120)
-    dom = r.stdout.decode(errors="replace")
-    if r.returncode != 0 or "<html" not in dom.lower():
-        return problems + [f"{rel}: chromium --dump-dom failed (exit {r.returncode})"], notes
-    parser = _PageParser()
-    parser.feed(dom)
-    base_page = page
-    if parser.refresh and (page.parent / parser.refresh).is_file():  # a redirect page: check its target
-        base_page = page.parent / parser.refresh
-        parser = parse_page(base_page)
-    imgs = [u for tag, u in parser.links if tag == "img"]
-    notes.append(f"{rel}: dumped DOM has {len(imgs)} image(s)")
+        r = chromium(exe, f"--screenshot={shot}", url)
+        problems = [] if r.returncode == 0 and shot.is_file() else [
+            f"{name}: chromium --screenshot failed (exit {r.returncode}): {r.stderr.decode(errors='replace')[-500:]}"]
+        r = chromium(exe, "--dump-dom", url)
+    except subprocess.TimeoutExpired as e:
+        return [f"{name}: chromium timed out ({e.timeout:.0f} s)"]
+    text = r.stdout.decode(errors="replace")
+    if r.returncode != 0 or "<html" not in text.lower():
+        return problems + [f"{name}: chromium --dump-dom failed (exit {r.returncode})"]
+    dom = PageParser(text)
+    imgs = [src for tag, src in dom.links if tag == "img"]
+    print(f"{name}: {len(imgs)} image(s), {dom.typeset}/{dom.math} equation(s) typeset, screenshot {shot}")
     for src in imgs:
-        file = None if EXTERNAL.match(src) else _target(base_page, src, html_root)[0]
-        problems += check_image_file(rel, src, file)
-    if len(shots) > 1 and not imgs:
-        problems.append(f"{rel}: no <img> in the rendered page")
-    return problems, notes
+        problems += check_image(name, src, None if SCHEME.match(src) else target_of(page, src, html_root)[0].resolve())
+    if dom.math and not dom.typeset:
+        problems.append(f"{name}: {dom.math} equation(s) but none typeset by MathJax")
+    if want_img and not imgs:
+        problems.append(f"{name}: no <img> in the rendered page")
+    return problems
 
 
-# ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--html", default=str(ROOT / "_build" / "html"), help="the built book (default: _build/html)")
     ap.add_argument("--out", default=str(ROOT / "_build" / "screenshots"), help="where screenshots go")
-    ap.add_argument("--page", help="figure page to render, relative to --html (default: first with an <img> "
-                                   "under book/generated/)")
-    ap.add_argument("--cli", action="store_true", help="use --screenshot/--dump-dom instead of DevTools")
+    ap.add_argument("--page", help="figure page to render, relative to --html "
+                                   "(default: the first with an <img> under book/generated/)")
     args = ap.parse_args(argv)
-
-    exe = CHROMIUM if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK) else None
-    if exe is None:
-        print(f"check_book: Chromium not found at {CHROMIUM}. Install Debian's package (as root):\n"
-              f"    {INSTALL_HINT}", file=sys.stderr)
-        return 1
-    html_root = Path(args.html)
+    html_root, out = Path(args.html), Path(args.out)
     index = html_root / "index.html"
     if not index.is_file():
         print(f"check_book: {index} does not exist; build the book first: "
@@ -444,52 +194,34 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     problems = check_links(html_root)
-    fig = figure_page(html_root, args.page)
-    if fig is None:
-        problems.append(("--page " + args.page + " does not exist") if args.page else
-                        "no page under book/generated/ shows an <img>: the figures are missing. Were the notebooks "
-                        "executed (python scripts/notebooks.py execute) with MPLBACKEND=Agg in the environment? "
-                        "Then plt.show() draws nothing into the notebook.")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    jobs = [(index, [out / "index.png"])]
-    if fig is not None:
-        stem = fig.stem
-        jobs.append((fig, [out / f"{stem}.png", out / f"{stem}-figure.png"]))
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        print(f"check_book: Chromium not found at {CHROMIUM}. Install Debian's package (as root):\n"
+              f"    {INSTALL_HINT}", file=sys.stderr)
+        problems.append(f"Chromium missing at {CHROMIUM}: pages not rendered")
+    else:
+        # index.html only redirects (meta refresh): render its target, so that relative URLs resolve
+        refresh = parse_page(index).refresh
+        start = index.parent / refresh if refresh and (index.parent / refresh).is_file() else index
+        jobs = [(start, out / "index.png", False)]
+        fig = figure_page(html_root, args.page)
+        if fig is not None:
+            jobs.append((fig, out / f"{fig.stem}.png", True))
+        elif args.page:
+            problems.append(f"--page {args.page} does not exist")
+        else:
+            problems.append("no page under book/generated/ shows an <img>: the figures are missing. Were the "
+                            "notebooks executed (python scripts/notebooks.py execute) with MPLBACKEND=Agg set? "
+                            "Then plt.show() draws nothing into the notebook.")
+        out.mkdir(parents=True, exist_ok=True)
+        for page, shot, want_img in jobs:
+            problems += render(CHROMIUM, page, html_root, shot, want_img)
 
-    notes: list[str] = []
-    use_cli = args.cli
-    if not use_cli:
-        profile = tempfile.mkdtemp(prefix="check_book-")
-        b = None
-        try:
-            b = Chromium(exe, profile)
-            for page, shots in jobs:
-                p, n = render_cdp(b, page, html_root, shots)
-                problems += p
-                notes += n
-        except (CDPError, OSError, KeyError) as e:
-            print(f"check_book: DevTools session failed ({e}); falling back to --screenshot/--dump-dom",
-                  file=sys.stderr)
-            use_cli = True
-        finally:
-            if b is not None:
-                b.close()
-            shutil.rmtree(profile, ignore_errors=True)
-    if use_cli:
-        for page, shots in jobs:
-            p, n = render_cli(exe, page, html_root, shots)
-            problems += p
-            notes += n
-
-    for n in notes:
-        print(n)
     if problems:
         print(f"\ncheck_book: {len(problems)} problem(s):", file=sys.stderr)
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    print("check_book: OK (links resolve, images load, screenshots in " + str(out) + ")")
+    print(f"check_book: OK (links resolve, images decode, equations typeset, screenshots in {out})")
     return 0
 
 

@@ -13,33 +13,33 @@ import argparse
 import multiprocessing as mp
 import time
 
+from advsel.repro import Family, Scope, book_families
 
-def _work(args: tuple[str, str, str, int, int]) -> tuple[str, float]:
+
+def _work(args: tuple[Scope, Family, int]) -> tuple[str, float]:
+    """Compute (or resume) the one run of ``family`` in a one-seed ``scope``."""
     import torch
 
     from advsel.experiments import run
-    from advsel.reproduce import configs
 
-    family, dataset, profile, seed, threads = args
+    scope, family, threads = args
     torch.set_num_threads(threads)
     t = time.perf_counter()
-    (config,) = configs(family, profile, dataset, seeds=(seed,))
+    (config,) = scope.configs(family)
     run(config, progress=False)
-    return f"{dataset} {family} seed {seed}", time.perf_counter() - t
+    return f"{scope.dataset} {family} seed {scope.seeds[0]}", time.perf_counter() - t
 
 
 def main() -> int:
-    from advsel.reproduce import book_families
-
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", default="cpu")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     a = p.parse_args()
-    fams = book_families(a.profile)
-    tasks = [(f, d, a.profile, s, a.threads) for f, d, seeds in fams for s in seeds]
+    tasks = [(scope.replace(seeds=(s,)), family, a.threads) for scope, family in book_families(a.profile)
+             for s in scope.seeds]
     # longest (CIFAR-10) first for a balanced pool; Dong last: it reuses the PGD-AT runs
-    tasks.sort(key=lambda t: (t[1] != "cifar10", t[0] == "dong"))
+    tasks.sort(key=lambda t: (t[0].dataset != "cifar10", t[1] == Family.method("dong")))
     start = time.perf_counter()
     with mp.get_context("spawn").Pool(a.jobs, maxtasksperchild=8) as pool:
         for i, (name, secs) in enumerate(pool.imap(_work, tasks), 1):

@@ -5,7 +5,10 @@
                                                # papermill-execute into book/generated/ for the book
 
 The ``.py`` files in notebooks/ (jupytext percent format) are the sources; the
-generated ``.ipynb`` files are never committed.
+generated ``.ipynb`` files are never committed.  Every page, the usage page included, has a
+``parameters`` cell with ``profile``; the claims ledger also takes ``notebooks``, the
+folder of the pages' sources (papermill runs from the repository root, where the default
+``notebooks`` is right; nbmake runs from build/nbsmoke, so the smoke run passes it).
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ def smoke() -> int:
     paths = []
     for src in sources():
         nb = jupytext.read(src)
-        _inject(nb, {"profile": "smoke", "seeds": [0]})
+        extra = {"notebooks": str(NOTEBOOKS)} if _has_parameter(nb, "notebooks") else {}
+        _inject(nb, {"profile": "smoke", "seeds": [0], **extra})
         dst = out_dir / f"{src.stem}.ipynb"
         nbformat.write(nb, dst)
         paths.append(str(dst))
@@ -52,6 +56,13 @@ def smoke() -> int:
     cmd = [sys.executable, "-m", "pytest", "-q", "--nbmake", "--nbmake-kernel=python3", "--nbmake-timeout=900",
            "-p", "no:cacheprovider", "--rootdir", str(out_dir), *paths]
     return subprocess.call(cmd, env=env, cwd=ROOT)
+
+
+def _has_parameter(nb, name: str) -> bool:
+    """Whether the cell tagged ``parameters`` assigns ``name``."""
+    return any("parameters" in c.get("metadata", {}).get("tags", []) and
+               any(line.split("=")[0].strip() == name for line in c.source.splitlines() if "=" in line)
+               for c in nb.cells)
 
 
 def _inject(nb, params: dict) -> None:

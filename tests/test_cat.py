@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from advsel.cat import CATSampler, information_gain
+from advsel.cat import _MIN_TOTAL, CATSampler, _gain_torch, information_gain
 from advsel.samplers import UniformSampler
 
 C = 10
@@ -58,10 +61,22 @@ def test_information_gain_matches_log_softmax_reference() -> None:
     assert information_gain(logits.bfloat16(), y).dtype == torch.float32
 
 
+def test_numpy_and_torch_gains_agree() -> None:
+    """CPU logits take the numpy path, others the torch one: both are eq. (3)."""
+    g = torch.Generator().manual_seed(2)
+    logits = torch.randn(50, C, generator=g) * 5
+    logits[:5, 3] = logits[:5, 0]  # ties between the true class and a wrong one
+    y = torch.randint(0, C, (50,), generator=g)
+    y[:5] = 0
+    torch.testing.assert_close(_gain_torch(logits, y), information_gain(logits, y), atol=0, rtol=0)
+    assert torch.all(information_gain(logits, y)[:5] >= 0)
+
+
 # ----------------------------------------------------------------------------- batches
+@pytest.mark.parametrize("draw", ["tree", "gumbel"])
 @pytest.mark.parametrize("batch_size", [1, 3, 7, 10, 13, 20, 25, 57, 120])
-def test_batches_have_no_repeats_and_class_shares(batch_size: int) -> None:
-    s = _sampler(batch_size=batch_size, seed=batch_size)
+def test_batches_have_no_repeats_and_class_shares(batch_size: int, draw: str) -> None:
+    s = _sampler(batch_size=batch_size, seed=batch_size, draw=draw)
     g = torch.Generator().manual_seed(5)
     s.weights = torch.randn(len(s.weights), generator=g) * 3  # non-uniform weights
     labels = _labels(24)
@@ -97,7 +112,7 @@ def test_weights_start_at_one() -> None:
     assert len(s.weights) == len(s.indices) == 120
     assert torch.all(s.weights == 1)
     # equal weights: equal within-class probabilities
-    torch.testing.assert_close(s.probabilities(), torch.full((120,), 1 / 12))
+    torch.testing.assert_close(s.probabilities(), torch.full((120,), 1 / 12, dtype=torch.float64))
 
 
 # ----------------------------------------------------------------------------- eq. (4)
@@ -150,7 +165,7 @@ def test_single_draw_per_class_follows_softmax_of_weights() -> None:
     for lvl in range(4):
         empirical = freq[lvl * C:(lvl + 1) * C].mean().item()
         assert empirical == pytest.approx(torch.softmax(level, 0)[lvl].item(), abs=0.015)
-    torch.testing.assert_close(s.probabilities(), torch.softmax(level, 0)[torch.arange(40) // C])
+    torch.testing.assert_close(s.probabilities(), torch.softmax(level.double(), 0)[torch.arange(40) // C])
 
 
 def test_high_weight_samples_are_drawn_more_often() -> None:
@@ -174,7 +189,7 @@ def test_large_temperature_is_near_uniform() -> None:
     hot = CATSampler(torch.arange(40), labels, C, seed=5, num_classes=C, temperature=1e4)
     cold = CATSampler(torch.arange(40), labels, C, seed=5, num_classes=C, temperature=1.0)
     hot.weights, cold.weights = weights.clone(), weights.clone()
-    torch.testing.assert_close(hot.probabilities(), torch.full((40,), 0.25), atol=1e-3, rtol=0)
+    torch.testing.assert_close(hot.probabilities(), torch.full((40,), 0.25, dtype=torch.float64), atol=1e-3, rtol=0)
     freq_hot, freq_cold = torch.zeros(40), torch.zeros(40)
     for _ in range(1500):
         freq_hot[hot.draw()] += 1
@@ -185,9 +200,124 @@ def test_large_temperature_is_near_uniform() -> None:
     assert per_level_cold[3] > 0.9  # T = 1: the heaviest sample dominates
 
 
+def _successive_inclusion(p: list[float], k: int) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
+    """Exact inclusion probabilities of single items and of pairs in k successive weighted draws
+    without replacement from probabilities p, by enumerating every ordered sequence."""
+    single: dict[int, float] = dict.fromkeys(range(len(p)), 0.0)
+    pair: dict[tuple[int, int], float] = dict.fromkeys(itertools.combinations(range(len(p)), 2), 0.0)
+    for seq in itertools.permutations(range(len(p)), k):
+        prob, rest = 1.0, 1.0
+        for i in seq:
+            prob, rest = prob * p[i] / rest, rest - p[i]
+        for i in seq:
+            single[i] += prob
+        for ij in itertools.combinations(sorted(seq), 2):
+            pair[ij] += prob
+    return single, pair
+
+
+@pytest.mark.parametrize("batch_size", [4, 5])
+def test_tree_and_gumbel_draws_match_exact_successive_inclusion(batch_size: int) -> None:
+    """n = 12 in 2 classes, b' = 4 (2 per class) or 5 (2 or 3, the extra to a random class).
+
+    10,000 batches per draw; the binomial standard error of a frequency is <= 0.005, the
+    tolerance 0.0225 is 4.5 of them.  A sampler drawing in proportion to p without the
+    successive renormalisation (inclusion k p) is off by 0.22, nine tolerances."""
+    labels = torch.arange(12) % 2
+    weights = torch.linspace(-2.0, 2.0, 12)
+    n_draws, tol = 10_000, 0.0225
+    freq = {}
+    for draw in ("tree", "gumbel"):
+        s = CATSampler(torch.arange(12), labels, batch_size, seed=11, num_classes=2, draw=draw)
+        s.weights = weights
+        single = np.zeros(12)
+        pairs = np.zeros((12, 12))
+        for _ in range(n_draws):
+            b = s.draw().numpy()
+            single[b] += 1
+            pairs[b[:, None], b[None, :]] += 1
+        freq[draw] = single / n_draws, pairs / n_draws
+    p = s.probabilities().numpy()
+    exact_single, exact_pair, naive = np.zeros(12), np.zeros((12, 12)), np.zeros(12)
+    ks = [2] if batch_size == 4 else [2, 3]  # b' = 5: each class gets 2 or 3, with probability 1/2 each
+    for c in range(2):
+        members = np.arange(c, 12, 2)
+        for k in ks:
+            single, pair = _successive_inclusion(p[members].tolist(), k)
+            for i, v in single.items():
+                exact_single[members[i]] += v / len(ks)
+                naive[members[i]] += k * p[members[i]] / len(ks)
+            for (i, j), v in pair.items():
+                exact_pair[members[i], members[j]] += v / len(ks)
+                exact_pair[members[j], members[i]] += v / len(ks)
+    assert np.abs(naive - exact_single).max() > 9 * tol  # the test can tell successive draws from naive ones
+    for draw, (single, pairs) in freq.items():
+        assert np.abs(single - exact_single).max() < tol, draw
+        same_class = (labels[:, None] == labels[None, :]).numpy() & ~np.eye(12, dtype=bool)
+        assert np.abs(pairs - exact_pair)[same_class].max() < tol, draw
+    assert np.abs(freq["tree"][0] - freq["gumbel"][0]).max() < 2 * tol
+
+
+def _assert_tree_is_fresh(s: CATSampler) -> None:
+    """The sampler's trees are bit-identical to trees rebuilt from its weights and shifts (nothing
+    left zeroed after a batch, every path up to date) and every class total is usable."""
+    fresh = copy.deepcopy(s.forest)
+    fresh.build(s._w, np.arange(s.num_classes), s.forest.shift.copy())
+    assert np.array_equal(s.forest.tree, fresh.tree)
+    roots = s.forest.root(np.arange(s.num_classes))
+    assert np.all(np.isfinite(s.forest.tree)) and np.all(roots >= _MIN_TOTAL)
+
+
+def test_tree_is_restored_after_draws_and_updated_by_observe() -> None:
+    s = _sampler(batch_size=57, seed=3)  # 5 or 6 of 12 per class: several rounds, zeroed leaves
+    labels = _labels(24)
+    g = torch.Generator().manual_seed(3)
+    for _ in range(20):
+        idx = s.draw()
+        _assert_tree_is_fresh(s)
+        s.observe(idx, torch.randn(len(idx), C, generator=g) * 4, labels[idx])
+        _assert_tree_is_fresh(s)
+    leaf_p = s.forest.tree[s.forest.leaf] / s.forest.root(s.forest.cls_of_pos)
+    np.testing.assert_allclose(leaf_p, s.probabilities().numpy(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.filterwarnings("error")  # no overflow or invalid-value warnings from numpy
+def test_tree_rebuilds_instead_of_overflowing_or_underflowing() -> None:
+    labels = torch.arange(12) % 2
+    s = CATSampler(torch.arange(12), labels, 12, seed=0, num_classes=2, temperature=0.01)
+    before = s.forest.shift.copy()
+    logits = torch.zeros(12, 2)
+    logits[torch.arange(12), 1 - labels] = 100.0  # gain 100: w = 0.5 + 50, (w - shift) / T ~ 5000 > 500
+    s.observe(torch.arange(12), logits, labels)
+    assert np.all(s.forest.shift > before) and np.all(s.forest.shift == 50.5)
+    _assert_tree_is_fresh(s)
+    logits[torch.arange(12), 1 - labels] = -200.0  # gain -200: w = -74.75, every leaf would underflow to 0
+    s.observe(torch.arange(12), logits, labels)
+    _assert_tree_is_fresh(s)
+    assert np.all(s.forest.shift == -74.75)
+    assert sorted(s.draw().tolist()) == list(range(12))
+
+
+@pytest.mark.filterwarnings("error")
+def test_remaining_samples_that_underflow_are_still_drawn_exactly() -> None:
+    """One heavy sample per class, the others 1000 T lighter (exp underflows to 0 next to it): a batch
+    takes the heavy one first, then the second must come uniformly from the other five."""
+    labels = torch.arange(12) % 2
+    s = CATSampler(torch.arange(12), labels, 4, seed=1, num_classes=2)
+    s.weights = torch.where(torch.arange(12) < 2, 0.0, -1000.0)  # samples 0 and 1 are heavy
+    freq = np.zeros(12)
+    for _ in range(1500):
+        batch = s.draw().numpy()
+        assert {0, 1} <= set(batch.tolist()) and len(set(batch.tolist())) == 4
+        freq[batch] += 1
+        _assert_tree_is_fresh(s)
+    np.testing.assert_allclose(freq[2:] / 1500, 0.2, atol=0.05)  # binomial sd 0.010
+
+
 # ----------------------------------------------------------------------------- resumability
-def test_state_dict_round_trip_reproduces_next_draws() -> None:
-    s = _sampler(batch_size=23, seed=7)
+@pytest.mark.parametrize("draw", ["tree", "gumbel"])
+def test_state_dict_round_trip_reproduces_next_draws(draw: str) -> None:
+    s = _sampler(batch_size=23, seed=7, draw=draw)
     labels = _labels(24)
     g = torch.Generator().manual_seed(0)
     for _ in range(3):
@@ -203,7 +333,7 @@ def test_state_dict_round_trip_reproduces_next_draws() -> None:
     s.load_state_dict(state)
     assert torch.equal(s.weights, saved_weights)
     again = [s.draw() for _ in range(4)]
-    other = _sampler(batch_size=23, seed=99)  # another seed: only the loaded state decides the draws
+    other = _sampler(batch_size=23, seed=99, draw=draw)  # another seed: only the loaded state decides the draws
     other.load_state_dict(state)
     third = [other.draw() for _ in range(4)]
     for a, b, c in zip(first, again, third, strict=True):
@@ -280,3 +410,55 @@ def test_batch_larger_than_data_is_rejected() -> None:
         _sampler(batch_size=0)
     with pytest.raises(ValueError, match="rank"):
         _sampler(rank=2, world_size=2)
+
+
+def test_labels_of_the_subset_only_are_rejected_with_a_clear_message() -> None:
+    """labels is indexed by data-set index: passing only the subset's labels is the usual mistake."""
+    all_labels = _labels(24)
+    subset = torch.arange(100, 240)
+    with pytest.raises(ValueError, match=r"labels has 140 entries but indices go up to 239.*whole data set"):
+        CATSampler(subset, all_labels[subset], 20, 0, num_classes=C)
+    CATSampler(subset, all_labels, 20, 0, num_classes=C)  # the whole data set's labels work
+
+
+def test_bad_labels_and_indices_are_rejected() -> None:
+    labels = _labels(12)
+    with pytest.raises(ValueError, match=r"labels\[indices\] holds values outside \[0, num_classes=9\)"):
+        CATSampler(torch.arange(120), labels, 20, 0, num_classes=9)
+    with pytest.raises(ValueError, match="labels"):
+        CATSampler(torch.arange(120), labels - 1, 20, 0, num_classes=C)
+    with pytest.raises(TypeError, match="labels must hold integers"):
+        CATSampler(torch.arange(120), labels.float(), 20, 0, num_classes=C)
+    with pytest.raises(ValueError, match="indices holds repeated"):
+        CATSampler(torch.cat([torch.arange(120), torch.tensor([3])]), labels, 20, 0, num_classes=C)
+    with pytest.raises(ValueError, match="indices holds negative"):
+        CATSampler(torch.arange(-1, 119), labels, 20, 0, num_classes=C)
+    with pytest.raises(ValueError, match="draw="):
+        CATSampler(torch.arange(120), labels, 20, 0, num_classes=C, draw="topk")  # type: ignore[arg-type]
+    # labels of samples outside indices are not looked at (e.g. -1 for unlabelled ones)
+    CATSampler(torch.arange(120), torch.cat([labels, torch.full((5,), -1)]), 20, 0, num_classes=C)
+
+
+@pytest.mark.parametrize(("case", "error", "pattern"), [
+    ("rows", ValueError, r"logits_adv has shape \(7, 10\); it must be \(len\(idx\)=8, num_classes=10\)"),
+    ("columns", ValueError, r"logits_adv has 9 columns; it must have num_classes=10"),
+    ("y_length", ValueError, r"y has 7 labels but idx has 8"),
+    ("y_range", ValueError, r"y holds labels outside \[0, num_classes=10\)"),
+    ("y_float", TypeError, r"y must hold integer"),
+    ("logits_1d", ValueError, r"logits_adv has shape \(8,\)"),
+    ("non_finite", ValueError, r"logits_adv holds non-finite"),
+])
+def test_observe_rejects_disagreeing_shapes_naming_the_argument(case: str, error: type, pattern: str) -> None:
+    s = _sampler()
+    idx = s.draw()[:8]
+    y = _labels(24)[idx]
+    logits = torch.randn(8, C)
+    bad = {"rows": (idx, logits[:7], y), "columns": (idx, logits[:, :9], y), "y_length": (idx, logits, y[:7]),
+           "y_range": (idx, logits, y + C), "y_float": (idx, logits, y.float()), "logits_1d": (idx, logits[:, 0], y),
+           "non_finite": (idx, logits.index_fill(1, torch.tensor([0]), float("nan")), y)}[case]
+    before = s.weights
+    with pytest.raises(error, match=pattern):
+        s.observe(*bad)
+    assert torch.equal(s.weights, before)
+    s.observe(idx, logits, y)  # the well-formed call goes through
+    assert not torch.equal(s.weights, before)

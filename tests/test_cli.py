@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from advsel import experiments
-from advsel.cli import build_parser, main, parse_number
-from advsel.config import METHODS, Config, make_config
+from advsel.cli import GROUPS, build_parser, main, parse_number, show
+from advsel.config import CHOICES, FIELD_HELP, METHODS, Config, make_config
 from advsel.data import TensorData
+from advsel.methods import REGISTRY, markdown_table
 
 EPOCH_KEYS = ("epoch", "clean_acc", "robust_acc", "p_up", "selected_clean", "selected_adv", "time_s",
               "forward_passes", "backward_passes")
@@ -64,6 +65,58 @@ def test_help_returns_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--p-up" in out and "--eval-restarts" in out and "--eps" in out
 
 
+def train_help(capsys: pytest.CaptureFixture[str]) -> str:
+    """``train --help`` with its lines joined (argparse wraps them at the terminal width)."""
+    assert main(["train", "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_describes_every_method(capsys: pytest.CaptureFixture[str]) -> None:
+    text = train_help(capsys)
+    for m in REGISTRY.values():
+        assert f"{m.name} {' '.join(m.description.split())}" in text, m.name
+
+
+@pytest.mark.parametrize("name", sorted(CHOICES))
+def test_help_lists_the_allowed_values_of_every_choice(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = train_help(capsys)
+    assert all(value in text for value in CHOICES[name])
+    if name != "method":
+        assert f"one of: {', '.join(CHOICES[name])}" in text
+
+
+def test_help_explains_every_flag_and_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    text = train_help(capsys)
+    for f in dataclasses.fields(Config):
+        assert " ".join(FIELD_HELP[f.name].split()) in text, f.name
+    # the profile's value where a profile sets one, the dataclass default otherwise
+    assert "default: smoke profile: 1; cpu profile: 8; paper profile: 100 (mnist), 200 (cifar10); else 10" in text
+    assert "default: every profile: 0.3 (mnist), 8/255 (cifar10); else 0.3" in text
+    assert "--momentum X SGD momentum, in [0, 1) default: 0.9" in text
+    assert "used by: ds, random, ds-cat" in text, "method parameters say which methods read them"
+    assert "--batch-size N, --sampling-number N" in text
+
+
+def test_every_field_is_in_one_help_group() -> None:
+    names = [n for _, group in GROUPS for n in group]
+    assert sorted(names) == sorted(f.name for f in dataclasses.fields(Config))
+
+
+@pytest.mark.parametrize(("name", "value", "text"), [("eps", 8 / 255, "8/255"), ("eps", 0.2, "0.2"),
+                                                     ("train_size", None, "all"), ("augment", True, "on"),
+                                                     ("milestones", (0.5, 0.75), "0.5,0.75"), ("steps", 7, "7")])
+def test_show_writes_values_as_typed(name: str, value: object, text: str) -> None:
+    assert show(name, value) == text
+
+
+def test_methods_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{m.name}: {m.description}" in out for m in REGISTRY.values())
+    assert main(["methods", "--markdown"]) == 0
+    assert capsys.readouterr().out == markdown_table() + "\n"
+
+
 # ------------------------------------------------------------------ runs
 
 
@@ -104,25 +157,32 @@ def test_second_identical_call_uses_the_cache(synthetic_experiments: TensorData,
 # ------------------------------------------------------------------ errors
 
 BAD_FLAGS = [
-    # (flags, texts stderr must contain)
-    (["--p-up", "0"], ["p_up=0.0 is not allowed", "(0, 1]"]),
-    (["--p-up", "1.5"], ["p_up=1.5 is not allowed", "(0, 1]"]),
-    (["--p-up", "-1"], ["p_up=-1.0 is not allowed", "(0, 1]"]),
-    (["--eps", "-0.1"], ["eps=-0.1 is not allowed", ">= 0"]),
-    (["--eps=-8/255"], ["eps=", "is not allowed", ">= 0"]),
-    (["--steps", "-1"], ["steps=-1 is not allowed", "an integer >= 0"]),
-    (["--p-up-floor", "-0.1"], ["p_up_floor=-0.1 is not allowed", "[0, 1]"]),
-    (["--alpha", "0"], ["alpha=0.0 is not allowed", "> 0"]),
-    (["--alpha", "-0.5"], ["alpha=-0.5 is not allowed", "> 0"]),
-    (["--method", "fgsm-at"], ["method='fgsm-at' is not allowed; choose one of: " + ", ".join(METHODS)]),
-    (["--model", "vgg"], ["model='vgg' is not allowed; choose one of: small-cnn, madry-cnn, resnet18"]),
-    (["--dataset", "svhn"], ["dataset='svhn' is not allowed; choose one of: mnist, cifar10"]),
-    (["--profile", "huge"], ["profile='huge' is not allowed; choose one of: smoke, cpu, paper"]),
-    (["--device", "tpu"], ["device='tpu' is not allowed; choose one of: auto, cpu, cuda"]),
-    (["--device", "cuda"], ["device='cuda'", "no CUDA device", "device=auto or device=cpu"]),
-    (["--batch-size", "500"], ["batch_size=500", "larger than the 200 training samples", "batch_size <= 200"]),
-    (["--train-size", "1000"], ["train_size/test_size=1000 is larger than the 300 samples"]),
-    (["--eval-restarts", "0"], ["eval_restarts=0 is not allowed", "an integer >= 1"]),
+    # (flags, texts stderr must contain): the flag as typed, the value as typed, the rule
+    (["--p-up", "0"], ["error: --p-up 0: must be in (0, 1]"]),
+    (["--p-up", "1.5"], ["error: --p-up 1.5: must be in (0, 1]"]),
+    (["--p-up", "-1"], ["error: --p-up -1: must be in (0, 1]"]),
+    (["--p-up", "3/2"], ["error: --p-up 3/2: must be in (0, 1]"]),
+    (["--eps", "-0.1"], ["error: --eps -0.1: must be >= 0"]),
+    (["--eps=-8/255"], ["error: --eps=-8/255: must be >= 0"]),
+    (["--steps", "-1"], ["error: --steps -1: must be an integer >= 0"]),
+    (["--p-up-floor", "-0.1"], ["error: --p-up-floor -0.1: must be in [0, 1]"]),
+    (["--alpha", "0"], ["error: --alpha 0: must be > 0"]),
+    (["--alpha", "-0.5"], ["error: --alpha -0.5: must be > 0"]),
+    (["--method", "fgsm-at"], ["error: --method fgsm-at: not allowed; choose one of: " + ", ".join(METHODS)]),
+    (["--model", "vgg"], ["error: --model vgg: not allowed; choose one of: small-cnn, madry-cnn, resnet18"]),
+    (["--dataset", "svhn"], ["error: --dataset svhn: not allowed; choose one of: mnist, cifar10"]),
+    (["--profile", "huge"], ["error: --profile huge: not allowed; choose one of: smoke, cpu, paper"]),
+    (["--device", "tpu"], ["error: --device tpu: not allowed; choose one of: auto, cpu, cuda"]),
+    (["--device", "cuda"], ["error: --device cuda: ", "no CUDA device", "choose auto or cpu"]),
+    (["--batch-size", "500"], ["error: --batch-size 500: larger than the 200 training samples; it must be <= 200"]),
+    (["--sampling-number", "500"], ["error: --sampling-number 500: larger than the 200 training samples"]),
+    (["--sampling-number", "0"], ["error: --sampling-number 0: must be an integer >= 1"]),
+    (["--train-size", "1000"], ["error: --train-size 1000: larger than the 300 training samples available; "
+                                "it must be <= 300 (or all)"]),
+    (["--train-size", "30"], ["error: --batch-size 50 (the smoke profile's value): larger than the 30 training "
+                              "samples"]),
+    (["--eval-restarts", "0"], ["error: --eval-restarts 0: must be an integer >= 1"]),
+    (["--cat-alpha", "1"], ["error: --cat-alpha 1: must be in [0, 1)"]),
     (["--eps", "abc"], ["argument --eps", "'abc' is not a number"]),
     (["--epochs", "1.5"], ["argument --epochs", "invalid int value"]),
     (["--train-size", "some"], ["argument --train-size", "'some' is not an integer or 'all'"]),
@@ -183,7 +243,7 @@ def test_diverging_run_stops_with_status_1_and_names_epoch_and_step(synthetic_ex
 
 def test_subprocess_bad_values_exit_2_without_traceback(tmp_path: Path, child_env: dict[str, str],
                                                          repo: Path) -> None:
-    for flags, text in ((["--p-up", "1.5"], "p_up=1.5 is not allowed"),
+    for flags, text in ((["--p-up", "1.5"], "error: --p-up 1.5: must be in (0, 1]"),
                         (["--eps", "1/0"], "'1/0' is not a number")):
         proc = subprocess.run([sys.executable, "-m", "advsel", "train", "--profile", "smoke", *flags],
                               cwd=tmp_path, env=child_env, capture_output=True, text=True, timeout=120)
@@ -211,3 +271,10 @@ def test_subprocess_smoke_run_on_real_mnist(tmp_path: Path, child_env: dict[str,
     assert rec["clean_acc"] > 0.2, "one smoke epoch on real MNIST beats chance"
     assert "done: clean" in proc.stdout
     assert list(Path(child_env["ADVSEL_RUNS"]).glob("mnist-ds-*.json"))
+
+
+def test_the_cli_and_trainer_import_no_plotting_or_notebook_modules(child_env: dict[str, str]) -> None:
+    code = ("import sys, advsel.trainer, advsel.cli; "
+            "print([m for m in ('matplotlib', 'pandas', 'seaborn', 'IPython') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], env=child_env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

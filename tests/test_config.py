@@ -10,8 +10,10 @@ import sys
 import pytest
 
 from advsel.config import (
+    CHOICES,
     DATASETS,
     DEVICES,
+    FIELD_HELP,
     METHODS,
     MODELS,
     PROFILES,
@@ -124,6 +126,31 @@ def test_unknown_parameter_name_lists_the_known_ones() -> None:
 
 def test_config_error_is_a_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
+
+
+@pytest.mark.parametrize(("name", "value", "reason"), [
+    ("p_up", 1.5, "must be in (0, 1]"), ("steps", -1, "must be an integer >= 0"),
+    ("method", "fgsm", "not allowed; choose one of: " + ", ".join(METHODS)),
+    ("adaptive_accuracy", "test", "not allowed; choose one of: train, clean, robust")])
+def test_config_error_names_the_parameter_for_the_cli(name: str, value: object, reason: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("smoke", "mnist", **{name: value})
+    e = info.value
+    assert (e.param, e.value, e.reason) == (name, value, reason)
+    assert str(e).startswith(f"{name}={value!r} ") and str(e).endswith(reason)
+
+
+def test_a_config_error_without_a_single_parameter_has_none() -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("smoke", "mnist", pup=0.5)
+    assert info.value.param is None and info.value.reason == str(info.value)
+
+
+def test_every_field_has_help_and_choices_are_validated() -> None:
+    names = {f.name for f in dataclasses.fields(Config)}
+    assert set(FIELD_HELP) == names
+    assert all(text and "\n" not in text for text in FIELD_HELP.values())
+    assert set(CHOICES) <= names and CHOICES["method"] == METHODS and CHOICES["profile"] == PROFILES
 
 
 def test_replace_validates() -> None:

@@ -172,7 +172,7 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(method: str, tiny
     with pytest.raises(KeyboardInterrupt):
         first.fit()
     assert len(first.epochs) == 1
-    assert len(torch.load(ckpt, weights_only=False)["epochs"]) == 1, "epoch 1's checkpoint is on disk"
+    assert len(torch.load(ckpt, weights_only=True)["epochs"]) == 1, "epoch 1's checkpoint is on disk"
 
     lines: list[str] = []
     resumed = Trainer(cfg, tiny_data, checkpoint=ckpt, observers=[Interrupt(None)], progress=False, log=lines.append)
@@ -183,6 +183,58 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(method: str, tiny
     assert [untimed(e) for e in result["evals"]] == [untimed(e) for e in full_result["evals"]]
     assert same_weights(weights(resumed), weights(full))
     assert resumed.step == full.step and resumed.passes == full.passes
+
+
+def _plain_types(obj: Any, path: str = "checkpoint") -> None:
+    """Fail unless ``obj`` holds only tensors, numbers, strings, None and plain containers."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            assert isinstance(k, (str, int)), f"{path}: key {k!r}"
+            _plain_types(v, f"{path}[{k!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _plain_types(v, f"{path}[{i}]")
+    else:
+        assert obj is None or isinstance(obj, (torch.Tensor, bool, int, float, str)), f"{path}: {type(obj)}"
+
+
+@pytest.mark.parametrize("method", ["ds-adaptive", "cat", "robust"])
+def test_checkpoint_loads_with_weights_only_and_round_trips(method: str, tiny_data: TensorData, smoke_config,
+                                                           tmp_path: Path) -> None:
+    """A checkpoint holds plain data only (torch.load(weights_only=True)); loading it restores every state."""
+    import random
+
+    cfg = smoke_config(method=method, epochs=2, augment=True, min_eps_probe=4, similarity_probe=8)
+    ckpt = tmp_path / "c.pt"
+    first = Trainer(cfg, tiny_data, checkpoint=ckpt, observers=[Interrupt(2)], progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit()
+    saved = torch.load(ckpt, weights_only=True)
+    _plain_types(saved)
+    assert isinstance(saved["py_rng"], list) and isinstance(saved["py_rng"][1], list)
+
+    random.seed(12345)  # the resumed run must restore the Python generator, not keep this one
+    again = Trainer(cfg, tiny_data, checkpoint=ckpt, observers=[Interrupt(None)], progress=False)
+    assert again._resume()
+    restored = again._state()
+    for name in ("model", "py_rng", "torch_rng", "aug_gen", "sel_gen", "sampler", "observers", "epochs", "step", "p_up",
+                 "passes", "optimizer", "scheduler"):
+        assert _equal(restored[name], saved[name]), name
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Deep equality where tensors compare by value (NaN equal to NaN)."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a.cpu(), b.cpu())
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_equal, a, b))
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+def test_no_checkpoint_is_loaded_with_weights_only_false(repo: Path) -> None:
+    assert not [p for p in (repo / "advsel").rglob("*.py") if "weights_only=False" in p.read_text()]
 
 
 def test_resume_with_other_observers_starts_over_with_a_warning(tiny_data: TensorData, smoke_config,
@@ -275,7 +327,7 @@ def test_resolve_device(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == torch.device("cpu")
     assert resolve_device("cpu") == torch.device("cpu")
-    with pytest.raises(ConfigError, match=r"device='cuda' .* no CUDA device .* use device=auto or device=cpu"):
+    with pytest.raises(ConfigError, match=r"device='cuda' .* no CUDA device .* choose auto or cpu"):
         resolve_device("cuda")
     with pytest.raises(ConfigError, match=r"device='tpu' is not allowed; choose one of: auto, cpu, cuda"):
         resolve_device("tpu")
@@ -293,13 +345,16 @@ def test_cuda_without_a_gpu_is_a_config_error(monkeypatch: pytest.MonkeyPatch, t
 
 def test_batch_larger_than_the_data_is_a_config_error(tiny_data: TensorData, smoke_config) -> None:
     with pytest.raises(ConfigError, match=r"batch_size=500 .* larger than the 200 training samples; "
-                                          r"choose batch_size <= 200"):
+                                          r"it must be <= 200") as info:
         Trainer(smoke_config(batch_size=500), tiny_data)
+    assert (info.value.param, info.value.value) == ("batch_size", 500)
 
 
 def test_train_size_larger_than_the_data_is_a_config_error(tiny_data: TensorData, smoke_config) -> None:
-    with pytest.raises(ConfigError, match=r"train_size/test_size=1000 is larger than the 300 samples"):
+    with pytest.raises(ConfigError, match=r"train_size=1000 is larger than the 300 training samples available; "
+                                          r"it must be <= 300 \(or all\)") as info:
         Trainer(smoke_config(train_size=1000), tiny_data)
+    assert (info.value.param, info.value.value) == ("train_size", 1000)
 
 
 @pytest.mark.parametrize(("split", "bad"), [("training", 10), ("test", 10), ("training", -1)])
@@ -339,7 +394,7 @@ def test_nan_loss_names_epoch_and_step_and_keeps_the_checkpoint(tiny_data: Tenso
     msg = str(info.value)
     assert "epoch 2, step 2" in msg and "nan" in msg and str(ckpt) in msg
     assert isinstance(info.value, RuntimeError)
-    state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=True)
     assert len(state["epochs"]) == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
     # the kept checkpoint is good: training resumes from it

@@ -1,0 +1,148 @@
+"""The training methods: one table saying, per method, how a batch is drawn and what is backpropagated.
+
+Every part of advsel that depends on the method reads :data:`REGISTRY` (the trainer's
+sampler, selection, P_up and stability tracking; the experiment runner's pre-training;
+the CLI's help; the README's method table), so a new method that combines existing
+parts is one :class:`Method` entry.  An entry has four parts:
+
+- ``batch``: how the b' clean samples of a step are drawn: ``uniform`` (a shuffled
+  epoch), ``cat`` (CAT's weighted, class-balanced sampler), ``subset`` (a shuffled epoch
+  over Dong et al.'s most stable share, chosen by a pre-training run).
+- ``backprop``: which samples are backpropagated (:func:`advsel.selectors.select`):
+  ``clean`` (the b' clean samples), ``adv`` (their b' PGD versions), ``top`` (the top
+  P_up of the 2b' clean + adversarial samples by cross-entropy, DS), ``random`` (a
+  random P_up share of the 2b').
+- ``p_up``: how P_up evolves: ``none`` (not used), ``fixed`` (``Config.p_up``), ``eq9``
+  (1 in the first epoch, then DS's eq. (9) after every epoch, down to ``p_up_floor``).
+- ``pretrain``: the method of the run that must precede this one (Dong et al.'s
+  ``robust`` run, whose per-sample learning stability chooses the subset), or None.
+
+The Config parameters a method uses (:attr:`Method.params`) follow from these parts,
+so they cannot disagree with what the trainer does.  This module imports nothing
+heavy: the CLI reads it to explain itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BATCHES = ("uniform", "cat", "subset")
+BACKPROPS = ("clean", "adv", "top", "random")
+P_UP_RULES = ("none", "fixed", "eq9")
+
+# the Config parameters each part brings with it
+_BATCH_PARAMS = {"uniform": (), "cat": ("cat_alpha", "cat_temperature"), "subset": ("dong_keep",)}
+_P_UP_PARAMS = {"none": (), "fixed": ("p_up",), "eq9": ("p_up_floor", "adaptive_accuracy")}
+# every method-specific parameter: p_up, p_up_floor, adaptive_accuracy, cat_alpha, cat_temperature, dong_keep
+METHOD_PARAMS: tuple[str, ...] = tuple(dict.fromkeys(
+    p for table in (_P_UP_PARAMS, _BATCH_PARAMS) for params in table.values() for p in params))
+
+# wording of the parts, for tables (README) and the CLI
+BATCH_TEXT = {"uniform": "b' uniform", "cat": "b' by CAT's weighted sampler",
+              "subset": "b' uniform over Dong et al.'s most stable share"}
+BACKPROP_TEXT = {"clean": "the b' clean samples", "adv": "their b' PGD versions",
+                 "top": "top P_up of the 2b' clean + adversarial by cross-entropy",
+                 "random": "a random P_up share of the 2b'"}
+P_UP_TEXT = {"none": "—", "fixed": "fixed", "eq9": "eq. (9) per epoch, from 1"}
+
+
+@dataclass(frozen=True)
+class Method:
+    """How one training method draws its batch, what it backpropagates and how P_up evolves."""
+
+    name: str
+    batch: str
+    backprop: str
+    p_up: str
+    description: str  # one line, shown by ``python -m advsel train --help``
+    pretrain: str | None = None  # method of the run whose result this one needs first
+
+    def __post_init__(self) -> None:
+        _check_entry(self)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The method-specific Config parameters this method reads (the others are ignored)."""
+        return _P_UP_PARAMS[self.p_up] + _BATCH_PARAMS[self.batch]
+
+    @property
+    def attacks(self) -> bool:
+        """Whether a step runs the training attack (every method but natural training)."""
+        return self.backprop != "clean"
+
+    def first_p_up(self, p_up: float) -> float:
+        """P_up of the first epoch given ``Config.p_up``: it under ``fixed``, 1 under eq. (9) (which
+        starts from all of the 2b'), and 1 (recorded, not used) for methods without P_up."""
+        return p_up if self.p_up == "fixed" else 1.0
+
+
+def _check_entry(m: Method) -> None:
+    """Reject an entry whose parts are unknown or do not fit together (a table typo fails at import)."""
+    for part, value, allowed in (("batch", m.batch, BATCHES), ("backprop", m.backprop, BACKPROPS),
+                                 ("p_up", m.p_up, P_UP_RULES)):
+        if value not in allowed:
+            raise ValueError(f"method {m.name!r}: {part}={value!r} is not one of {', '.join(allowed)}")
+    if (m.p_up != "none") != (m.backprop in ("top", "random")):
+        raise ValueError(f"method {m.name!r}: p_up={m.p_up!r} does not fit backprop={m.backprop!r}; "
+                         "a P_up rule goes with backprop 'top' or 'random' and only with them")
+    if (m.pretrain is not None) != (m.batch == "subset"):
+        raise ValueError(f"method {m.name!r}: batch='subset' needs a pre-training method and only it has one "
+                         f"(pretrain={m.pretrain!r})")
+    if not m.description or "\n" in m.description:
+        raise ValueError(f"method {m.name!r}: the description must be one non-empty line")
+
+
+_TABLE = (
+    Method("standard", "uniform", "clean", "none", "natural training on the b' clean samples (no attack)"),
+    Method("robust", "uniform", "adv", "none",
+           "PGD-AT (Madry et al.): train on the b' PGD versions; also Dong et al.'s pre-training"),
+    Method("ds", "uniform", "top", "fixed",
+           "DS: backpropagate the top P_up of the 2b' clean + adversarial samples by cross-entropy"),
+    Method("ds-adaptive", "uniform", "top", "eq9",
+           "DS with P_up set after every epoch by eq. (9), from 1 down to --p-up-floor"),
+    Method("random", "uniform", "random", "fixed", "DS's 'random robust' baseline: a random P_up share of the 2b'"),
+    Method("cat", "cat", "adv", "none",
+           "CAT: b' drawn by CAT's weighted class-balanced sampler (eq. (4)), train on their PGD versions"),
+    Method("ds-cat", "cat", "top", "fixed",
+           "new: DS's top-P_up selection inside CAT's batches (CAT weights from DS's scoring pass)"),
+    Method("dong", "subset", "adv", "none",
+           "Dong et al.: PGD-AT on each class's most stable share of a robust pre-training run", pretrain="robust"),
+)
+
+REGISTRY: dict[str, Method] = {m.name: m for m in _TABLE}
+METHODS: tuple[str, ...] = tuple(REGISTRY)
+
+
+def _check_table() -> None:
+    if len(REGISTRY) != len(_TABLE):
+        raise ValueError("two methods share a name")
+    for m in _TABLE:
+        if m.pretrain is not None and (m.pretrain not in REGISTRY or REGISTRY[m.pretrain].pretrain is not None):
+            raise ValueError(f"method {m.name!r}: pretrain={m.pretrain!r} must be a method without a pre-training")
+
+
+_check_table()
+
+
+def pretraining_methods() -> frozenset[str]:
+    """Methods whose runs serve as another method's pre-training (they record learning stability)."""
+    return frozenset(m.pretrain for m in REGISTRY.values() if m.pretrain is not None)
+
+
+def users(param: str) -> tuple[str, ...]:
+    """The methods that read the method-specific Config parameter ``param``."""
+    return tuple(m.name for m in REGISTRY.values() if param in m.params)
+
+
+def _flags(params: tuple[str, ...]) -> str:
+    return ", ".join(f"`--{p.replace('_', '-')}`" for p in params) or "—"
+
+
+def markdown_table() -> str:
+    """The README's method table (``python -m advsel methods --markdown`` prints it)."""
+    rows = ["| method | batch | backpropagated | P_up | flags |", "| --- | --- | --- | --- | --- |"]
+    for m in REGISTRY.values():
+        batch = BATCH_TEXT[m.batch] + (f", after a `{m.pretrain}` pre-training run" if m.pretrain else "")
+        rows.append(f"| `{m.name}` | {batch} | {BACKPROP_TEXT[m.backprop]} | {P_UP_TEXT[m.p_up]} | "
+                    f"{_flags(m.params)} |")
+    return "\n".join(rows)

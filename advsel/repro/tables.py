@@ -1,0 +1,267 @@
+"""The book's tables as pandas DataFrames: formatting only, every number from :mod:`advsel.repro.stats`.
+
+Accuracies are shown in percent.
+
+- :func:`final_table`, :func:`epoch_table` — final-epoch and per-epoch summaries (DS pages).
+- :func:`cost_table` — DS Table I: total training cost per method.
+- :func:`similarity_frame`, :func:`similarity_summary` — CAT Fig. 1.
+- :func:`level_table`, :func:`speedup_table`, :func:`cat_table` — CAT Tables 1-2: time and
+  passes to an accuracy level, AT vs CAT, the paper's numbers beside.
+- :func:`time_to_level_table` — CAT Figs. 2-3: time to a level per sampling number.
+- :func:`budget_table`, :func:`end_table` — accuracy within equal training budgets, and at the end.
+- :func:`ledger_table`, :func:`html_table`, :func:`verdict_counts` — the claims ledger.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..analysis import QUANTILES
+from . import paper, stats
+from .pages import page_link
+
+Result = dict[str, Any]
+Runs = Mapping[Any, Sequence[Result]]
+QKEYS = tuple(f"q{int(q * 100)}" for q in QUANTILES)
+
+
+def _pct(metric: str, v: float) -> float:
+    return v * 100 if metric.endswith("_acc") else v
+
+
+def _nan(v: float | None) -> float:
+    return math.nan if v is None else v
+
+
+# ---------------------------------------------------------------------------- DS pages
+def final_table(runs: Runs, metrics: Sequence[str] = ("clean_acc", "robust_acc")) -> pd.DataFrame:
+    """Final-epoch metrics per label: mean, sd (NaN with one seed) and number of seeds (accuracies in percent)."""
+    rows = []
+    for label, rs in runs.items():
+        row: dict[tuple[str, str], float] = {}
+        for m in metrics:
+            xs = stats.final(rs, m)
+            mean, sd = stats.mean_sd(xs)
+            row |= {(m, "mean"): _pct(m, mean), (m, "std"): _pct(m, sd) if len(xs) > 1 else math.nan,
+                    (m, "count"): len(xs)}
+        rows.append(pd.Series(row, name=label))
+    df = pd.DataFrame(rows).rename_axis("method")
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
+    return df.astype({(m, "count"): "int64" for m in metrics}).round(2)
+
+
+def epoch_table(rs: Sequence[Result], metrics: Sequence[str]) -> pd.DataFrame:
+    """Per-epoch mean over seeds of ``metrics`` of one run family (accuracies in percent)."""
+    means = stats.epoch_means(rs, metrics)
+    df = pd.DataFrame([{"epoch": ep, **{m: _pct(m, v) for m, v in row.items()}} for ep, row in means.items()])
+    return df.set_index("epoch").round(3)
+
+
+def cost_table(runs: Runs, reference: str, paper_times: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Total training cost per method (means over seeds), pre-training included (DS Table I).
+
+    Columns: training time (attack + training passes, evaluation excluded), its sd and
+    ratio to the ``reference`` label, the paper's time and ratio where ``paper_times``
+    gives one; the time spent in the attack; sample passes (:func:`~advsel.repro.stats.total_cost`:
+    forward, backward) and their split (:func:`~advsel.repro.stats.cost_split`: attack
+    forward / backward, training forward / backward); forward-pass equivalents F + 2B (a
+    backward pass costing about two forward passes) and their ratio to the reference.
+    """
+    rows = []
+    for label, rs in runs.items():
+        time_mean, time_sd = stats.mean_sd(stats.total_costs(rs))
+        splits = [stats.cost_split(r) for r in rs]
+        split = {k: stats.mean_sd([s[k] for s in splits])[0] for k in (*stats.PASS_KINDS, "time_attack_s")}
+        rows.append({"method": label, "time (s)": time_mean, "sd (s)": time_sd,
+                     "attack time (s)": split["time_attack_s"],
+                     "forward passes": stats.mean_sd(stats.total_costs(rs, "forward_passes"))[0],
+                     "backward passes": stats.mean_sd(stats.total_costs(rs, "backward_passes"))[0],
+                     "attack fwd": split["attack_forward"], "attack bwd": split["attack_backward"],
+                     "training fwd": split["train_forward"], "training bwd": split["train_backward"],
+                     "seeds": len(rs)})
+    df = pd.DataFrame(rows).set_index("method")
+    df.insert(2, "time ratio", df["time (s)"] / df.loc[reference, "time (s)"])
+    if paper_times:
+        df.insert(3, "paper time (s)", pd.Series(dict(paper_times), dtype=float))
+        df.insert(4, "paper ratio", df["paper time (s)"] / paper_times[reference])
+    df["F + 2B"] = df["forward passes"] + 2 * df["backward passes"]
+    df["F + 2B ratio"] = df["F + 2B"] / df.loc[reference, "F + 2B"]
+    return df
+
+
+# ---------------------------------------------------------------------------- CAT Fig. 1
+def similarity_frame(runs: Runs, gap: str = "step") -> pd.DataFrame:
+    """One row per (method, seed, epoch) of the similarity probe for ``gap`` (``step`` or ``epoch``).
+
+    Columns: method, seed, epoch, cosine ``mean`` and quantiles ``q10`` ... ``q90``, and the
+    attack success rate in percent at the earlier (``asr_before``) and later
+    (``asr_after``) iteration.  Epochs without a measurement (``epoch``: the first one)
+    have no row.
+    """
+    rows = [{**m, "asr_before": 100 * m["asr_before"], "asr_after": 100 * m["asr_after"]}
+            for m in stats.similarity_records(runs, gap)]
+    return pd.DataFrame(rows, columns=["method", "seed", "epoch", "mean", *QKEYS, "asr_before", "asr_after"])
+
+
+def similarity_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per method and epoch, the seed-average of every column of :func:`similarity_frame`.
+
+    Quantiles are averaged over seeds (each seed's quantile over its own probe), which
+    is not the quantile of the pooled probes; with one probe per seed it is the
+    typical band of a run.
+    """
+    return df.drop(columns="seed").groupby(["method", "epoch"], sort=False).mean()
+
+
+# ---------------------------------------------------------------------------- CAT Tables 1-2, Figs. 2-3
+def _level_columns(label: str, s: stats.LevelStats) -> dict[str, Any]:
+    return {f"{label} time (s)": _nan(s.mean("time_s")), f"{label} fwd passes": _nan(s.mean("forward_passes")),
+            f"{label} bwd passes": _nan(s.mean("backward_passes")), f"{label} reached": f"{s.reached}/{s.runs}"}
+
+
+def level_table(runs: Runs, levels: Sequence[float], metric: str) -> pd.DataFrame:
+    """Time and sample passes until each run first reaches each level of ``metric``.
+
+    One row per level (in percent), per method: mean training time (s; attack and
+    training passes, evaluation excluded) over the runs that reached the level, mean
+    forward and backward sample passes at that point, and ``reached`` = "k/n" runs.
+    Levels some run never reaches are still listed, with means over those that did (or
+    NaN when none did).
+    """
+    rows = []
+    for lv in levels:
+        row: dict[str, Any] = {"level (%)": round(100 * lv, 1)}
+        for label, rs in runs.items():
+            row |= _level_columns(label, stats.level_stats(rs, lv, metric))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("level (%)")
+
+
+def speedup_table(at: Sequence[Result], cat: Sequence[Result], levels: Sequence[float], metric: str,
+                  paper_rows: Mapping[float, tuple[float, float]] | None = None, paper_unit: str = "s") -> pd.DataFrame:
+    """:func:`level_table` for AT and CAT with the speed-up AT/CAT and the paper's numbers beside.
+
+    ``paper_rows``: {level: (AT time, CAT time)} in ``paper_unit``, shown where a level
+    matches.  The speed-up (:attr:`~advsel.repro.stats.Speedup.ratio`, as the verdict
+    uses it) is given only where every run of both methods reached the level.
+    """
+    rows = []
+    for sp in stats.speedup_rows(at, cat, levels, metric):
+        rows.append({"level (%)": round(100 * sp.level, 1), **_level_columns("AT", sp.at),
+                     **_level_columns("CAT", sp.cat), "speed-up AT/CAT": _nan(sp.ratio)})
+    df = pd.DataFrame(rows).set_index("level (%)")
+    if paper_rows is not None:
+        p = {round(100 * lv, 1): v for lv, v in paper_rows.items()}
+        df[f"paper AT ({paper_unit})"] = [p.get(lv, (math.nan, math.nan))[0] for lv in df.index]
+        df[f"paper CAT ({paper_unit})"] = [p.get(lv, (math.nan, math.nan))[1] for lv in df.index]
+        df["paper speed-up"] = df[f"paper AT ({paper_unit})"] / df[f"paper CAT ({paper_unit})"]
+    cols = ["AT time (s)", "CAT time (s)", "speed-up AT/CAT", "AT reached", "CAT reached", "AT fwd passes",
+            "CAT fwd passes", "AT bwd passes", "CAT bwd passes"]
+    df = df[cols + [c for c in df.columns if c.startswith("paper")]]
+    return df.round({c: (0 if "passes" in c else 2) for c in df.columns if c not in ("AT reached", "CAT reached")})
+
+
+def cat_table(at: Sequence[Result], cat: Sequence[Result], dataset: str) -> pd.DataFrame:
+    """CAT Table 1 (``mnist``) or 2 (``cifar10``) with ours beside: :func:`speedup_table` at the
+    paper's levels and at the verdict's relative levels (:func:`~advsel.repro.stats.speedups`),
+    clean and robust, indexed by (accuracy, levels, level (%))."""
+    unit = paper.CAT_PAPER_UNITS[dataset]
+    parts = []
+    for metric in ("clean_acc", "robust_acc"):
+        printed = paper.CAT_PAPER_TABLES[dataset][metric]
+        levels, _ = stats.speedups(at, cat, metric)
+        for kind, lv in (("paper's", list(printed)), ("relative", levels)):
+            t = speedup_table(at, cat, lv, metric, printed, unit)
+            t.index = pd.MultiIndex.from_tuples([(metric.split("_")[0], kind, i) for i in t.index],
+                                                names=["accuracy", "levels", "level (%)"])
+            parts.append(t)
+    return pd.concat(parts)
+
+
+def time_to_level_table(runs: Runs, level: float, metric: str = "robust_acc") -> pd.DataFrame:
+    """Per key of ``runs`` (e.g. a sampling number): mean training time (s), iterations, epochs
+    and sample passes (forward + 2 x backward) until ``metric`` first reaches ``level``, over the
+    runs that reached it, and ``reached`` = "k/n"."""
+    rows = []
+    for key, rs in runs.items():
+        s = stats.level_stats(rs, level, metric)
+        rows.append({"key": key, "time (s)": _nan(s.mean("time_s")), "iterations": _nan(s.mean("step")),
+                     "epoch": _nan(s.mean("epoch")), "passes (F + 2B)": _nan(s.mean("f2b")),
+                     "reached": f"{s.reached}/{s.runs}"})
+    return pd.DataFrame(rows).set_index("key").round({"time (s)": 2, "iterations": 0, "epoch": 2,
+                                                      "passes (F + 2B)": 0})
+
+
+# ---------------------------------------------------------------------------- equal budgets
+def budget_table(runs: Runs, budgets: Sequence[float], metrics: Sequence[str] = ("clean_acc", "robust_acc"),
+                 interpolate: bool = False, x: str = "train_time_s") -> pd.DataFrame:
+    """Accuracy (percent) within each budget of cost ``x`` per method: mean, sd, seeds
+    (:func:`~advsel.repro.stats.at_budget`, as the budget verdict uses it)."""
+    if x not in stats.COSTS:
+        raise ValueError(f"x={x!r} is not allowed; choose one of: {', '.join(stats.COSTS)}")
+    name = {"train_time_s": "budget (s)", "f2b": "budget (passes)", "step": "budget (iterations)"}[x]
+    rows = []
+    for b in budgets:
+        within = {m: stats.at_budget(runs, b, m, interpolate, x) for m in metrics}
+        for label, rs in runs.items():
+            row: dict[str, Any] = {name: round(b, 1) if x == "train_time_s" else int(b), "method": label}
+            for m in metrics:
+                mean, sd = stats.mean_sd(within[m][label]) if within[m][label] else (math.nan, 0.0)
+                row[f"{m} mean"], row[f"{m} sd"] = 100 * mean, 100 * sd
+            row["seeds"] = len(rs)
+            rows.append(row)
+    return pd.DataFrame(rows).set_index([name, "method"]).round(2)
+
+
+def end_table(runs: Runs) -> pd.DataFrame:
+    """Per method at the end of training: final clean / robust accuracy (%), training time (s) and
+    sample passes (forward + 2 x backward), means over seeds, with the time ratio to the first method."""
+    rows = []
+    for label, rs in runs.items():
+        s = stats.end_summary(rs)
+        rows.append({"method": label, "clean_acc": 100 * s["clean_acc"], "robust_acc": 100 * s["robust_acc"],
+                     "training time (s)": s["train_time_s"], "passes (F + 2B)": s["f2b"], "seeds": len(rs)})
+    df = pd.DataFrame(rows).set_index("method")
+    df.insert(3, "time ratio", df["training time (s)"] / df["training time (s)"].iloc[0])
+    return df.round({"clean_acc": 2, "robust_acc": 2, "training time (s)": 1, "time ratio": 3, "passes (F + 2B)": 0})
+
+
+# ---------------------------------------------------------------------------- claims ledger
+def ledger_table(evaluated: Sequence[tuple[Any, Any]], link: Callable[[str], str] = page_link,
+                 title: Callable[[str], str] = str) -> pd.DataFrame:
+    """One row per claim: paper, paper item, claim, our figure (an HTML link), verdict, numbers.
+
+    ``evaluated``: the output of :func:`~advsel.repro.claims.evaluate_claims`; ``link``/``title``:
+    a page's address and link text (default: the page name; :func:`~advsel.repro.pages.titles`
+    reads the pages' headings).  Cells are HTML-escaped except the link, so the table
+    is meant for :func:`html_table`.  An HTML table renders the same in Jupyter and in the
+    built book, whatever Markdown flavour myst-nb uses for outputs (its default,
+    CommonMark, has no pipe tables).
+    """
+    rows = []
+    for claim, v in evaluated:
+        a = f'<a href="{html.escape(link(claim.page))}">{html.escape(title(claim.page))}</a>'
+        rows.append({"paper": html.escape(claim.paper), "paper item": html.escape(claim.item),
+                     "claim": html.escape(claim.text), "our figure": a,
+                     "verdict": f"<b>{html.escape(v.verdict)}</b>", "numbers": html.escape(v.summary)})
+    return pd.DataFrame(rows, columns=["paper", "paper item", "claim", "our figure", "verdict", "numbers"])
+
+
+def html_table(df: pd.DataFrame) -> str:
+    """``df`` as an HTML table whose cells are inserted as they are (escape them beforehand)."""
+    return df.to_html(index=False, escape=False, border=0, classes="dataframe ledger")
+
+
+def verdict_counts(evaluated: Sequence[tuple[Any, Any]], kinds: Sequence[str]) -> pd.DataFrame:
+    """Claims per verdict kind (every kind listed, zeros included), per paper and in total."""
+    df = pd.DataFrame([{"paper": c.paper, "verdict": v.verdict} for c, v in evaluated])
+    counts = pd.crosstab(df["verdict"], df["paper"]).reindex(index=list(kinds), columns=list(df["paper"].unique()),
+                                                              fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts.loc["all claims"] = counts.sum()
+    return counts

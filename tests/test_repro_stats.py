@@ -1,0 +1,188 @@
+"""advsel.repro.stats and advsel.repro.scope on hand-made result dictionaries (no training)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from advsel.config import make_config
+from advsel.repro import scope as scope_module
+from advsel.repro import stats
+from advsel.repro.scope import Family, Scope, book_families
+
+
+def run_(seed: int, times: list[float], robust: list[float], clean: list[float] | None = None) -> dict[str, Any]:
+    """A result with one evaluation per time (passes 100 per evaluation, 4 evaluations per epoch)."""
+    clean = clean or robust
+    evals = [{"step": 10 * (i + 1), "epoch": i // 4 + 1, "train_time_s": t, "forward_passes": 100 * (i + 1),
+              "backward_passes": 100 * (i + 1), "clean_acc": c, "robust_acc": r}
+             for i, (t, r, c) in enumerate(zip(times, robust, clean, strict=True))]
+    return {"config": {"seed": seed}, "evals": evals, "epochs": [{"epoch": 1, "clean_acc": clean[-1],
+                                                                   "robust_acc": robust[-1]}]}
+
+
+def with_epochs(**per_epoch: list[Any]) -> dict[str, Any]:
+    """A result whose epochs carry the given per-epoch records."""
+    n = len(next(iter(per_epoch.values())))
+    return {"config": {"seed": 0}, "epochs": [{"epoch": i + 1, **{k: v[i] for k, v in per_epoch.items()}}
+                                              for i in range(n)]}
+
+
+# ---------------------------------------------------------------------------- seeds
+def test_mean_sd_and_welch_difference() -> None:
+    assert stats.mean_sd([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
+    assert stats.mean_sd([0.4]) == (0.4, 0.0)
+    d, se = stats.difference([1.0, 3.0], [0.0, 0.0])
+    assert d == 2.0 and se == pytest.approx(1.0)  # sqrt(2 / 2 + 0 / 2)
+    assert stats.difference([0.5], [0.25]) == (0.25, 0.0)
+
+
+def test_final_and_per_epoch_read_the_records() -> None:
+    rs = [with_epochs(clean_acc=[0.1, 0.7], p_up=[1.0, 0.5]), with_epochs(clean_acc=[0.2, 0.9], p_up=[1.0, 0.4])]
+    assert stats.final(rs, "clean_acc") == [0.7, 0.9]
+    assert stats.per_epoch(rs, "p_up") == [[1.0, 0.5], [1.0, 0.4]]
+    assert stats.selected_counts([with_epochs(selected_clean=[10, 30], selected_adv=[40, 20])], -1) == [(30, 20)]
+
+
+def test_epoch_means_skip_nan_and_missing_records() -> None:
+    rs = [with_epochs(a=[1.0, math.nan], b=[2.0, 4.0]), with_epochs(a=[3.0, 5.0], b=[6.0, 8.0])]
+    means = stats.epoch_means(rs, ["a", "b", "never"])
+    assert means == {1: {"a": 2.0, "b": 4.0}, 2: {"a": 5.0, "b": 6.0}}
+    all_nan = stats.epoch_means([with_epochs(a=[math.nan])], ["a"])
+    assert math.isnan(all_nan[1]["a"])
+
+
+def test_first_last_thirds_skip_nan_epochs_and_empty_runs() -> None:
+    rs = [with_epochs(m=[1.0, 3.0, math.nan, 5.0, 7.0, 9.0]),  # thirds of 2 epochs: [1, 3] and [7, 9]
+          with_epochs(m=[math.nan, math.nan, 1.0, 1.0, 1.0, 1.0])]  # no value in the first third: left out
+    assert stats.first_last_thirds(rs, "m") == ([2.0], [8.0])
+
+
+def test_adaptive_driver_follows_the_config() -> None:
+    assert stats.adaptive_driver({"adaptive_accuracy": "train"}) == "train_acc"
+    assert stats.adaptive_driver({"adaptive_accuracy": "robust"}) == "robust_acc"
+
+
+def test_similarity_records_and_gap_check() -> None:
+    m = {"cosine": {"mean": 0.9, "q10": 0.5}, "asr_before": 0.2, "asr_after": 0.3}
+    r = {"config": {"seed": 1}, "epochs": [{"epoch": 1, "similarity_step": m}, {"epoch": 2}]}
+    assert stats.similarity_records({"CAT": [r]}, "step") == [
+        {"method": "CAT", "seed": 1, "epoch": 1, "mean": 0.9, "q10": 0.5, "asr_before": 0.2, "asr_after": 0.3}]
+    assert stats.similarity_records({"CAT": [r]}, "epoch") == []
+    with pytest.raises(ValueError, match="gap"):
+        stats.similarity_records({"CAT": [r]}, "week")
+
+
+# ---------------------------------------------------------------------------- cost
+def test_total_cost_charges_the_pretraining_and_cost_split_sums_phases() -> None:
+    ep = {"forward_passes": 10, "backward_passes": 5, "train_backward": 3, "attack_forward": 6, "attack_backward": 2,
+          "train_forward": 4, "time_attack_s": 1.5, "time_train_s": 0.5}
+    r = {"train_time_s": 2.0, "epochs": [ep, ep], "pretrain": {"train_time_s": 7.0, "forward_passes": 100,
+                                                                "backward_passes": 50}}
+    assert stats.total_cost(r) == {"train_time_s": 9.0, "forward_passes": 120, "backward_passes": 60,
+                                   "train_backward": 6}
+    assert stats.total_costs([r, {**r, "pretrain": None}]) == [9.0, 2.0]
+    split = stats.cost_split({**r, "pretrain": None})
+    assert split == {"attack_forward": 12, "attack_backward": 4, "train_forward": 8, "train_backward": 6,
+                     "time_attack_s": 3.0, "time_train_s": 1.0}
+
+
+def test_cost_axes() -> None:
+    e = {"train_time_s": 1.5, "step": 3, "forward_passes": 10, "backward_passes": 4}
+    assert (stats.cost(e), stats.cost(e, "step"), stats.cost(e, "f2b")) == (1.5, 3, 18)
+    with pytest.raises(ValueError, match="x="):
+        stats.cost(e, "minutes")
+
+
+# ---------------------------------------------------------------------------- time to a level
+def test_level_stats_average_over_the_runs_that_reached() -> None:
+    rs = [run_(0, [1.0, 2.0, 3.0], [0.2, 0.5, 0.6]), run_(1, [1.0, 2.0, 4.0], [0.1, 0.2, 0.6])]
+    s = stats.level_stats(rs, 0.5)
+    assert (s.reached, s.runs, s.all_reached) == (2, 2, True)
+    assert s.mean() == 3.0  # 2 s and 4 s
+    assert s.mean("f2b") == (600 + 900) / 2  # 200 + 2 * 200 and 300 + 2 * 300 passes
+    assert stats.time_to_level(rs, 0.5) == 3.0
+    never = stats.level_stats(rs, 0.9)
+    assert never.reached == 0 and never.mean() is None
+    partial = [*rs, run_(2, [1.0], [0.3])]
+    assert stats.level_stats(partial, 0.5).mean() == 3.0  # the table's mean over those that reached it
+    assert stats.time_to_level(partial, 0.5) is None  # the verdict's: some run never does
+
+
+def test_relative_levels_and_speedups() -> None:
+    at = [run_(s, [1.0, 2.0, 3.0, 4.0], [0.2, 0.4, 0.6, 0.8]) for s in (0, 1)]
+    cat = [run_(s, [1.0, 2.0, 3.0, 4.0], [0.4, 0.6, 0.8, 0.8]) for s in (0, 1)]
+    assert stats.best_mean(at, "robust_acc") == 0.8
+    levels, rows = stats.speedups(at, cat, "robust_acc")
+    assert levels == [0.4, 0.56, 0.72]
+    assert [r.ratio for r in rows] == [2.0, 1.5, pytest.approx(4 / 3)]
+    assert stats.sampling_level({25: at, 50: cat}) == 0.64
+    short = [run_(0, [1.0, 2.0], [0.2, 0.3]), at[1]]  # one AT run never reaches 0.4
+    assert stats.speedup_rows(short, cat, [0.4], "robust_acc")[0].ratio is None
+
+
+# ---------------------------------------------------------------------------- equal budgets
+def test_accuracy_at_time_last_and_interpolated() -> None:
+    r = run_(0, [1.0, 2.0, 4.0], [0.1, 0.3, 0.5])
+    assert math.isnan(stats.accuracy_at_time(r, 0.5))
+    assert stats.accuracy_at_time(r, 1.0) == 0.1
+    assert stats.accuracy_at_time(r, 3.0) == 0.3  # last evaluation at or before the budget
+    assert stats.accuracy_at_time(r, 3.0, interpolate=True) == pytest.approx(0.4)
+    assert stats.accuracy_at_time(r, 99.0, interpolate=True) == 0.5  # after the end: the final value
+    assert stats.accuracy_at_time(r, 450, x="f2b") == 0.1  # 300, then 600 passes (F + 2B)
+    with pytest.raises(ValueError, match="metric"):
+        stats.accuracy_at_time(r, 1.0, "loss")
+    with pytest.raises(ValueError, match="x="):
+        stats.accuracy_at_time(r, 1.0, x="minutes")
+
+
+def test_common_budget_and_at_budget() -> None:
+    runs = {"a": [run_(0, [1, 2], [0.1, 0.2]), run_(1, [1, 4], [0.1, 0.3])], "b": [run_(0, [2, 5], [0.4, 0.6])]}
+    assert stats.common_budget(runs) == 3.0
+    assert stats.at_budget(runs, 3.0) == {"a": [0.2, 0.1], "b": [0.4]}
+    assert stats.at_budget(runs, 1.0) == {"a": [0.1, 0.1], "b": []}  # b has no evaluation yet
+
+
+# ---------------------------------------------------------------------------- scope
+def test_family_values_and_names() -> None:
+    assert Family.ds(1) == Family("ds", 1.0) and Family.ds(1).name == "ds:1.0"
+    assert str(Family.timed("cat")) == "timed:cat" and Family.method("robust").name == "robust"
+    for bad in (("ds", "0.5"), ("robust", 1.0), ("bogus", None), ("sampling", 2.5)):
+        with pytest.raises(ValueError, match="run family"):
+            Family(*bad)
+
+
+def test_scope_configs_are_the_books() -> None:
+    s = Scope(seeds=[0, 1])
+    assert s.seeds == (0, 1)
+    robust = s.configs(Family.method("robust"))
+    assert [c.key() for c in robust] == [make_config("cpu", "mnist", method="robust", seed=i).key() for i in (0, 1)]
+    (ds,) = s.replace(seeds=(2,)).configs(Family.ds(0.5))
+    assert (ds.method, ds.p_up, ds.seed, ds.min_eps_probe, ds.similarity_probe) == ("ds", 0.5, 2, 32, 0)
+    timed = s.configs(Family.timed("cat"))[0]
+    assert (timed.method, timed.eval_every, timed.similarity_probe) == ("cat", 10, 200)  # 4000 / 100 / 4
+    assert s.configs(Family.sampling(timed.batch_size))[0].key() == timed.key()  # sampling:b' is timed:cat
+    big = s.configs(Family.sampling(400))[0]
+    assert (big.batch_size, big.eval_every) == (400, 2)
+    assert Scope("smoke").configs(Family.ds(0.5))[0].min_eps_probe == 8
+
+
+def test_sampling_numbers_and_book_families() -> None:
+    assert Scope("smoke").sampling_numbers() == [25, 50, 100]
+    assert Scope("cpu").sampling_numbers() == [25, 50, 100, 200, 400]
+    fams = book_families("cpu")
+    assert len(fams) == 5 + 5 + 4 + 5 + 2
+    assert all(s.seeds == (0,) for s, _ in fams if s.dataset == "cifar10")
+    assert {f for s, f in fams if s.dataset == "cifar10"} == {Family.timed("robust"), Family.timed("cat")}
+
+
+def test_results_go_through_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr(scope_module, "load", lambda c: seen.append(c) or {"seed": c.seed})
+    assert Scope().results(Family.ds(0.5)) == [{"seed": 0}, {"seed": 1}, {"seed": 2}]
+    assert [c.p_up for c in seen] == [0.5, 0.5, 0.5]
+    own = Scope(seeds=(4,), loader=lambda c: {"own": c.method})
+    assert own.results(Family.method("dong")) == [{"own": "dong"}]
+    assert own.replace(dataset="cifar10").results(Family.method("robust")) == [{"own": "robust"}]
