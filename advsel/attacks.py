@@ -47,10 +47,11 @@ def _check_attack_args(eps: float, alpha: float, steps: int, restarts: int) -> N
 
 
 def _pgd_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
-              random_start: bool, autocast_dtype: torch.dtype | None) -> torch.Tensor:
+              random_start: bool, autocast_dtype: torch.dtype | None,
+              generator: torch.Generator | None = None) -> torch.Tensor:
     adv = x.clone().detach()
     if random_start:
-        adv = (adv + torch.empty_like(adv).uniform_(-eps, eps)).clamp_(0, 1)
+        adv = (adv + torch.empty_like(adv).uniform_(-eps, eps, generator=generator)).clamp_(0, 1)
     for _ in range(steps):
         adv.requires_grad_(True)
         with _autocast(x, autocast_dtype):
@@ -63,8 +64,12 @@ def _pgd_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, al
 
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
-        random_start: bool = True, restarts: int = 1, autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+        random_start: bool = True, restarts: int = 1, autocast_dtype: torch.dtype | None = None,
+        generator: torch.Generator | None = None) -> torch.Tensor:
     """L-inf PGD (Madry et al.) on images ``x`` in [0, 1]; returns the adversarial images.
+
+    ``generator`` draws the random starts (default: torch's global generator); evaluation
+    passes its own, so evaluating more or less often never changes training.
 
     With several ``restarts`` each sample keeps the restart that misclassifies it, or,
     when none does, the one with the highest loss; so more restarts never find fewer
@@ -73,12 +78,12 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha
     """
     _check_attack_args(eps, alpha, steps, restarts)
     with eval_mode(model):
-        best = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype)
+        best = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator)
         if restarts == 1:
             return best
         best_wrong, best_loss = _wrong_and_loss(model, best, y, autocast_dtype)
         for _ in range(restarts - 1):
-            cand = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype)
+            cand = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator)
             wrong, loss = _wrong_and_loss(model, cand, y, autocast_dtype)
             better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (loss > best_loss))
             best = torch.where(better.view(-1, *[1] * (x.dim() - 1)), cand, best)
@@ -114,13 +119,14 @@ def clean_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
-                    restarts: int = 1, batch_size: int = 500, autocast_dtype: torch.dtype | None = None) -> float:
-    """Accuracy under PGD(eps, alpha, steps, restarts) with random start."""
+                    restarts: int = 1, batch_size: int = 500, autocast_dtype: torch.dtype | None = None,
+                    generator: torch.Generator | None = None) -> float:
+    """Accuracy under PGD(eps, alpha, steps, restarts) with random start (drawn from ``generator``)."""
     correct = 0
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         adv = pgd(model, xb, yb, eps=eps, alpha=alpha, steps=steps, restarts=restarts,
-                  autocast_dtype=autocast_dtype)
+                  autocast_dtype=autocast_dtype, generator=generator)
         correct += (predict(model, adv, batch_size) == yb).sum().item()
     return correct / len(x)
 

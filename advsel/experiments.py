@@ -8,6 +8,7 @@ per-epoch checkpoint the next time it is asked for.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ import torch
 from .config import Config, ConfigError
 from .data import TensorData, load
 from .dong import stable_subset
+from .evaluation import FinalEval, final_eval
 from .methods import METHOD_PARAMS, REGISTRY
-from .runs import atomic_write_json, checkpoint_path, load_result, result_path
+from .models import load_model
+from .runs import atomic_write_json, checkpoint_path, load_result, model_path, result_path
 from .trainer import Trainer
 
 _DATA: dict[str, TensorData] = {}
@@ -37,33 +40,64 @@ def dataset(name: str) -> TensorData:
 
 def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, force: bool = False,
         log: Callable[[str], None] | None = None, progress: bool | None = None,
-        out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        out: str | os.PathLike[str] | None = None, final: FinalEval | None = None,
+        save_model: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The result of ``config``: from the cache if complete there, else trained now.
 
+    Every trained run keeps its final weights beside its result in the cache
+    (:func:`advsel.runs.model_path`, loadable with :func:`advsel.models.load_model`), so a
+    stronger evaluation can be run later.  ``final``: make sure the result holds a
+    ``final_eval`` record made with these settings, computing it from the kept weights if
+    needed (see :mod:`advsel.evaluation`).  ``save_model``: also copy the weights here.
     ``force`` retrains even when a cached result exists.  ``out``: also write the result
     to this path (atomically).  With ``ADVSEL_CACHED_ONLY=1`` in the environment a
-    missing result raises :class:`MissingResultError` instead of training (the book
-    build uses this so that it never trains by accident).
+    missing result (or missing final evaluation) raises :class:`MissingResultError`
+    instead of computing it (the book build uses this so that it never trains by accident).
     """
-    path = result_path(config, cache_dir)
+    path, weights = result_path(config, cache_dir), model_path(config, cache_dir)
     result = None if force else load_result(path, config)
-    if result is None and os.environ.get("ADVSEL_CACHED_ONLY") == "1":
-        raise MissingResultError(f"{path} is not in the run cache and ADVSEL_CACHED_ONLY=1 forbids training it "
+    stale = result is not None and final is not None and not _has_final(result, config, final)
+    if stale and not weights.is_file():
+        result = None  # an older result without kept weights: retrain to evaluate it
+    if (result is None or stale) and os.environ.get("ADVSEL_CACHED_ONLY") == "1":
+        what = "is not in the run cache" if result is None else "has no final evaluation with these settings"
+        raise MissingResultError(f"{path} {what} and ADVSEL_CACHED_ONLY=1 forbids computing it "
                                  f"(method={config.method}, seed={config.seed}); `make book RERUN=1` computes "
                                  "every run of the book")
     if result is None:
-        result = _train(config, cache_dir, log, progress)
+        trainer, result = _train(config, cache_dir, log, progress)
+        trainer.save_model(weights)
+        if final is not None:
+            result["final_eval"] = _final_eval(trainer.model, config, final)
         atomic_write_json(result, path)
         checkpoint_path(config, cache_dir).unlink(missing_ok=True)
+    elif stale:
+        model, _ = load_model(weights)
+        result["final_eval"] = _final_eval(model, config, final)
+        atomic_write_json(result, path)
     elif log:
         log(f"cached result {path}")
+    if save_model is not None:
+        shutil.copyfile(weights, save_model)
     if out is not None:
         atomic_write_json(result, Path(out))
     return result
 
 
+def _has_final(result: dict[str, Any], config: Config, final: FinalEval) -> bool:
+    return final.matches(result.get("final_eval"), config.effective_eval_eps, config.effective_eval_alpha)
+
+
+def _final_eval(model: torch.nn.Module, config: Config, final: FinalEval) -> dict[str, Any]:
+    from .trainer import resolve_device
+
+    return final_eval(model, dataset(config.dataset), final, eps=config.effective_eval_eps,
+                      alpha=config.effective_eval_alpha, device=resolve_device(config.device))
+
+
 def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callable[[str], None] | None,
-           progress: bool | None) -> dict[str, Any]:
+           progress: bool | None) -> tuple[Trainer, dict[str, Any]]:
+    """Train ``config`` (doing Dong et al.'s pre-training first): the trainer (its model) and the result."""
     data = dataset(config.dataset)
     subset, pretrain = None, None
     if REGISTRY[config.method].pretrain is not None:  # Dong et al.: the subset of a pre-training run
@@ -73,7 +107,7 @@ def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callab
     result = trainer.fit()
     if pretrain is not None:
         result["pretrain"] = pretrain
-    return result
+    return trainer, result
 
 
 def pretrain_config(config: Config) -> Config:

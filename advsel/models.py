@@ -7,7 +7,10 @@ Registry by name: ``small-cnn`` (fast runs), ``madry-cnn`` (Madry et al.'s MNIST
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -134,3 +137,53 @@ def build_model(name: str, image_shape: Sequence[int], num_classes: int, mean: S
         raise ValueError(f"model={name!r} is not allowed; choose one of: {', '.join(REGISTRY)}")
     c, h, _ = image_shape
     return nn.Sequential(Normalize(mean, std), REGISTRY[name](c, num_classes, width, h))
+
+
+MODEL_FORMAT = "advsel-model/1"
+
+
+def save_model(model: nn.Module, path: str | os.PathLike[str], *, config: dict[str, Any] | None,
+               image_shape: Sequence[int], num_classes: int, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``model``'s weights with what is needed to rebuild it, atomically.
+
+    The file holds only tensors and plain Python values, so :func:`load_model` reads it
+    with ``torch.load(..., weights_only=True)``.  ``config`` is the run's
+    ``Config.to_dict()`` (None for a user's own model, which :func:`load_model` then needs
+    to be given).  Weights are stored contiguous and on the CPU, whatever the training
+    device and memory format.
+    """
+    from .runs import atomic_torch_save
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    blob = {"format": MODEL_FORMAT, "config": config, "image_shape": list(image_shape),
+            "num_classes": int(num_classes), "state_dict": state, **(extra or {})}
+    atomic_torch_save(blob, Path(path))
+    return Path(path)
+
+
+def load_model(path: str | os.PathLike[str], model: nn.Module | None = None,
+               map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Load a model file written by :func:`save_model` (weights only: no code runs from the file).
+
+    Returns the model in eval mode and the file's metadata (``config``, ``image_shape``,
+    ``num_classes`` ...).  ``model``: the network to load the weights into; needed when the
+    file holds a user's own model (no ``config``), optional otherwise.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    blob = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path} is not an advsel model file (expected format {MODEL_FORMAT!r}); "
+                         "write one with advsel.models.save_model or `python -m advsel train --save-model`")
+    meta = {k: v for k, v in blob.items() if k != "state_dict"}
+    if model is None:
+        cfg = blob.get("config")
+        if cfg is None:
+            raise ValueError(f"{path} holds a user's own model (no advsel config): pass model=<your nn.Module>")
+        from .data import MEAN_STD
+
+        model = build_model(cfg["model"], blob["image_shape"], blob["num_classes"], *MEAN_STD[cfg["dataset"]],
+                            width=cfg["width"])
+    model.load_state_dict(blob["state_dict"])
+    return model.to(map_location).eval(), meta

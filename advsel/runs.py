@@ -57,6 +57,11 @@ def result_path(config: Config, cache_dir: str | os.PathLike[str] | None = None)
     return cache / f"{config.dataset}-{config.method}-{config.key()}.json"
 
 
+def model_path(config: Config, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where a run's final weights are kept, beside its result (see :func:`advsel.models.save_model`)."""
+    return result_path(config, cache_dir).with_suffix(".model.pt")
+
+
 def checkpoint_path(config: Config, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return result_path(config, cache_dir).with_suffix(".ckpt.pt")
 

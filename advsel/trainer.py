@@ -34,13 +34,12 @@ from .cat import CATSampler
 from .config import Config, ConfigError
 from .data import MEAN_STD, TensorData, augment_batch, balanced_subset, load, to_float
 from .dong import StabilityTracker
+from .evaluation import TEST_SUBSET_SEED
 from .methods import REGISTRY, pretraining_methods
-from .models import build_model
+from .models import build_model, save_model
 from .runs import RESULT_SCHEMA, atomic_torch_save
 from .samplers import Sampler, UniformSampler
 from .selectors import Selection, adaptive_p_up, select
-
-TEST_SUBSET_SEED = 1234  # the same evaluation subset for every run, so methods are compared on equal footing
 
 
 class NonFiniteLossError(RuntimeError):
@@ -54,6 +53,9 @@ class Observer(Protocol):
                 x_adv: torch.Tensor | None, y: torch.Tensor, logits_adv: torch.Tensor | None) -> None: ...
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None: ...
+
+    def before_update(self, trainer: Trainer, idx: torch.Tensor, sel: Selection, x: torch.Tensor,
+                      x_adv: torch.Tensor | None, y: torch.Tensor) -> None: ...
 
 
 def resolve_device(name: str) -> torch.device:
@@ -122,12 +124,21 @@ class Trainer:
     ``sampler``: a ready sampler (CAT); default uniform over the training indices.
     ``checkpoint``: file for per-epoch checkpoints; an existing one is resumed.
     ``log``: called with a line per epoch.
+    ``model``: train this ``nn.Module`` (the user's own) instead of building ``config.model``;
+    it takes [0, 1] images of the data set's shape, holds its own normalisation and returns
+    ``num_classes`` logits.
+
+    Observers (probes, trackers) may implement ``before_update`` (after the attack and the
+    selection, before the training pass: the model that chose the samples), ``on_step``
+    (after the update) and ``on_epoch_end``; their time is not charged to training, and
+    randomness they need comes from :meth:`eval_generator`, never the training generators.
     """
 
     def __init__(self, config: Config, data: TensorData | None = None, *, train_indices: torch.Tensor | None = None,
                  sampler: Sampler | Callable[[Trainer], Sampler] | None = None,
                  observers: Sequence[Observer] = (), checkpoint: str | Path | None = None,
-                 log: Callable[[str], None] | None = None, progress: bool | None = None) -> None:
+                 log: Callable[[str], None] | None = None, progress: bool | None = None,
+                 model: torch.nn.Module | None = None) -> None:
         self.config = c = config
         self.device = resolve_device(c.device)
         self.autocast_dtype = torch.bfloat16 if c.amp else None  # bf16 autocast on CPU (AVX-512 BF16) and CUDA
@@ -148,7 +159,11 @@ class Trainer:
         self.x_train, self.y_train = data.x_train.to(store), data.y_train.to(store)
         self.x_test = to_float(data.x_test[test_idx]).to(self.device)
         self.y_test = data.y_test[test_idx].to(self.device)
-        self.model = build_model(c.model, data.image_shape, data.num_classes, *MEAN_STD[c.dataset], width=c.width)
+        if model is not None and not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module (the user's own network), not {type(model).__name__}")
+        self.custom_model = model is not None
+        self.model = model if model is not None else build_model(c.model, data.image_shape, data.num_classes,
+                                                                 *MEAN_STD[c.dataset], width=c.width)
         self.model = self.model.to(self.device)
         if c.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -235,6 +250,8 @@ class Trainer:
         self.model.train()
         with self._autocast():
             sel = select(self.selection, self.model, x, x_adv, y, self.p_up, self.sel_gen)
+        probe_s = self._before_update(idx, sel, x, x_adv, y)
+        with self._autocast():
             logits = self.model(sel.x).float()
         loss = F.cross_entropy(logits, sel.y)
         if not torch.isfinite(loss):
@@ -255,9 +272,9 @@ class Trainer:
             if hasattr(o, "on_step"):
                 o.on_step(self, idx, sel, x, x_adv, y, logits_adv)
         self.step += 1
-        self.train_time += t2 - t0
+        self.train_time += t2 - t0 - probe_s
         stats["time_attack_s"] += t1 - t0
-        stats["time_train_s"] += t2 - t1
+        stats["time_train_s"] += t2 - t1 - probe_s
         stats["steps"] += 1
         stats["loss_sum"] += loss.detach() * len(sel.y)
         stats["n_selected"] += len(sel.y)
@@ -267,6 +284,27 @@ class Trainer:
         if sel.correct is not None:
             stats["scored_correct"] += sel.correct
             stats["scored"] += sel.scored
+
+    def _before_update(self, idx: torch.Tensor, sel: Selection, x: torch.Tensor, x_adv: torch.Tensor | None,
+                       y: torch.Tensor) -> float:
+        """Call the observers' ``before_update`` hooks; return the seconds they took (not training cost)."""
+        hooks = [o.before_update for o in self.observers if hasattr(o, "before_update")]
+        if not hooks:
+            return 0.0
+        t = self.clock.now()
+        for hook in hooks:
+            hook(self, idx, sel, x, x_adv, y)
+        return self.clock.now() - t
+
+    def eval_generator(self, purpose: int = 0) -> torch.Generator:
+        """A generator for evaluation-side randomness (PGD random starts, probes' subsets).
+
+        Seeded from (seed, optimizer step, ``purpose``) and separate from every training
+        generator, so evaluating or probing more or less often leaves training
+        bit-identical, and an evaluation at a given step always uses the same starts.
+        """
+        g = torch.Generator(device=self.device)
+        return g.manual_seed((self.config.seed * 1_000_003 + self.step) * 101 + purpose + 17)
 
     def warm_up(self) -> None:
         """Run the attack and a training pass once on a throwaway copy of the model.
@@ -303,7 +341,7 @@ class Trainer:
         clean = clean_accuracy(self.model, self.x_test, self.y_test)
         robust = robust_accuracy(self.model, self.x_test, self.y_test, eps=c.effective_eval_eps,
                                  alpha=c.effective_eval_alpha, steps=c.eval_steps, restarts=c.eval_restarts,
-                                 autocast_dtype=self.autocast_dtype)
+                                 autocast_dtype=self.autocast_dtype, generator=self.eval_generator())
         return {"clean_acc": clean, "robust_acc": robust}
 
     def _record_eval(self, epoch: int) -> dict[str, float]:
@@ -425,6 +463,16 @@ class Trainer:
         if self.log:
             self.log(f"resumed from {self.checkpoint} after epoch {len(self.epochs)}")
         return True
+
+    def save_model(self, path: str | Path) -> Path:
+        """Write the current weights (and the config that rebuilds them) to ``path``, atomically.
+
+        Load with :func:`advsel.models.load_model` (``weights_only=True``); a user's own model
+        (``Trainer(model=...)``) is stored without a config and needs the module to load into.
+        """
+        return save_model(self.model, path, config=None if self.custom_model else self.config.to_dict(),
+                          image_shape=tuple(self.x_test.shape[1:]), num_classes=self.num_classes,
+                          extra={"key": self.config.key(), "epochs_trained": len(self.epochs)})
 
     def _observer_types(self) -> list[str]:
         return [type(o).__name__ for o in self.observers]

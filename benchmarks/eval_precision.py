@@ -24,8 +24,9 @@ import torch
 from advsel.attacks import clean_accuracy, robust_accuracy
 from advsel.config import make_config
 from advsel.data import balanced_subset, to_float
+from advsel.evaluation import TEST_SUBSET_SEED
 from advsel.experiments import dataset
-from advsel.trainer import TEST_SUBSET_SEED, Trainer, hardware
+from advsel.trainer import Trainer, hardware
 
 TOLERANCE = 0.005  # 0.5 accuracy points
 

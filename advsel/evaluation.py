@@ -1,0 +1,113 @@
+"""The final evaluation of a trained model: clean, PGD and (optionally) AutoAttack accuracy.
+
+Per-epoch curves use the run's cheaper evaluation (``Config.eval_*`` on ``test_size``
+samples).  A verdict needs a stronger one, run once on the final weights: PGD with more
+steps and restarts on more test samples, and AutoAttack (torchattacks, standard
+version) where affordable.  :class:`FinalEval` says which; :func:`final_eval` returns
+the record stored in a result as ``final_eval``::
+
+    {"n": 2000, "attack": {"name": "pgd", "eps": ..., "alpha": ..., "steps": 20, "restarts": 2},
+     "clean_acc": ..., "robust_acc": ..., "precision": "fp32",
+     "autoattack": {"n": 500, "version": "standard", "robust_acc": ...}}   # when asked for
+
+The test samples are the seeded, class-balanced subset of :data:`TEST_SUBSET_SEED` (the
+same for every run), the random starts come from a generator of their own (seed
+``seed``), and the attack runs in fp32, so the numbers depend on the weights alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from .attacks import autoattack_accuracy, clean_accuracy, robust_accuracy
+from .data import TensorData, balanced_subset, to_float
+
+TEST_SUBSET_SEED = 1234  # the same evaluation subset for every run, so methods are compared on equal footing
+
+
+@dataclass(frozen=True)
+class FinalEval:
+    """What the final evaluation runs.  ``eps``/``alpha`` None: the run's evaluation eps and alpha.
+
+    ``n``: test samples for clean and PGD accuracy (capped by the test set).
+    ``autoattack_n``: test samples for AutoAttack (0: none; a prefix of the same subset).
+    """
+
+    n: int = 2000
+    steps: int = 20
+    restarts: int = 2
+    eps: float | None = None
+    alpha: float | None = None
+    autoattack_n: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n", "steps", "restarts", "autoattack_n"):
+            value = getattr(self, name)
+            low = 1 if name in ("n", "restarts") else 0
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
+                raise ValueError(f"{name}={value!r} is not allowed; {name} must be an integer >= {low}")
+        for name in ("eps", "alpha"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and value >= 0):
+                raise ValueError(f"{name}={value!r} is not allowed; {name} must be a number >= 0 or None")
+
+    def resolve(self, eps: float, alpha: float) -> tuple[float, float]:
+        """The attack's eps and alpha: the spec's own, else the run's evaluation eps and alpha."""
+        return (self.eps if self.eps is not None else eps), (self.alpha if self.alpha is not None else alpha)
+
+    def matches(self, record: dict[str, Any] | None, eps: float, alpha: float) -> bool:
+        """Whether a stored ``final_eval`` record was made with these settings (``eps``/``alpha``: the run's)."""
+        if not record:
+            return False
+        eps, alpha = self.resolve(eps, alpha)
+        a = record.get("attack", {})
+        same = (record.get("n_asked") == self.n and a.get("steps") == self.steps
+                and a.get("restarts") == self.restarts and a.get("eps") == eps and a.get("alpha") == alpha
+                and record.get("seed") == self.seed)
+        aa = record.get("autoattack")
+        return same and ((aa or {}).get("n_asked", 0) == self.autoattack_n)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def test_subset(data: TensorData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` of the fixed, class-balanced test subset, as [0, 1] floats and labels."""
+    idx = balanced_subset(data.y_test, min(n, len(data.y_test)), TEST_SUBSET_SEED, data.num_classes)
+    return to_float(data.x_test[idx]), data.y_test[idx]
+
+
+def evaluate_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
+                   restarts: int, seed: int = 0, autoattack_n: int = 0, num_classes: int = 10,
+                   n_asked: int | None = None) -> dict[str, Any]:
+    """Clean, PGD and optionally AutoAttack accuracy of ``model`` on ``x``, ``y`` (a ``final_eval`` record)."""
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    record: dict[str, Any] = {
+        "n": len(y), "n_asked": n_asked if n_asked is not None else len(y), "seed": seed, "precision": "fp32",
+        "attack": {"name": "pgd", "eps": eps, "alpha": alpha, "steps": steps, "restarts": restarts},
+        "clean_acc": clean_accuracy(model, x, y),
+        "robust_acc": robust_accuracy(model, x, y, eps=eps, alpha=alpha, steps=steps, restarts=restarts,
+                                      generator=gen),
+    }
+    if autoattack_n:
+        k = min(autoattack_n, len(y))
+        record["autoattack"] = {"n": k, "n_asked": autoattack_n, "version": "standard", "eps": eps,
+                                "robust_acc": autoattack_accuracy(model, x[:k], y[:k], eps=eps,
+                                                                  num_classes=num_classes, seed=seed)}
+    return record
+
+
+def final_eval(model: nn.Module, data: TensorData, spec: FinalEval, *, eps: float, alpha: float,
+               device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The ``final_eval`` record of ``model`` under ``spec`` (eps, alpha: the run's unless the spec sets them)."""
+    eps, alpha = spec.resolve(eps, alpha)
+    x, y = test_subset(data, spec.n)
+    model = model.to(device)
+    return evaluate_model(model, x.to(device), y.to(device), eps=eps, alpha=alpha, steps=spec.steps,
+                          restarts=spec.restarts, seed=spec.seed, autoattack_n=spec.autoattack_n,
+                          num_classes=data.num_classes, n_asked=spec.n)
