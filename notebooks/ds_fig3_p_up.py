@@ -12,34 +12,14 @@
 
 # %% [markdown]
 # # DS Fig. 3: final accuracy against P_up
-#
-# **The paper's claim.** Mendonça et al. train ResNet-18 on CIFAR-10 for 200 epochs (PGD
-# with eps = 8/255, alpha = 0.01 and 20 iterations, selection set of b = 256) and vary
-# P_up, the share of the 2b' clean + adversarial samples of a batch that DS backpropagates.
-# Fig. 3 plots the standard (clean) and robust accuracy at the last epoch against P_up. The
-# text makes three statements, with no numbers beyond the plot:
-#
-# 1. P_up = 0.5 "slightly outperforms" P_up = 1 in standard accuracy, "with the benefit of
-#    requiring only 50% of the samples in the batch";
-# 2. for 0.5 <= P_up < 1 the robust accuracy is "quite close" to that of P_up = 1;
-# 3. with a smaller P_up "we do not observe a gain in performance" (the model would need
-#    more epochs or more samples).
-#
-# **What we run.** DS at every P_up of `advsel.repro.P_UP_SWEEP` with the same b' clean
-# samples drawn per step, so a step backpropagates round(P_up x 2b') samples (P_up = 0.5:
-# b', as many as PGD-AT; P_up = 1: all 2b'); every run has the same number of steps and
-# epochs. Accuracies are measured after the last epoch on the fixed, class-balanced test
-# subset, PGD robust accuracy at the training eps. Error bars: one standard deviation over
-# seeds. "Close" means within `claims.CLOSE` (2 accuracy points); a "gain" is a
-# difference of means larger than its standard error (Welch).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "cpu"
 dataset = "mnist"
 device = "auto"
 seeds = [0, 1, 2]
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
@@ -47,18 +27,42 @@ from advsel.repro import P_UP_SWEEP, Family, Scope, claims, figures, pages, tabl
 from advsel.selectors import n_selected
 
 PAGE = "ds_fig3_p_up"
-scope = Scope(profile, dataset, device, seeds)
+params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = Scope(**params)
 sweep = {p: scope.results(Family.ds(p)) for p in P_UP_SWEEP}
+runs = {f"P_up = {p}": rs for p, rs in sweep.items()}
+evaluated = claims.evaluate_claims(scope, PAGE)
+display(Markdown(pages.summary_box(evaluated, runs, "DS")))
+
+# %% [markdown]
+# **The paper's claim.** Mendonça et al. vary P_up, the share of the 2b' clean +
+# adversarial samples of a batch that DS backpropagates, and plot the standard (clean)
+# and robust accuracy at the last epoch against it (Fig. 3). The text makes three
+# statements, with no numbers beyond the plot:
+#
+# 1. P_up = 0.5 "slightly outperforms" P_up = 1 in standard accuracy, "with the benefit of
+#    requiring only 50% of the samples in the batch";
+# 2. for 0.5 <= P_up < 1 the robust accuracy is "quite close" to that of P_up = 1;
+# 3. with a smaller P_up "we do not observe a gain in performance" (the model would need
+#    more epochs or more samples).
+#
+# The ledger has one row per comparison: statement 2 for P_up = 0.5 and 0.75, statement 3
+# for P_up = 0.1 and 0.25, each in clean and robust accuracy.
+#
+# **What we run.** DS at every P_up of `advsel.repro.P_UP_SWEEP` with the same b' clean
+# samples drawn per step, so a step backpropagates round(P_up x 2b') samples (P_up = 0.5:
+# b', as many as PGD-AT; P_up = 1: all 2b'); every run has the same number of steps and
+# epochs. Error bars: one standard deviation over seeds.
+
+# %% tags=["hide-input"]
 c = sweep[1.0][0]["config"]
-display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs, b' = {c['batch_size']} "
-                 f"clean samples per step, training PGD eps = {c['eps']:.4g} with {c['steps']} steps; "
-                 f"backpropagated per step: " + ", ".join(
-                     f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + "."))
+display(Markdown(f"Backpropagated per step (b' = {c['batch_size']}): " + ", ".join(
+    f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + "."))
 
 # %% [markdown]
 # ## Final clean and robust accuracy against P_up (Fig. 3)
 
-# %% mystnb={"figure": {"caption": "DS Fig. 3 reproduced: clean (left) and PGD robust (right) accuracy after the last epoch against P_up, mean and standard deviation over seeds.", "name": "ds-fig3"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 3 reproduced: clean (left) and PGD robust (right) accuracy after the last epoch against P_up, mean and standard deviation over seeds.", "name": "ds-fig3"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 figures.sweep(axes[0], sweep, "clean_acc")
 axes[0].set_title("standard accuracy at the last epoch")
@@ -69,25 +73,25 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Final epoch, mean and standard deviation over seeds (accuracies in %):
+# Final accuracies, mean and standard deviation over seeds (in %), the runs that collapsed
+# and the evaluation the numbers come from:
 
-# %%
-tables.final_table({f"P_up = {p}": rs for p, rs in sweep.items()})
+# %% tags=["hide-input"]
+tables.final_table(runs)
 
 # %% [markdown]
 # ## Verdict
 #
-# Claim 1 compares the final clean accuracy of P_up = 0.5 with P_up = 1; claim 2 asks
-# that P_up = 0.5 and 0.75 lose at most 2 points of robust accuracy against P_up = 1;
-# claim 3 counts the comparisons (clean and robust, P_up = 0.1 and 0.25 against 0.5) in
-# which a smaller P_up shows a gain: none is the paper's statement.
+# Each row is decided by the test stated on the [claims ledger](ledger.ipynb) (a Welch 95 %
+# interval for the difference, against zero or the band); each verdict names its rule.
+# A comparison with a collapsed run family has no verdict on its accuracy.
 
-# %%
-display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+# %% tags=["hide-input"]
+display(Markdown(pages.verdicts_markdown(evaluated)))
 display(Markdown(pages.numbers_from(sweep[0.5])))
 
 # %% [markdown]
 # ## Rerun this page
 
-# %%
-display(Markdown(pages.rerun_commands(PAGE)))
+# %% tags=["hide-input"]
+display(Markdown(pages.rerun_commands(PAGE, params)))

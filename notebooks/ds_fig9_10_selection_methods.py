@@ -12,9 +12,33 @@
 
 # %% [markdown]
 # # DS Figs. 9-10: DS against other selection methods
-#
+
+# %% tags=["parameters", "hide-input"]
+profile = "cpu"
+dataset = "mnist"
+device = "auto"
+seeds = [0, 1, 2]
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from advsel.repro import Family, Scope, claims, figures, pages, tables
+
+PAGE = "ds_fig9_10_selection_methods"
+params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = Scope(**params)
+runs = {
+    "DS P_up = 0.5": scope.results(Family.ds(0.5)),
+    "random (P_up = 0.5)": scope.results(Family.method("random")),
+    "Dong et al. (stable half)": scope.results(Family.method("dong")),
+}
+evaluated = claims.evaluate_claims(scope, PAGE)
+display(Markdown(pages.summary_box(evaluated, runs, "DS")))
+
+# %% [markdown]
 # **The paper's claim.** Mendonça et al. compare DS with two other ways of choosing what to
-# train on (ResNet-18, CIFAR-10, PGD-20 with eps = 8/255, 200 epochs), plotting clean
+# train on, plotting clean
 # (Fig. 9) and robust (Fig. 10) accuracy per epoch:
 #
 # - *random robust*: a batch of b = 256 "composed of clean and adversarial samples selected
@@ -42,27 +66,10 @@
 #   per epoch.
 #
 # Curves: mean and standard deviation over seeds, accuracies on the fixed test subset,
-# robust accuracy under PGD at the training eps.
+# robust accuracy under PGD at the training eps. The ledger has one row per rival and
+# figure: four rows.
 
-# %% tags=["parameters"]
-profile = "cpu"
-dataset = "mnist"
-device = "auto"
-seeds = [0, 1, 2]
-
-# %%
-import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
-
-from advsel.repro import Family, Scope, claims, figures, pages, tables
-
-PAGE = "ds_fig9_10_selection_methods"
-scope = Scope(profile, dataset, device, seeds)
-runs = {
-    "DS P_up = 0.5": scope.results(Family.ds(0.5)),
-    "random (P_up = 0.5)": scope.results(Family.method("random")),
-    "Dong et al. (stable half)": scope.results(Family.method("dong")),
-}
+# %% tags=["hide-input"]
 dong, ds = runs["Dong et al. (stable half)"][0], runs["DS P_up = 0.5"][0]
 display(Markdown(f"Setting: {ds['config']['dataset']}, model `{ds['config']['model']}`, "
                  f"{ds['config']['epochs']} epochs, b' = {ds['config']['batch_size']}. Dong et al. train on "
@@ -72,29 +79,29 @@ display(Markdown(f"Setting: {ds['config']['dataset']}, model `{ds['config']['mod
 # %% [markdown]
 # ## Clean accuracy (Fig. 9) and robust accuracy (Fig. 10)
 
-# %% mystnb={"figure": {"caption": "DS Figs. 9-10 reproduced: clean (left) and PGD robust (right) accuracy per epoch of DS with P_up = 0.5, random selection and Dong et al.'s stable half, mean and standard deviation over seeds.", "name": "ds-fig9-10"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Figs. 9-10 reproduced: clean (left) and PGD robust (right) accuracy per epoch of DS with P_up = 0.5, random selection and Dong et al.'s stable half, mean and standard deviation over seeds.", "name": "ds-fig9-10"}}
 figures.accuracy_panels(runs, ("Fig. 9: standard accuracy per epoch", "Fig. 10: robust accuracy per epoch"))
 plt.show()
 
 # %% [markdown]
-# Final epoch, mean and standard deviation over seeds (accuracies in %):
+# Final accuracies, mean and standard deviation over seeds (in %), collapsed runs and the
+# evaluation the numbers come from:
 
-# %%
+# %% tags=["hide-input"]
 tables.final_table(runs)
 
 # %% [markdown]
 # ## Verdict
 #
-# DS must beat both other methods at the last epoch, "beat" meaning a difference of means
-# larger than its standard error (Welch); behind both is *not reproduced*, anything in
-# between (beating one of the two, or ahead by less than a standard error) *partly*.
+# "DS beats X" asks for the Welch 95 % interval of the difference of final accuracies
+# (DS minus X) to lie above zero, for each rival and each accuracy separately.
 
-# %%
-display(Markdown(claims.verdicts_markdown(scope, PAGE)))
+# %% tags=["hide-input"]
+display(Markdown(pages.verdicts_markdown(evaluated)))
 display(Markdown(pages.numbers_from(runs["DS P_up = 0.5"])))
 
 # %% [markdown]
 # ## Rerun this page
 
-# %%
-display(Markdown(pages.rerun_commands(PAGE)))
+# %% tags=["hide-input"]
+display(Markdown(pages.rerun_commands(PAGE, params)))

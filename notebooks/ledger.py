@@ -13,57 +13,78 @@
 # %% [markdown]
 # # Claims ledger
 #
-# Every claim of the two papers that this book tests, one row each: the paper (DS:
+# Every claim of the two papers that this book tests, one row per sub-claim: the paper (DS:
 # Mendonça et al., "Adversarial training with informed data selection"; CAT: Fan et al.,
 # "Case-aware adversarial training"), the figure or table that makes the claim, the claim
-# in our words, the page that tests it, our verdict and the numbers behind it.
+# in our words, the page that tests it, our verdict and the numbers behind it (the full
+# sentence folds out under *details*). A figure that makes two statements has two rows;
+# no verdict combines others.
 #
 # Nothing in the table is typed by hand: it is generated from `claims.CLAIMS`, each
-# claim's evaluator reading the same cached runs as its page (`claims.evaluate_claims`),
-# so a page and the ledger can never disagree. The verdicts are one of:
-#
-# - **reproduced** — our runs show what the paper claims, by the criterion stated on the page;
-# - **partly** — the effect has the claimed direction but not the claimed size or
-#   certainty, or only part of a compound claim holds;
-# - **not reproduced** — our runs do not show it;
-# - **not testable at this scale** — the runs at this profile cannot measure it (e.g. one
-#   epoch where two are needed).
-#
-# The runs are far smaller than the papers' (see each page's provenance line); a verdict
-# says what holds at this scale, not that the paper is right or wrong at its own.
+# claim's evaluator reading the same cached runs as its page (`claims.evaluate_claims`) and
+# every number coming from `advsel.repro.stats`, so a page and the ledger can never
+# disagree. The runs are far smaller than the papers' (see each page's summary box); a
+# verdict says what holds at this scale, not that the paper is right or wrong at its own.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "cpu"
 dataset = "mnist"
 device = "auto"
 seeds = [0, 1, 2]
 notebooks = "notebooks"  # the pages' jupytext sources (their titles head the ledger's links), from the working folder
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
-from advsel.repro import Family, Scope, claims, pages, tables
+from advsel.repro import Family, Scope, book_families, claims, pages, tables
 
 PAGE = "ledger"
-scope = Scope(profile, dataset, device, seeds)
+params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds,
+                                notebooks=notebooks)
+scope = Scope(profile, dataset, device, params["seeds"])
 evaluated = claims.evaluate_claims(scope)
+smoke = scope.profile == "smoke"
+if smoke:
+    display(Markdown("```{warning}\nThis ledger was built at the `smoke` profile: every verdict is a smoke run, "
+                     "not a finding.\n```"))
+
+# %% [markdown]
+# ## How a verdict is decided
+
+# %% tags=["hide-input"]
+display(Markdown(pages.test_description()))
 
 # %% [markdown]
 # ## The claims
 
-# %%
-display(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(notebooks)))))
+# %% tags=["hide-input"]
+display(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(params["notebooks"])))))
 
 # %% [markdown]
 # ## Verdicts per kind
+#
+# An implementation check is listed apart: it confirms our code, not a finding of the paper.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.verdict_counts(evaluated, claims.VERDICTS))
 display(Markdown(pages.numbers_from(scope.results(Family.method("robust")))
                  + f"; CAT Table 2 from CIFAR-10 (seed {scope.seeds[0]}). Each page states its own runs."))
 
 # %% [markdown]
+# ## Collapsed runs
+#
+# Runs of the book's families that sat at chance: *collapsed* runs (the last epochs at
+# chance) are left out of every accuracy comparison; runs on a *plateau* (epochs at
+# chance earlier in training) are kept and only reported.
+
+# %% tags=["hide-input"]
+families = {f"{s.dataset} {f.name}": scope.replace(dataset=s.dataset, seeds=s.seeds).results(f)
+            for s, f in book_families(profile, params["seeds"])}
+collapse = tables.collapse_table(families)
+display(collapse if len(collapse) else Markdown("No run of the book's families sat at chance."))
+
+# %% [markdown]
 # ## Rerun this page
 
-# %%
-display(Markdown(pages.rerun_commands(PAGE)))
+# %% tags=["hide-input"]
+display(Markdown(pages.rerun_commands(PAGE, params)))

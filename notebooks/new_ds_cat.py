@@ -12,7 +12,29 @@
 
 # %% [markdown]
 # # A method neither paper has: DS inside CAT batches (DS-CAT)
-#
+
+# %% tags=["parameters", "hide-input"]
+profile = "cpu"
+dataset = "mnist"
+device = "auto"
+seeds = [0, 1, 2]
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+
+PAGE = "new_ds_cat"
+params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = Scope(**params)
+runs = {label: scope.results(Family.timed(method))
+        for label, method in (("PGD-AT", "robust"), ("DS", "ds"), ("CAT", "cat"), ("DS-CAT", "ds-cat"))}
+FRACTIONS = (0.25, 0.5, 1.0)  # budgets: shares of the time at which the fastest-finishing method ended
+display(Markdown(pages.summary_box([], runs, None, [
+    "DS-CAT is our combination; no paper claims anything about it"])))
+
+# %% [markdown]
 # DS and CAT save work at different places. CAT (Fan et al.) chooses *which samples are
 # drawn and attacked*: a class-balanced, weighted draw without replacement by a stale
 # estimate of each sample's information gain. DS (Mendonça et al.) chooses, *after* the
@@ -62,27 +84,10 @@
 # with sample passes (forward + 2 x backward) as the budget, which is free of timing
 # noise.
 
-# %% tags=["parameters"]
-profile = "cpu"
-dataset = "mnist"
-device = "auto"
-seeds = [0, 1, 2]
-
-# %%
-import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
-
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
-
-PAGE = "new_ds_cat"
-scope = Scope(profile, dataset, device, seeds)
-runs = {label: scope.results(Family.timed(method))
-        for label, method in (("PGD-AT", "robust"), ("DS", "ds"), ("CAT", "cat"), ("DS-CAT", "ds-cat"))}
-
 # %% [markdown]
 # ## Accuracy against training time and against sample passes
 
-# %% mystnb={"figure": {"caption": "Clean and robust accuracy against training time (top; attack + training, evaluation excluded) and against sample passes (bottom) for PGD-AT, DS, CAT and DS-CAT; mean over seeds with a band of one standard deviation (solid where every seed has data).", "name": "new-ds-cat-curves"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Clean and robust accuracy against training time (top; attack + training, evaluation excluded) and against sample passes (bottom) for PGD-AT, DS, CAT and DS-CAT; mean over seeds with a band of one standard deviation (solid where every seed has data).", "name": "new-ds-cat-curves"}}
 fig, axes = plt.subplots(2, 2, figsize=(11, 8))
 for row, x in enumerate(("train_time_s", "f2b")):
     for col, metric in enumerate(("clean_acc", "robust_acc")):
@@ -94,13 +99,15 @@ plt.show()
 # %% [markdown]
 # ## Accuracy at equal training time
 #
-# Budgets are 25%, 50% and 100% of the mean training time at which the fastest-finishing
+# Budgets are shares (below) of the mean training time at which the fastest-finishing
 # method ended; each run contributes its last evaluation at or before the budget
-# (accuracies in %, mean and sd over seeds).
+# (accuracies in %, mean and sd over seeds). The sentences under the table compare DS-CAT
+# with each method by the Welch 95 % interval of the difference.
 
-# %%
+# %% tags=["hide-input"]
 budget = stats.common_budget(runs)
-display(tables.budget_table(runs, [f * budget for f in (0.25, 0.5, 1.0)]))
+display(Markdown("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s."))
+display(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
 for metric in ("robust_acc", "clean_acc"):
     display(Markdown(claims.budget_verdict(runs, budget, "DS-CAT", metric)))
 
@@ -109,9 +116,9 @@ for metric in ("robust_acc", "clean_acc"):
 #
 # The same with forward + 2 x backward sample passes as the budget.
 
-# %%
+# %% tags=["hide-input"]
 passes = stats.common_budget(runs, x="f2b")
-display(tables.budget_table(runs, [f * passes for f in (0.25, 0.5, 1.0)], x="f2b"))
+display(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
     display(Markdown(claims.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
 
@@ -121,7 +128,7 @@ for metric in ("robust_acc", "clean_acc"):
 # %% [markdown]
 # Final accuracies (%) and total training cost, means over seeds; time ratio to PGD-AT:
 
-# %%
+# %% tags=["hide-input"]
 display(tables.end_table(runs))
 
 # %% [markdown]
@@ -131,13 +138,14 @@ display(tables.end_table(runs))
 # is the comparison above, at equal training time (the sentence is generated from the
 # table, not typed):
 
-# %%
-display(Markdown("**Result.** " + claims.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
+# %% tags=["hide-input"]
+result = f"**Result ({claims.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
+display(Markdown(result + claims.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
                  + claims.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
 display(Markdown(pages.numbers_from(runs["DS-CAT"])))
 
 # %% [markdown]
 # ## Rerun this page
 
-# %%
-display(Markdown(pages.rerun_commands(PAGE)))
+# %% tags=["hide-input"]
+display(Markdown(pages.rerun_commands(PAGE, params)))

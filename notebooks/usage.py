@@ -26,6 +26,11 @@
 profile = "cpu"
 device = "auto"
 
+# %% tags=["hide-input"]
+from advsel.repro import pages
+
+pages.check_parameters("usage", profile=profile, device=device)  # a clear error for a mistyped parameter
+
 # %% [markdown]
 # The data: a class-balanced slice of MNIST as float images in $[0, 1]$ (read from
 # `$ADVSEL_DATA`), batches of b' clean samples.

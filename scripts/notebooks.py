@@ -87,10 +87,23 @@ def execute(profile: str, names: list[str] | None) -> int:
     params: dict = {"profile": profile, **({"seeds": [0]} if profile == "smoke" else {})}
     for src in sources(names):
         print(f"executing {src.name} at profile {profile}", flush=True)
-        papermill.execute_notebook(jupytext.read(src), str(EXECUTED / f"{src.stem}.ipynb"),
-                                   parameters=params, kernel_name="python3", language="python", cwd=str(ROOT),
-                                   progress_bar=False)
+        out = EXECUTED / f"{src.stem}.ipynb"
+        papermill.execute_notebook(jupytext.read(src), str(out), parameters=params, kernel_name="python3",
+                                   language="python", cwd=str(ROOT), progress_bar=False)
+        _fold_injected(out)
     return 0
+
+
+def _fold_injected(path: Path) -> None:
+    """Collapse papermill's injected-parameters cell like every other code cell (the parameters show once)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
+    nbformat.write(nb, path)
 
 
 def main() -> int:

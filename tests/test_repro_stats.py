@@ -186,3 +186,133 @@ def test_results_go_through_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     own = Scope(seeds=(4,), loader=lambda c: {"own": c.method})
     assert own.results(Family.method("dong")) == [{"own": "dong"}]
     assert own.replace(dataset="cifar10").results(Family.method("robust")) == [{"own": "robust"}]
+
+
+# ---------------------------------------------------------------------------- the t distribution and intervals
+@pytest.mark.parametrize(("df", "q975", "q90"), [
+    (1, 12.706205, 3.077684), (2, 4.302653, 1.885618), (3, 3.182446, 1.637744), (4, 2.776445, 1.533206),
+    (5, 2.570582, 1.475884), (10, 2.228139, 1.372184), (30, 2.042272, 1.310415), (1000, 1.962339, 1.282399),
+    (2.3, 3.807163, 1.781924), (7.5, 2.333040, 1.405212)])  # printed tables; non-integer df from scipy.stats.t.ppf
+def test_t_quantile_matches_known_values(df: float, q975: float, q90: float) -> None:
+    assert stats.t_quantile(0.975, df) == pytest.approx(q975, abs=1e-6)
+    assert stats.t_quantile(0.9, df) == pytest.approx(q90, abs=1e-6)
+    assert stats.t_quantile(0.025, df) == pytest.approx(-q975, abs=1e-6)
+
+
+def test_t_cdf_closed_forms_and_the_normal_limit() -> None:
+    for t in (-3.0, -0.5, 0.0, 0.7, 2.0, 10.0):
+        assert stats.t_cdf(t, 1) == pytest.approx(0.5 + math.atan(t) / math.pi, abs=1e-12)  # Cauchy
+        assert stats.t_cdf(t, 2) == pytest.approx(0.5 + t / (2 * math.sqrt(2 + t * t)), abs=1e-12)
+    assert stats.t_quantile(0.975, math.inf) == pytest.approx(1.959964, abs=1e-6)
+    assert stats.t_cdf(1.5, 4) == pytest.approx(0.896, abs=1e-9)
+    with pytest.raises(ValueError, match="p="):
+        stats.t_quantile(1.0, 3)
+    with pytest.raises(ValueError, match="df="):
+        stats.t_cdf(1.0, 0)
+
+
+def test_welch_interval_by_hand() -> None:
+    iv = stats.welch_interval([1.0, 2.0, 3.0], [0.0, 0.0, 0.5, 1.5])
+    va, vb = 1.0 / 3, stats.mean_sd([0.0, 0.0, 0.5, 1.5])[1] ** 2 / 4
+    df = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 3)
+    half = stats.t_quantile(0.975, df) * math.sqrt(va + vb)
+    assert iv.estimate == pytest.approx(1.5) and iv.df == pytest.approx(df) and iv.n == (3, 4)
+    assert (iv.lo, iv.hi) == (pytest.approx(1.5 - half), pytest.approx(1.5 + half)) and iv.method == "Welch"
+    flat = stats.welch_interval([0.5, 0.5], [0.25, 0.25])  # no spread: a point, pooled df
+    assert (flat.lo, flat.hi, flat.df) == (0.25, 0.25, 2.0)
+    with pytest.raises(ValueError, match="two values per side"):
+        stats.welch_interval([0.5], [0.25, 0.3])
+
+
+def test_one_sample_and_paired_intervals() -> None:
+    iv = stats.one_sample_interval([1.0, 2.0, 3.0])
+    assert iv.estimate == 2.0 and iv.df == 2.0 and iv.hi - iv.estimate == pytest.approx(4.302653 / math.sqrt(3), 1e-6)
+    p = stats.paired_interval([3.0, 5.0, 7.0], [2.0, 3.0, 4.0])  # differences 1, 2, 3
+    assert (p.estimate, p.lo, p.hi, p.method) == (2.0, iv.lo, iv.hi, "paired")
+    with pytest.raises(ValueError, match="equal lengths"):
+        stats.paired_interval([1.0, 2.0], [1.0])
+
+
+def test_classify_each_kind_and_seeds_needed() -> None:
+    iv = stats.Interval(0.03, 0.01, 0.05, 0.0, 4.0, (3, 3), "Welch")
+    assert [stats.classify(iv, k) for k in ("higher", "lower")] == ["claimed", "opposite"]
+    assert stats.classify(iv, "within", -0.06, 0.06) == "claimed"
+    assert stats.classify(iv, "within", -0.02, 0.02) == "undecided"
+    assert stats.classify(iv, "within", -0.005, 0.005) == "opposite"
+    assert stats.classify(iv, "at_least", -0.02) == "claimed" and stats.classify(iv, "at_least", 0.06) == "opposite"
+    assert stats.classify(iv, "at_most", high=0.02) == "undecided" and stats.classify(iv, "at_most", high=0.0) == \
+        "opposite"
+    with pytest.raises(ValueError, match="kind"):
+        stats.classify(iv, "bigger")
+    a, b = [0.9, 0.93, 0.96], [0.88, 0.9, 0.92]
+    iv = stats.welch_interval(a, b)
+    assert stats.classify(iv, "higher") == "undecided"
+    n = stats.seeds_needed(iv, [stats.mean_sd(a)[1], stats.mean_sd(b)[1]], "higher")
+    assert n is not None and n > 3
+    bigger = stats.welch_interval(a * n, b * n)  # the same means; the spreads shrink slightly with more copies
+    assert stats.classify(bigger, "higher") == "claimed"
+    same = stats.welch_interval([0.5, 0.6], [0.5, 0.6])
+    assert stats.seeds_needed(same, [0.07, 0.07], "higher") is None  # no difference: no number of seeds decides
+
+
+# ---------------------------------------------------------------------------- collapse
+def test_collapse_needs_chance_accuracy_and_loss_near_ln_c() -> None:
+    dead = with_epochs(clean_acc=[0.3, 0.1, 0.1], train_loss=[2.0, 2.31, 2.30])
+    assert stats.chance_epochs(dead) == [2, 3] and stats.collapsed(dead)
+    learning = with_epochs(clean_acc=[0.1, 0.1, 0.5], train_loss=[2.3, 2.3, 2.0])  # left chance at the end
+    assert not stats.collapsed(learning)
+    hard = with_epochs(clean_acc=[0.3, 0.31, 0.33], train_loss=[2.3, 2.29, 2.28])  # high loss, above chance
+    assert stats.chance_epochs(hard) == [] and not stats.collapsed(hard)
+    guessing = with_epochs(clean_acc=[0.1, 0.1, 0.1], train_loss=[1.5, 1.4, 1.3])  # at chance, loss far from ln C
+    assert not stats.collapsed(guessing)
+    short = with_epochs(clean_acc=[0.1], train_loss=[2.3])  # one epoch: cannot tell
+    assert not stats.collapsed(short)
+    plateau = with_epochs(clean_acc=[0.1, 0.11, 0.1, 0.6, 0.8], train_loss=[2.31, 2.3, 2.3, 1.5, 1.0])
+    assert not stats.collapsed(plateau)
+    report = stats.collapse_report({"dead": [dead], "plateau": [plateau], "fine": [learning]})
+    assert [(c.label, c.collapsed, c.epochs) for c in report] == [("dead", True, (2, 3)),
+                                                                   ("plateau", False, (1, 2, 3))]
+    assert stats.collapsed_seeds([dead, learning]) == [0]
+    assert stats.num_classes({"config": {"dataset": "cifar10"}}) == 10 and stats.num_classes({"num_classes": 100,
+                                                                                             "config": {}}) == 100
+
+
+# ---------------------------------------------------------------------------- final evaluation
+def test_final_accuracies_prefer_final_eval() -> None:
+    old = {"config": {"seed": 0, "eps": 0.3, "eval_eps": None, "eval_alpha": 0.075, "eval_steps": 10,
+                      "eval_restarts": 1, "test_size": 500}, "test_size": 500,
+           "epochs": [{"epoch": 1, "clean_acc": 0.9, "robust_acc": 0.5}]}
+    new = {**old, "final_eval": {"n": 10000, "attack": {"name": "pgd", "eps": 0.3, "alpha": 0.01, "steps": 20,
+                                                        "restarts": 10}, "clean_acc": 0.95, "robust_acc": 0.45,
+                                 "autoattack": {"n": 1000, "version": "standard", "robust_acc": 0.4}}}
+    assert stats.final([old, new], "robust_acc") == [0.5, 0.45]
+    assert stats.final([new], "clean_acc") == [0.95] and stats.final([new], "autoattack_acc") == [0.4]
+    with pytest.raises(ValueError, match="AutoAttack"):
+        stats.final([old], "autoattack_acc")
+    assert stats.has_autoattack([new]) and not stats.has_autoattack([old, new])
+    assert stats.evaluation_label([old]) == ("last epoch's evaluation, PGD-10 (eps 0.3, alpha 0.075, 1 restart), "
+                                             "n = 500 test samples")
+    assert stats.evaluation_label([new]) == ("final evaluation, PGD-20 (eps 0.3, alpha 0.01, 10 restarts), "
+                                             "n = 10,000 test samples")
+    assert stats.evaluation_short([old, new]) == "last epoch, PGD-10, n = 500; final evaluation, PGD-20 x10 " \
+        "restarts, n = 10,000"
+    assert stats.evaluation_short([new], "clean_acc") == "final evaluation, clean, n = 10,000"
+    assert stats.evaluation_label([new], "autoattack_acc") == ("final evaluation, AutoAttack standard (eps 0.3), "
+                                                               "n = 1,000 test samples")
+
+
+# ---------------------------------------------------------------------------- claim statistics
+def test_per_step_cost_and_log_times() -> None:
+    r = {"train_time_s": 8.0, "epochs": [{"steps": 2, "forward_passes": 10, "backward_passes": 5},
+                                         {"steps": 2, "forward_passes": 10, "backward_passes": 5}]}
+    assert stats.per_step(r) == {"time_s": 2.0, "f2b": 10.0, "steps": 4}
+    assert stats.log_per_step([r]) == [pytest.approx(math.log(2.0))]
+    assert stats.ds_step_units(20, 1.0) == 68 and stats.ds_step_units(20, 0.5) == 65
+    assert stats.ds_step_units(20, 1.0, scoring_pass=False) == 66 and stats.ds_step_units(20, 0.5, False) == 64
+    rs = [run_(0, [1.0, 2.0, 4.0], [0.2, 0.5, 0.8]), run_(1, [1.0, 2.0], [0.2, 0.4])]
+    assert stats.run_times_to_level(rs, 0.5) == [2.0, None]
+    assert stats.mean_log_times(rs, [0.2, 0.5], "robust_acc") == [pytest.approx(math.log(2.0) / 2), None]
+    assert stats.common_levels([rs[:1], rs], [0.2, 0.5], "robust_acc") == [0.2]
+    sel = [with_epochs(selected_clean=[40, 60], selected_adv=[60, 40])]
+    assert stats.selection_lead(sel, 0) == [20] and stats.selection_lead(sel, -1) == [-20]
+    assert stats.thirds_growth([with_epochs(m=[1.0, 2.0, 3.0])], "m") == [2.0]

@@ -29,7 +29,11 @@ def test_budget_table_and_verdict_share_their_numbers() -> None:
     assert table.loc[(3.0, "a"), "robust_acc mean"] == 15.0 and table.loc[(3.0, "b"), "robust_acc mean"] == 50.0
     sentence = claims.budget_verdict(runs, budget, "a")
     assert sentence == ("Within 3.0 s of training, robust accuracy ranks b 50.0% > a 15.0%; a is 35.0 points lower "
-                        "than b (a single run each, no error estimate).")
+                        "than b (a single run on a side, no interval).")
+    runs2 = {"a": [fake(0, [1, 2], [0.1, 0.6]), fake(1, [1, 2], [0.1, 0.62])],
+             "b": [fake(0, [1, 2], [0.5, 0.5]), fake(1, [1, 2], [0.5, 0.51])]}
+    assert "(95% interval [" in claims.budget_verdict(runs2, 2.0, "a") and "excludes zero" in \
+        claims.budget_verdict(runs2, 2.0, "a")
     assert claims.budget_verdict(runs, 0.5, "a") == "a has no evaluation within this budget (a, b: no evaluation yet " \
         "within this budget)."
     with pytest.raises(ValueError, match="x="):
@@ -66,7 +70,16 @@ def test_time_to_level_table_matches_the_verdicts_time() -> None:
 
 def test_final_and_cost_tables_use_the_verdicts_means() -> None:
     rs = [fake(s, [1.0], [r]) for s, r in enumerate((0.4, 0.5, 0.6))]
+    for r in rs:
+        r["config"] |= {"eps": 0.3, "eval_alpha": 0.075, "eval_steps": 10, "eval_restarts": 1, "test_size": 500}
     t = tables.final_table({"DS": rs})
+    assert t.loc["DS", ("evaluation", "")] == "last epoch, PGD-10, n = 500" and t.loc["DS", ("collapsed", "")] == 0
+    fe = {"n": 1000, "attack": {"name": "pgd", "eps": 0.3, "alpha": 0.01, "steps": 20, "restarts": 10},
+          "clean_acc": 0.9, "robust_acc": 0.7, "autoattack": {"n": 1000, "version": "standard", "robust_acc": 0.6}}
+    with_fe = tables.final_table({"DS": [{**r, "final_eval": fe} for r in rs]})
+    assert with_fe.loc["DS", ("robust_acc", "mean")] == 70.0 and with_fe.loc["DS", ("autoattack_acc", "mean")] == 60.0
+    assert with_fe.loc["DS", ("evaluation", "")] == ("final evaluation, PGD-20 x10 restarts, n = 1,000; "
+                                                     "final evaluation, AutoAttack, n = 1,000")
     mean, sd = stats.mean_sd(stats.final(rs, "robust_acc"))
     assert t.loc["DS", ("robust_acc", "mean")] == round(100 * mean, 2) == 50.0
     assert t.loc["DS", ("robust_acc", "std")] == round(100 * sd, 2) and t.loc["DS", ("robust_acc", "count")] == 3
@@ -90,16 +103,23 @@ def test_epoch_and_end_tables() -> None:
     assert e.loc["CAT", "time ratio"] == 0.5 and e.loc["AT", "passes (F + 2B)"] == 300
 
 
-def test_ledger_links_escape_and_counts() -> None:
+def test_ledger_links_badges_escape_and_counts() -> None:
     claim = SimpleNamespace(paper="DS", item="Fig. 3", text="a < b", page="ds_fig3_p_up")
-    verdict = SimpleNamespace(verdict="partly", summary="x & y")
+    verdict = claims.Verdict("inconclusive", "x & y", headline="+1 [-1, 3]")
     df = tables.ledger_table([(claim, verdict)], title=lambda p: "T")
-    assert df.loc[0, "our figure"] == '<a href="ds_fig3_p_up.html">T</a>'
-    assert df.loc[0, "claim"] == "a &lt; b" and df.loc[0, "numbers"] == "x &amp; y"
-    assert tables.ledger_table([(claim, verdict)]).loc[0, "our figure"].endswith(">ds_fig3_p_up</a>")
-    counts = tables.verdict_counts([(claim, verdict)], ("reproduced", "partly"))
-    assert counts.loc["partly", "DS"] == 1 and counts.loc["reproduced", "total"] == 0
+    assert df.loc[0, "page"] == '<a href="ds_fig3_p_up.html">T</a>'
+    assert df.loc[0, "claim"] == "a &lt; b"
+    assert df.loc[0, "numbers"] == "+1 [-1, 3]<details><summary>details</summary>x &amp; y</details>"
+    assert df.loc[0, "verdict"].startswith('<span style="background:#9a6700') and ">inconclusive</span>" in \
+        df.loc[0, "verdict"]
+    assert tables.ledger_table([(claim, verdict)]).loc[0, "page"].endswith(">ds_fig3_p_up</a>")
+    counts = tables.verdict_counts([(claim, verdict)], claims.VERDICTS)
+    assert counts.loc["inconclusive", "DS"] == 1 and counts.loc["reproduced", "total"] == 0
     assert counts.loc["all claims", "total"] == 1
+    smoke = claims.Verdict("reproduced", "s", smoke=True)
+    assert "smoke run, not a finding: reproduced" in pages.badge(smoke) and "dashed" in pages.badge(smoke)
+    failing = claims.Verdict("implementation check", "s", passed=False)
+    assert "#cf222e" in pages.badge(failing) and "FAILS" in pages.badge(failing)
 
 
 def test_page_titles_come_from_the_folder_given(tmp_path: Path) -> None:
@@ -107,9 +127,99 @@ def test_page_titles_come_from_the_folder_given(tmp_path: Path) -> None:
     assert pages.page_title("p", tmp_path) == "The title: here"
     assert pages.titles(tmp_path)("missing") == "missing"
     assert pages.page_link("p") == "p.html"
-    cmds = pages.rerun_commands("p", None)
-    assert "jupytext --to ipynb notebooks/p.py -o p.ipynb" in cmds and "-p dataset" not in cmds
-    assert "-p profile paper -p dataset cifar10 -p device cuda" in pages.rerun_commands("p")
+
+
+def test_rerun_box_lists_every_parameter_and_papermill_commands() -> None:
+    params = pages.check_parameters("ds_fig3_p_up", profile="cpu", dataset="mnist", device="auto", seeds=[0, 1])
+    box = pages.rerun_commands("ds_fig3_p_up", params)
+    for name in ("profile", "dataset", "device", "seeds"):
+        assert f"| `{name}` |" in box
+    assert "| `seeds` | list of int | distinct non-negative ints, at least one | `[0, 1]` |" in box
+    assert "jupytext --to ipynb notebooks/ds_fig3_p_up.py -o ds_fig3_p_up.ipynb" in box
+    assert ('papermill -k python3 ds_fig3_p_up.ipynb ds_fig3_p_up-cpu.ipynb -p profile cpu -p dataset mnist '
+            '-p device auto -y "seeds: [0, 1]"') in box
+    assert '-p profile paper -p dataset cifar10 -p device cuda -y "seeds: [0, 1]"' in box
+    cat = pages.rerun_commands("cat_tables_time_to_accuracy", {"seeds": [0], "cifar_seeds": [0, 1]})
+    assert "-p dataset" not in cat and '-y "cifar_seeds: [0, 1]"' in cat
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"seeds": "[0]"}, r"parameter `seeds` of page 'ds_fig3_p_up' must be a list of int .*got the str '\[0\]': "
+                       r"papermill's -p passes text; pass a list with -y"),
+    ({"seeds": [0, 1.5]}, r"`seeds` .* whose 1.5 is a float"),
+    ({"seeds": [True]}, r"`seeds` .* whose True is a bool"),
+    ({"seeds": []}, r"`seeds` .* empty list"),
+    ({"seeds": [0, 0]}, r"`seeds` .* a seed appears twice"),
+    ({"seeds": [-1]}, r"`seeds` .* non-negative"),
+    ({"profile": "fast"}, r"`profile` .* must be a str \(smoke, cpu, paper .*got 'fast'"),
+    ({"dataset": "svhn"}, r"`dataset` .* \(mnist, cifar10\); got 'svhn'"),
+    ({"device": "gpu"}, r"`device` .* \(auto, cpu, cuda .*got 'gpu'"),
+    ({"device": 0}, r"`device` .* got int 0"),
+])
+def test_parameter_errors_name_the_parameter(values: dict, message: str) -> None:
+    ok = {"profile": "cpu", "dataset": "mnist", "device": "auto", "seeds": [0, 1, 2]}
+    with pytest.raises(pages.ParameterError, match=message):
+        pages.check_parameters("ds_fig3_p_up", **{**ok, **values})
+
+
+def test_parameter_names_are_checked_too() -> None:
+    with pytest.raises(pages.ParameterError, match="takes the parameters profile, dataset, device, seeds; unknown: "
+                                                    "seed; missing: seeds"):
+        pages.check_parameters("ds_fig3_p_up", profile="cpu", dataset="mnist", device="auto", seed=[0])
+    with pytest.raises(pages.ParameterError, match="page 'nope' is unknown"):
+        pages.check_parameters("nope")
+    assert pages.check_parameters("usage", profile="smoke", device="cpu") == {"profile": "smoke", "device": "cpu"}
+    assert pages.check_parameters("ds_fig7_selected_counts", profile="cpu", dataset="mnist", device="auto",
+                                  seeds=(2, 0))["seeds"] == [2, 0]
+
+
+def test_every_page_declares_the_parameters_its_cell_sets() -> None:
+    import ast
+
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    for src in sorted(folder.glob("*.py")):
+        text = src.read_text()
+        cell = text.split('tags=["parameters"')[1].split("# %%")[0].split("\n", 1)[1]
+        names = tuple(t.id for node in ast.parse(cell).body for t in node.targets)
+        assert names == pages.PAGE_PARAMETERS[src.stem], src.name
+        assert "pages.check_parameters(" in text and ("pages.rerun_commands(PAGE, params)" in text
+                                                       or src.stem == "usage"), src.name
+        heads = [line for line in text.splitlines() if line.startswith("# %%") and "[markdown]" not in line]
+        if src.stem != "usage":  # the pages fold every code cell; the usage page is a tutorial and shows its code
+            assert all("hide-input" in h for h in heads), src.name
+
+
+def test_intro_states_the_tests_constants() -> None:
+    intro = (Path(__file__).resolve().parents[1] / "book" / "intro.md").read_text()
+    s = stats
+    for fact in (f"within {100 * s.CLOSE_BAND:.0f} accuracy points", f"CLOSE_BAND = {s.CLOSE_BAND}",
+                 f"within {100 * s.COST_BAND:.0f} % of the claimed ratio", f"COST_BAND = {s.COST_BAND}",
+                 f"at or above {s.SIMILAR_COSINE}", f"last {s.COLLAPSE_LAST} epochs", f"1/C + {s.COLLAPSE_MARGIN}",
+                 f"within {s.COLLAPSE_LOSS_TOL} of ln C", f"at least {s.PLATEAU_EPOCHS} epochs",
+                 f"{100 * s.LEVEL:.0f} %", "Welch", *claims.VERDICTS, "smoke run, not a finding"):
+        assert fact in intro, fact
+    assert f"within {100 * s.CLOSE_BAND:.0f} accuracy points" in pages.test_description()
+
+
+def test_summary_box_names_verdicts_setting_collapse_and_smoke() -> None:
+    base = {"model": "small-cnn", "epochs": 3, "batch_size": 100, "steps": 7, "eps": 0.3, "alpha": 0.1,
+            "eval_steps": 10, "eval_alpha": 0.075, "eval_restarts": 1, "profile": "cpu", "dataset": "mnist",
+            "train_size": 4000, "test_size": 500}
+    dead = {"config": {**base, "seed": 1}, "epochs": [{"epoch": e, "clean_acc": 0.1, "train_loss": 2.3}
+                                                     for e in (1, 2, 3)]}
+    ok = {"config": {**base, "seed": 0}, "epochs": [{"epoch": e, "clean_acc": 0.9, "train_loss": 0.5}
+                                                   for e in (1, 2, 3)]}
+    claim = SimpleNamespace(item="Fig. 3", text="x beats y.")
+    box = pages.summary_box([(claim, claims.Verdict("reproduced", "s", headline="+3 [1, 5]"))],
+                            {"P_up = 0.1": [ok, dead]}, "DS", ["a note"])
+    assert box.startswith("```{admonition} At a glance\n:class: note\n")
+    assert "- Fig. 3: x beats y. <span" in box and "+3 [1, 5]" in box
+    assert "mnist (4,000 training samples), model `small-cnn`, 3 epochs, b' = 100, training PGD-7" in box
+    assert "seeds [0, 1]; accuracies: last epoch's evaluation, PGD-10 (eps 0.3, alpha 0.075, 1 restart), n = 500" in box
+    assert "**Collapsed runs.** collapsed" in box and "P_up = 0.1 seed 1" in box
+    assert "epochs 3 (paper: 200)" in box and "model small-cnn (paper: resnet18)" in box and "a note." in box
+    smoke = pages.summary_box([(claim, claims.Verdict("reproduced", "s", smoke=True))], {"a": [ok]}, None)
+    assert ":class: warning" in smoke and "**Smoke run.**" in smoke and "Deviations" not in smoke
 
 
 def test_provenance_line() -> None:

@@ -1,4 +1,15 @@
-"""What every page says about itself: where its numbers come from, how to rerun it, titles and links.
+"""What every page says about itself: its parameters, its summary box, its verdicts, where its numbers
+come from, how to rerun it, titles and links.
+
+- :func:`check_parameters` — a page's papermill parameters, checked at its top against
+  :data:`PAGE_PARAMETERS` (a clear error naming the parameter and what is allowed).
+- :func:`summary_box` — the MyST admonition a page opens with: the claims, our setting, the
+  verdict of each sub-claim, collapsed runs, deviations from the paper.
+- :func:`badge`, :func:`verdicts_markdown` — verdicts as a reader sees them.
+- :func:`test_description` — how a verdict is decided, rendered from the constants of
+  :mod:`advsel.repro.stats`.
+- :func:`provenance`, :func:`numbers_from`, :func:`rerun_commands`, :func:`page_link`,
+  :func:`page_title`.
 
 Nothing here knows where the repository is: a page that needs its sibling pages'
 sources (the claims ledger, for their titles) passes the folder it was run from.
@@ -6,12 +17,265 @@ sources (the claims ledger, for their titles) passes the folder it was run from.
 
 from __future__ import annotations
 
+import html
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import DATASETS, DEVICES, PROFILES
+from . import paper, stats
 
+Result = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------- parameters
+class ParameterError(ValueError):
+    """A page parameter has a value the page cannot use; the message names it and what is allowed."""
+
+
+def _seed_list(v: Any) -> str | None:
+    if isinstance(v, str):
+        return (f"got the str {v!r}: papermill's -p passes text; pass a list with -y, e.g. "
+                f"-y \"seeds: [0, 1]\"")
+    if not isinstance(v, list | tuple):
+        return f"got {type(v).__name__} {v!r}"
+    if not v:
+        return "got an empty list"
+    bad = [x for x in v if isinstance(x, bool) or not isinstance(x, int)]
+    if bad:
+        return f"got {list(v)!r}, whose {bad[0]!r} is a {type(bad[0]).__name__}"
+    if any(x < 0 for x in v):
+        return f"got {list(v)!r}: seeds are non-negative"
+    if len(set(v)) != len(v):
+        return f"got {list(v)!r}: a seed appears twice"
+    return None
+
+
+def _choice(options: Sequence[str]) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str):
+            return f"got {type(v).__name__} {v!r}"
+        return None if v in options else f"got {v!r}"
+    return check
+
+
+def _folder(v: Any) -> str | None:
+    return None if isinstance(v, str) and v else f"got {type(v).__name__} {v!r}"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A page parameter: its type and allowed values (for the error and the rerun box) and its check."""
+
+    name: str
+    type: str
+    allowed: str
+    check: Callable[[Any], str | None]
+
+    @property
+    def is_list(self) -> bool:
+        return self.type.startswith("list")
+
+    def papermill(self, value: Any) -> str:
+        """The papermill option that sets this parameter to ``value`` (``-y`` for lists, ``-p`` else)."""
+        if self.is_list:
+            return f'-y "{self.name}: [{", ".join(str(int(x)) for x in value)}]"'
+        return f"-p {self.name} {value}"
+
+
+PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
+    Parameter("profile", "str", ", ".join(PROFILES) + " (smoke: tests only; cpu: this book; paper: the papers' "
+              "scale)", _choice(PROFILES)),
+    Parameter("dataset", "str", ", ".join(DATASETS), _choice(DATASETS)),
+    Parameter("device", "str", ", ".join(DEVICES) + " (auto: cuda when available)", _choice(DEVICES)),
+    Parameter("seeds", "list of int", "distinct non-negative ints, at least one", _seed_list),
+    Parameter("cifar_seeds", "list of int", "distinct non-negative ints, at least one (CIFAR-10 runs)", _seed_list),
+    Parameter("notebooks", "str", "the folder of the pages' jupytext sources, from the working folder", _folder),
+)}
+_RUNS = ("profile", "dataset", "device", "seeds")
+PAGE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    **{p: _RUNS for p in ("ds_fig3_p_up", "ds_fig4_5_accuracy", "ds_fig6_adaptive_p_up", "ds_fig7_selected_counts",
+                          "ds_fig8_min_adv", "ds_fig9_10_selection_methods", "ds_table1_time", "cat_fig1_similarity",
+                          "cat_fig2_3_sampling_number", "new_ds_cat")},
+    "cat_tables_time_to_accuracy": ("profile", "device", "seeds", "cifar_seeds"),
+    "ledger": (*_RUNS, "notebooks"),
+    "usage": ("profile", "device"),
+}
+PAPER_DATASET = "cifar10"  # the dataset the rerun box passes at the paper profile (both papers' main one)
+
+
+def check_parameters(page: str, **values: Any) -> dict[str, Any]:
+    """Check a page's papermill parameters; returns them (seeds as lists of int).
+
+    Raises :class:`ParameterError` naming the parameter, its type and allowed values when a
+    value does not fit (e.g. ``seeds="[0]"`` from ``papermill -p seeds "[0]"``), or when the
+    page is given a parameter it does not take or lacks one it needs.
+    """
+    if page not in PAGE_PARAMETERS:
+        raise ParameterError(f"page {page!r} is unknown; pages with parameters: {', '.join(PAGE_PARAMETERS)}")
+    names = PAGE_PARAMETERS[page]
+    unknown = [n for n in values if n not in names]
+    missing = [n for n in names if n not in values]
+    if unknown or missing:
+        raise ParameterError(f"page {page!r} takes the parameters {', '.join(names)}"
+                             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                             + (f"; missing: {', '.join(missing)}" if missing else ""))
+    out: dict[str, Any] = {}
+    for n in names:
+        p, v = PARAMETERS[n], values[n]
+        reason = p.check(v)
+        if reason is not None:
+            raise ParameterError(f"parameter `{n}` of page {page!r} must be a {p.type} ({p.allowed}); {reason}")
+        out[n] = [int(x) for x in v] if p.is_list else v
+    return out
+
+
+# ---------------------------------------------------------------------------- verdicts as a reader sees them
+COLOURS = {"reproduced": "#1a7f37", "not reproduced": "#cf222e", "inconclusive": "#9a6700",
+           "not testable at this scale": "#6e7781", "implementation check": "#0969da"}
+
+
+def badge(v: Any) -> str:
+    """A verdict (:class:`~advsel.repro.claims.Verdict`) as a coloured HTML span with its label."""
+    colour = COLOURS[v.verdict] if v.passed is not False else COLOURS["not reproduced"]
+    style = (f"background:{colour};color:#fff;padding:0 0.45em;border-radius:0.3em;white-space:nowrap;"
+             "font-size:0.9em")
+    if v.smoke:
+        style = f"border:1px dashed {colour};color:{colour};padding:0 0.45em;border-radius:0.3em;font-size:0.9em"
+    return f'<span style="{style}">{html.escape(v.label)}</span>'
+
+
+def verdicts_markdown(evaluated: Sequence[tuple[Any, Any]]) -> str:
+    """The verdicts of a page's sub-claims, one Markdown paragraph each: claim, badge, the numbers."""
+    return "\n\n".join(f"**{c.item}: {c.text}** {badge(v)} — {v.summary}." for c, v in evaluated)
+
+
+def test_description() -> str:
+    """How a verdict is decided, with the constants of :mod:`~advsel.repro.stats` (Markdown)."""
+    s = stats
+    return (
+        f"- **The test.** Two run families are compared by Welch's t interval ({s.LEVEL:.0%}) for the difference "
+        "of their means over seeds (Welch-Satterthwaite degrees of freedom), their runs taken as independent "
+        "samples (not paired by seed). A quantity measured within each run (first "
+        "against last epoch, or against a threshold) uses the one-sample t interval of the per-run values. Cost "
+        "claims compare log times, so their interval is one for the ratio of geometric means.\n"
+        "- **reproduced**: the interval lies on the claimed side of zero; for a band claim, inside the band. "
+        f"**not reproduced**: it lies wholly on the other side, or wholly outside the band. **inconclusive**: "
+        "neither; the verdict says how many seeds per side would decide it if the means and spreads stayed as "
+        "observed. **not testable at this scale**: the runs cannot measure it (fewer than two seeds on a side: "
+        "one seed has no interval; collapsed runs; one epoch where two are needed), with the reason. "
+        "**implementation check**: our code agrees with one of the paper's equations; not counted as a "
+        "reproduction.\n"
+        f"- **Bands.** \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * s.CLOSE_BAND:.0f} accuracy "
+        f"points (`stats.CLOSE_BAND`): close = the interval inside ±{100 * s.CLOSE_BAND:.0f} points, does not hurt "
+        f"= at or above -{100 * s.CLOSE_BAND:.0f}, no gain = at or below +{100 * s.CLOSE_BAND:.0f}. \"About as "
+        f"much\" / \"about twice\" for costs mean within {s.COST_BAND:.0%} of the claimed ratio (`stats.COST_BAND`). "
+        f"\"Highly similar\" predictions (CAT Fig. 1): mean cosine similarity at or above {s.SIMILAR_COSINE} "
+        "(`stats.SIMILAR_COSINE`).\n"
+        f"- **Collapsed runs.** A run collapsed when its last {s.COLLAPSE_LAST} epochs sit at chance: clean "
+        f"accuracy at most 1/C + {s.COLLAPSE_MARGIN:.2f} with a training loss within {s.COLLAPSE_LOSS_TOL} of ln C "
+        f"(C classes; ln 10 = 2.303). Collapsed runs are named on their page and in the ledger and left out of "
+        "accuracy comparisons (their cost still counts); with fewer than two runs left the claim is not testable "
+        f"at this scale. A run with at least {s.PLATEAU_EPOCHS} epochs at chance elsewhere is reported as on a "
+        "plateau.\n"
+        f"- **Smoke runs.** At the `smoke` profile (one seed, one epoch, for the tests) every verdict reads "
+        "\"smoke run, not a finding\".")
+
+
+def _evaluated_runs_note(runs: Mapping[str, Sequence[Result]]) -> str:
+    rep = stats.collapse_report(runs)
+    if not rep:
+        return ""
+    col = [c for c in rep if c.collapsed]
+    plat = [c for c in rep if not c.collapsed]
+    parts = []
+    if col:
+        parts.append("collapsed (at chance over the last epochs, left out of accuracy comparisons): "
+                     + _by_label(col))
+    if plat:
+        parts.append("on a plateau at chance for some epochs (kept): " + _by_label(plat))
+    return "; ".join(parts)
+
+
+def _by_label(cs: Sequence[stats.Collapse]) -> str:
+    labels: dict[str, list[int]] = {}
+    for c in cs:
+        labels.setdefault(c.label, []).append(c.seed)
+    return "; ".join(f"{k} seed{'s' if len(v) > 1 else ''} {', '.join(map(str, v))}" for k, v in labels.items())
+
+
+def collapse_note(runs: Mapping[str, Sequence[Result]]) -> str:
+    """A visible note naming the page's collapsed runs (label, seed), or "" when none (Markdown)."""
+    text = _evaluated_runs_note(runs)
+    return f"**Collapsed runs.** {text}." if text else ""
+
+
+def setting(runs: Mapping[str, Sequence[Result]]) -> str:
+    """Our setting from the runs: dataset, model, epochs, b', training attack, seeds, evaluation (Markdown)."""
+    by_dataset: dict[str, list[Result]] = {}
+    for rs in runs.values():
+        for r in rs:
+            by_dataset.setdefault(r["config"]["dataset"], []).append(r)
+    out = []
+    for dataset, rs in by_dataset.items():
+        r0 = rs[0]
+        c = r0["config"]
+        n = c.get("train_size") or r0.get("train_size")
+        seeds = sorted({r["config"]["seed"] for r in rs})
+        out.append(f"{dataset} ({n:,} training samples), model `{c['model']}`, {c['epochs']} epochs, "
+                   f"b' = {c['batch_size']}, training PGD-{c['steps']} (eps {c['eps']:.4g}), profile "
+                   f"`{c.get('profile')}`, seeds {seeds}; accuracies: " + stats.evaluation_label(rs, "robust_acc"))
+    return " — ".join(out)
+
+
+def deviations(paper_name: str, runs: Mapping[str, Sequence[Result]]) -> list[str]:
+    """Where our runs' settings differ from the paper's (:data:`advsel.repro.paper.SETTINGS`)."""
+    want = paper.SETTINGS[paper_name]
+    cfgs = {r["config"]["dataset"]: r["config"] for rs in runs.values() for r in rs[:1]}
+    out = []
+    for key, value in want.items():
+        ours = sorted({_show(c.get(key)) for c in cfgs.values()})
+        ok = all((c.get(key) in value) if isinstance(value, tuple) else _same(c.get(key), value)
+                 for c in cfgs.values())
+        if not ok:
+            shown = " or ".join(map(_show, value)) if isinstance(value, tuple) else _show(value)
+            out.append(f"{key} {', '.join(ours)} (paper: {shown})")
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return abs(a - b) < 1e-9 if isinstance(a, float) and isinstance(b, float) else a == b
+
+
+def _show(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def summary_box(evaluated: Sequence[tuple[Any, Any]], runs: Mapping[str, Sequence[Result]],
+                paper_name: str | None, notes: Sequence[str] = ()) -> str:
+    """The box a page opens with (a MyST admonition): each sub-claim with its verdict, our setting, the
+    collapsed runs, the deviations from the paper (computed from the runs' configs) and ``notes``."""
+    smoke = any(v.smoke for _, v in evaluated)
+    lines = ["**Claims and verdicts.**", ""]
+    lines += [f"- {c.item}: {c.text} {badge(v)} {html.escape(v.headline)}" for c, v in evaluated]
+    if not evaluated:
+        lines += ["- no claim of either paper: a comparison of our own (see the end of the page)"]
+    lines += ["", f"**Our setting.** {setting(runs)}."]
+    if c := collapse_note(runs):
+        lines += ["", c]
+    dev = [*(deviations(paper_name, runs) if paper_name else []), *notes]
+    if dev:
+        lines += ["", f"**Deviations from {paper_name or 'the papers'}.** " + "; ".join(dev) + "."]
+    if smoke:
+        lines += ["", "**Smoke run.** The `smoke` profile checks that the page runs; its verdicts are not findings."]
+    kind = "warning" if smoke else "note"
+    body = "\n".join(lines)
+    return f"```{{admonition}} At a glance\n:class: {kind}\n\n{body}\n```"
+
+
+# ---------------------------------------------------------------------------- provenance and rerun
 def provenance(rs: Sequence[dict[str, Any]]) -> str:
     """Where numbers come from: profile, data source, hardware, commit, seeds (Markdown)."""
     r0 = rs[0]
@@ -29,18 +293,33 @@ def numbers_from(rs: Sequence[dict[str, Any]], what: str = "") -> str:
     return f"Numbers from{f' ({what})' if what else ''}: {provenance(rs)}"
 
 
-def rerun_commands(page: str, paper_dataset: str | None = "cifar10") -> str:
-    """The papermill commands that rerun a page at the cpu and the paper profile (Markdown).
+def rerun_commands(page: str, values: Mapping[str, Any] | None = None) -> str:
+    """The rerun box: every parameter of the page with its type, allowed values and the value this run
+    used, and papermill commands that rerun the page at the cpu and the paper profile (Markdown)."""
+    names = PAGE_PARAMETERS[page]
+    values = dict(values or {})
+    rows = [f"| `{n}` | {PARAMETERS[n].type} | {PARAMETERS[n].allowed} | "
+            f"{'`' + repr(values[n]) + '`' if n in values else '—'} |" for n in names]
+    table = "| parameter | type | allowed | this run |\n|---|---|---|---|\n" + "\n".join(rows)
 
-    ``paper_dataset``: the dataset the paper used, passed at the paper profile (None:
-    the page has no dataset parameter).
-    """
+    def cmd(profile: str) -> str:
+        opts = {"profile": profile}
+        if "dataset" in names:
+            opts["dataset"] = PAPER_DATASET if profile == "paper" else values.get("dataset", "mnist")
+        if "device" in names:
+            opts["device"] = "cuda" if profile == "paper" else "auto"
+        for n in names:
+            if PARAMETERS[n].is_list:
+                opts[n] = values.get(n, [0, 1, 2] if n == "seeds" else [0])
+        return " ".join(PARAMETERS[n].papermill(v) for n, v in opts.items())
+
     nb = f"notebooks/{page}.py"
-    ds = f" -p dataset {paper_dataset}" if paper_dataset else ""
-    return (f"```bash\nexport ADVSEL_DATA=/path/to/data   # MNIST/raw, cifar-10-batches-py/ (or --download once)\n"
+    return (f"{table}\n\nText parameters take `-p NAME VALUE`, lists take YAML with `-y` (`-p seeds \"[0]\"` "
+            "would pass the text `[0]`, which the page refuses). From the repository root:\n\n"
+            f"```bash\nexport ADVSEL_DATA=/path/to/data   # MNIST/raw, cifar-10-batches-py/ (or --download once)\n"
             f"jupytext --to ipynb {nb} -o {page}.ipynb\n"
-            f"papermill {page}.ipynb {page}-cpu.ipynb -p profile cpu\n"
-            f"papermill {page}.ipynb {page}-paper.ipynb -p profile paper{ds} -p device cuda\n```")
+            f"papermill -k python3 {page}.ipynb {page}-cpu.ipynb {cmd('cpu')}\n"
+            f"papermill -k python3 {page}.ipynb {page}-paper.ipynb {cmd('paper')}\n```")
 
 
 def page_link(page: str) -> str:
@@ -66,4 +345,3 @@ def page_title(page: str, folder: str | os.PathLike[str]) -> str:
 def titles(folder: str | os.PathLike[str]) -> Callable[[str], str]:
     """:func:`page_title` with the pages' sources in ``folder`` (e.g. ``notebooks`` from the repository root)."""
     return lambda page: page_title(page, folder)
-

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..analysis import QUANTILES
 from . import paper, stats
-from .pages import page_link
+from .pages import badge, page_link
 
 Result = dict[str, Any]
 Runs = Mapping[Any, Sequence[Result]]
@@ -39,20 +39,45 @@ def _nan(v: float | None) -> float:
 
 
 # ---------------------------------------------------------------------------- DS pages
-def final_table(runs: Runs, metrics: Sequence[str] = ("clean_acc", "robust_acc")) -> pd.DataFrame:
-    """Final-epoch metrics per label: mean, sd (NaN with one seed) and number of seeds (accuracies in percent)."""
+def final_table(runs: Runs, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Final metrics per label: mean, sd (NaN with one seed) and number of seeds (accuracies in percent),
+    and the evaluation they come from (:func:`~advsel.repro.stats.evaluation_short`: ``final_eval`` when the
+    results have one, else the last epoch; attack, n).
+
+    ``metrics`` defaults to clean and robust accuracy, plus ``autoattack_acc`` when every run has an
+    AutoAttack final evaluation.  Collapsed runs (:func:`~advsel.repro.stats.collapsed`) are counted in
+    ``collapsed``.
+    """
+    if metrics is None:
+        metrics = ["clean_acc", "robust_acc"]
+        if all(stats.has_autoattack(rs) for rs in runs.values()):
+            metrics.append("autoattack_acc")
     rows = []
     for label, rs in runs.items():
-        row: dict[tuple[str, str], float] = {}
+        row: dict[tuple[str, str], Any] = {}
         for m in metrics:
             xs = stats.final(rs, m)
             mean, sd = stats.mean_sd(xs)
             row |= {(m, "mean"): _pct(m, mean), (m, "std"): _pct(m, sd) if len(xs) > 1 else math.nan,
                     (m, "count"): len(xs)}
+        row[("collapsed", "")] = len(stats.collapsed_seeds(rs))
+        ev = [stats.evaluation_short(rs, m) for m in ("robust_acc", "autoattack_acc") if m in metrics]
+        row[("evaluation", "")] = "; ".join(ev) or stats.evaluation_short(rs, metrics[0])
         rows.append(pd.Series(row, name=label))
     df = pd.DataFrame(rows).rename_axis("method")
     df.columns = pd.MultiIndex.from_tuples(df.columns)
-    return df.astype({(m, "count"): "int64" for m in metrics}).round(2)
+    df = df.astype({**{(m, "count"): "int64" for m in metrics}, ("collapsed", ""): "int64"})
+    return df.round({c: 2 for c in df.columns if c[1] in ("mean", "std")})
+
+
+def collapse_table(runs: Runs) -> pd.DataFrame:
+    """Runs at chance (:func:`~advsel.repro.stats.collapse_report`): label, seed, collapsed or plateau, the
+    epochs at chance, the last epoch's clean accuracy (%) and training loss."""
+    rows = [{"run family": c.label, "seed": c.seed, "status": "collapsed" if c.collapsed else "plateau",
+             "epochs at chance": ", ".join(map(str, c.epochs)), "last clean acc (%)": round(100 * c.clean_acc, 1),
+             "last train loss": round(c.train_loss, 3)} for c in stats.collapse_report(runs)]
+    return pd.DataFrame(rows, columns=["run family", "seed", "status", "epochs at chance", "last clean acc (%)",
+                                       "last train loss"])
 
 
 def epoch_table(rs: Sequence[Result], metrics: Sequence[str]) -> pd.DataFrame:
@@ -234,7 +259,8 @@ def end_table(runs: Runs) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- claims ledger
 def ledger_table(evaluated: Sequence[tuple[Any, Any]], link: Callable[[str], str] = page_link,
                  title: Callable[[str], str] = str) -> pd.DataFrame:
-    """One row per claim: paper, paper item, claim, our figure (an HTML link), verdict, numbers.
+    """One row per sub-claim: paper, item, claim, page (an HTML link), verdict (a coloured badge), numbers
+    (the headline, the full sentence in a ``<details>`` fold).
 
     ``evaluated``: the output of :func:`~advsel.repro.claims.evaluate_claims`; ``link``/``title``:
     a page's address and link text (default: the page name; :func:`~advsel.repro.pages.titles`
@@ -246,10 +272,11 @@ def ledger_table(evaluated: Sequence[tuple[Any, Any]], link: Callable[[str], str
     rows = []
     for claim, v in evaluated:
         a = f'<a href="{html.escape(link(claim.page))}">{html.escape(title(claim.page))}</a>'
-        rows.append({"paper": html.escape(claim.paper), "paper item": html.escape(claim.item),
-                     "claim": html.escape(claim.text), "our figure": a,
-                     "verdict": f"<b>{html.escape(v.verdict)}</b>", "numbers": html.escape(v.summary)})
-    return pd.DataFrame(rows, columns=["paper", "paper item", "claim", "our figure", "verdict", "numbers"])
+        numbers = (f"{html.escape(v.headline)}<details><summary>details</summary>{html.escape(v.summary)}</details>"
+                   if v.headline else html.escape(v.summary))
+        rows.append({"paper": html.escape(claim.paper), "item": html.escape(claim.item),
+                     "claim": html.escape(claim.text), "page": a, "verdict": badge(v), "numbers": numbers})
+    return pd.DataFrame(rows, columns=["paper", "item", "claim", "page", "verdict", "numbers"])
 
 
 def html_table(df: pd.DataFrame) -> str:
@@ -258,7 +285,7 @@ def html_table(df: pd.DataFrame) -> str:
 
 
 def verdict_counts(evaluated: Sequence[tuple[Any, Any]], kinds: Sequence[str]) -> pd.DataFrame:
-    """Claims per verdict kind (every kind listed, zeros included), per paper and in total."""
+    """Sub-claims per verdict kind (every kind listed, zeros included), per paper and in total."""
     df = pd.DataFrame([{"paper": c.paper, "verdict": v.verdict} for c, v in evaluated])
     counts = pd.crosstab(df["verdict"], df["paper"]).reindex(index=list(kinds), columns=list(df["paper"].unique()),
                                                               fill_value=0)
