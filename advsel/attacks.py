@@ -6,12 +6,26 @@ not updated by attack steps), and restores the mode.  Gradients are taken with
 ``torch.autograd.grad`` with respect to the input only, so parameter gradients are never
 touched.  Each step moves by ``alpha * sign(grad)``, clamps the perturbation to the
 eps-ball and then the image to [0, 1].
+
+Inputs are checked once per public call (``pgd``, ``fgsm``, ``predict``,
+``clean_accuracy``, ``robust_accuracy``, ``autoattack_accuracy``): images must be a
+floating-point tensor with values in [0, 1] (0-255 pixel values or normalised images
+raise ValueError instead of being clamped, integer dtypes TypeError), labels a 1-D
+integer tensor with one label per image, every label a class of the model (checked
+against the width of the first forward pass's logits, or against ``num_classes`` where
+a function takes it).  Cost: the dtype, shape and device checks are free; the value
+checks are one min/max reduction over the images and labels whose four numbers are read
+back together -- on the CPU one pass over the batch, small next to a single
+forward/backward of the model; on CUDA one host synchronisation per call (not per PGD
+step; the training loop already synchronises once per step on its loss check).  The
+label check reads the logits' width of a forward pass the attack makes anyway.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -46,16 +60,85 @@ def _check_attack_args(eps: float, alpha: float, steps: int, restarts: int) -> N
         raise ValueError(f"restarts={restarts!r} is not allowed; restarts must be an integer >= 1")
 
 
+class _LabelCheck:
+    """Checks, on the first logits it sees, that every label is one of the model's classes."""
+
+    __slots__ = ("fn", "y_hi")
+
+    def __init__(self, fn: str, y_hi: int | None) -> None:
+        self.fn, self.y_hi = fn, y_hi
+
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.y_hi is not None:
+            k = logits.shape[-1]
+            if self.y_hi >= k:
+                raise ValueError(f"{self.fn}: y holds labels up to {self.y_hi} but the model returns {k} logits; "
+                                 f"labels must be class indices in [0, {k - 1}]")
+            self.y_hi = None  # checked once per call
+        return logits
+
+
+_NO_CHECK = _LabelCheck("", None)
+
+
+def _check_images(fn: str, x: Any) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{fn}: x must be a torch.Tensor of images in [0, 1], not {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{fn}: x has dtype {x.dtype}; the attacks take floating-point images in [0, 1] "
+                        "(for 0-255 pixels: x.float() / 255)")
+    if x.dim() < 2:
+        raise ValueError(f"{fn}: x has shape {tuple(x.shape)}; expected a batch of images (N, C, H, W)")
+
+
+def _range_error(fn: str, lo: float, hi: float) -> ValueError:
+    return ValueError(f"{fn}: x ranges over [{lo:g}, {hi:g}]; the attacks take images in [0, 1] (0-255 pixels: "
+                      "divide by 255; normalisation belongs inside the model, see advsel.models.Normalize)")
+
+
+def _check_inputs(fn: str, x: Any, y: Any, num_classes: int | None = None) -> tuple[torch.Tensor, _LabelCheck]:
+    """Check images ``x`` and labels ``y`` once (see the module docstring for the cost).
+
+    Returns the labels as int64 and the check of the labels against the model's logits.
+    """
+    _check_images(fn, x)
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"{fn}: y must be a torch.Tensor of integer class labels, not {type(y).__name__}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"{fn}: y has dtype {y.dtype}; labels must be integer class indices (torch.long)")
+    if y.dim() != 1 or len(y) != len(x):
+        raise ValueError(f"{fn}: y has shape {tuple(y.shape)} for {len(x)} images; expected one label per image, "
+                         f"shape ({len(x)},)")
+    if y.device != x.device:
+        raise ValueError(f"{fn}: y is on {y.device} but x on {x.device}; put both on the model's device")
+    if num_classes is not None and not (isinstance(num_classes, int) and num_classes >= 1):
+        raise ValueError(f"{fn}: num_classes={num_classes!r} is not allowed; num_classes must be an integer >= 1")
+    if len(x) == 0 or x.numel() == 0:
+        return y.long(), _NO_CHECK
+    with torch.no_grad():
+        stats = torch.stack([x.detach().amin().float(), x.detach().amax().float(),
+                             y.amin().float(), y.amax().float()]).tolist()  # the one read-back of the call
+    lo, hi, y_lo, y_hi = stats[0], stats[1], int(stats[2]), int(stats[3])
+    if not (lo >= 0 and hi <= 1):
+        raise _range_error(fn, lo, hi)
+    if y_lo < 0:
+        raise ValueError(f"{fn}: y holds labels from {y_lo}; labels must be class indices >= 0")
+    if num_classes is not None and y_hi >= num_classes:
+        raise ValueError(f"{fn}: y holds labels up to {y_hi} but num_classes={num_classes}; labels must be in "
+                         f"[0, {num_classes - 1}]")
+    return (y if y.dtype == torch.long else y.long()), _LabelCheck(fn, y_hi)
+
+
 def _pgd_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
               random_start: bool, autocast_dtype: torch.dtype | None,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+              generator: torch.Generator | None = None, check: _LabelCheck = _NO_CHECK) -> torch.Tensor:
     adv = x.clone().detach()
     if random_start:
         adv = (adv + torch.empty_like(adv).uniform_(-eps, eps, generator=generator)).clamp_(0, 1)
     for _ in range(steps):
         adv.requires_grad_(True)
         with _autocast(x, autocast_dtype):
-            loss = F.cross_entropy(model(adv), y)
+            loss = F.cross_entropy(check(model(adv)), y)
         (grad,) = torch.autograd.grad(loss, adv)
         with torch.no_grad():
             adv = adv + alpha * grad.sign()
@@ -75,16 +158,28 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha
     when none does, the one with the highest loss; so more restarts never find fewer
     adversarial examples.  ``random_start=False`` reproduces torchattacks'
     ``PGD(model, eps, alpha, steps, random_start=False)``.
+
+    ``x``: float images in [0, 1]; ``y``: integer labels, one per image, each a class of
+    the model.  Anything else raises TypeError/ValueError naming the argument (checked
+    once per call, see the module docstring).
     """
     _check_attack_args(eps, alpha, steps, restarts)
+    y, check = _check_inputs("pgd", x, y)
+    return _pgd(model, x, y, eps, alpha, steps, random_start, restarts, autocast_dtype, generator, check)
+
+
+def _pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
+         random_start: bool, restarts: int, autocast_dtype: torch.dtype | None,
+         generator: torch.Generator | None, check: _LabelCheck) -> torch.Tensor:
+    """:func:`pgd` on checked inputs."""
     with eval_mode(model):
-        best = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator)
+        best = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator, check)
         if restarts == 1:
             return best
-        best_wrong, best_loss = _wrong_and_loss(model, best, y, autocast_dtype)
+        best_wrong, best_loss = _wrong_and_loss(model, best, y, autocast_dtype, check)
         for _ in range(restarts - 1):
-            cand = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator)
-            wrong, loss = _wrong_and_loss(model, cand, y, autocast_dtype)
+            cand = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator, check)
+            wrong, loss = _wrong_and_loss(model, cand, y, autocast_dtype, check)
             better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (loss > best_loss))
             best = torch.where(better.view(-1, *[1] * (x.dim() - 1)), cand, best)
             best_wrong, best_loss = best_wrong | wrong, torch.where(better, loss, best_loss)
@@ -100,34 +195,66 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float,
 
 @torch.no_grad()
 def _wrong_and_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                    autocast_dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
+                    autocast_dtype: torch.dtype | None,
+                    check: _LabelCheck = _NO_CHECK) -> tuple[torch.Tensor, torch.Tensor]:
     with _autocast(x, autocast_dtype):
-        logits = model(x).float()
+        logits = check(model(x)).float()
     return logits.argmax(1) != y, F.cross_entropy(logits, y, reduction="none")
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Predicted classes, in eval mode, in chunks."""
+def _predict(model: nn.Module, x: torch.Tensor, batch_size: int, check: _LabelCheck = _NO_CHECK) -> torch.Tensor:
+    if len(x) == 0:
+        return torch.zeros(0, dtype=torch.long, device=x.device)
     with eval_mode(model):
-        return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+        return torch.cat([check(model(x[i:i + batch_size])).argmax(1) for i in range(0, len(x), batch_size)])
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not (isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1):
+        raise ValueError(f"batch_size={batch_size!r} is not allowed; batch_size must be an integer >= 1")
+
+
+def _nonempty(fn: str, x: torch.Tensor) -> None:
+    if len(x) == 0:
+        raise ValueError(f"{fn}: x is empty; an accuracy needs at least one image")
+
+
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Predicted classes of images ``x`` in [0, 1], in eval mode, in chunks."""
+    _check_images("predict", x)
+    _check_batch_size(batch_size)
+    if x.numel():
+        lo, hi = torch.stack([x.amin().float(), x.amax().float()]).tolist()
+        if not (lo >= 0 and hi <= 1):
+            raise _range_error("predict", lo, hi)
+    return _predict(model, x, batch_size)
 
 
 def clean_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
-    """Share of ``x`` classified correctly."""
-    return (predict(model, x, batch_size) == y).float().mean().item()
+    """Share of ``x`` (float images in [0, 1]) classified correctly as ``y`` (integer labels)."""
+    y, check = _check_inputs("clean_accuracy", x, y)
+    _check_batch_size(batch_size)
+    _nonempty("clean_accuracy", x)
+    return (_predict(model, x, batch_size, check) == y).float().mean().item()
 
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
                     restarts: int = 1, batch_size: int = 500, autocast_dtype: torch.dtype | None = None,
                     generator: torch.Generator | None = None) -> float:
-    """Accuracy under PGD(eps, alpha, steps, restarts) with random start (drawn from ``generator``)."""
+    """Accuracy under PGD(eps, alpha, steps, restarts) with random start (drawn from ``generator``).
+
+    ``x``, ``y`` as for :func:`pgd`, checked once for the whole set (not per chunk).
+    """
+    _check_attack_args(eps, alpha, steps, restarts)
+    y, check = _check_inputs("robust_accuracy", x, y)
+    _check_batch_size(batch_size)
+    _nonempty("robust_accuracy", x)
     correct = 0
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        adv = pgd(model, xb, yb, eps=eps, alpha=alpha, steps=steps, restarts=restarts,
-                  autocast_dtype=autocast_dtype, generator=generator)
-        correct += (predict(model, adv, batch_size) == yb).sum().item()
+        adv = _pgd(model, xb, yb, eps, alpha, steps, True, restarts, autocast_dtype, generator, check)
+        correct += (_predict(model, adv, batch_size, check) == yb).sum().item()
     return correct / len(x)
 
 
@@ -136,12 +263,24 @@ def autoattack_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, e
                         seed: int = 0) -> float:
     """Accuracy under AutoAttack (torchattacks), the accepted strong L-inf evaluation.
 
-    Needs the optional dependency ``torchattacks`` (``pip install advsel[eval]``).
+    ``x``, ``y`` as for :func:`pgd`; labels are checked against ``num_classes``, which
+    must equal the width of the model's logits.  Needs the optional dependency
+    ``torchattacks`` (``pip install advsel[eval]``).
     """
+    if not (isinstance(eps, (int, float)) and eps >= 0):
+        raise ValueError(f"eps={eps!r} is not allowed; eps must be >= 0")
+    y, _ = _check_inputs("autoattack_accuracy", x, y, num_classes)
+    _check_batch_size(batch_size)
+    _nonempty("autoattack_accuracy", x)
     try:
         import torchattacks
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("autoattack_accuracy needs torchattacks: pip install 'advsel[eval]'") from e
+    with torch.no_grad(), eval_mode(model):
+        width = model(x[:1]).shape[-1]  # one image: AutoAttack's targeted attacks need the true class count
+    if width != num_classes:
+        raise ValueError(f"autoattack_accuracy: num_classes={num_classes} but the model returns {width} logits; "
+                         f"pass num_classes={width}")
     with eval_mode(model):
         atk = torchattacks.AutoAttack(model, norm="Linf", eps=eps, version=version, n_classes=num_classes,
                                       seed=seed)

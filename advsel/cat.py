@@ -339,6 +339,8 @@ class CATSampler(EpochBatchSampler):
         gain = information_gain(logits_adv, y).cpu()
         if not bool(torch.isfinite(gain).all()):
             raise ValueError("logits_adv holds non-finite values; CAT's weights need finite logits")
+        # several ranks: every rank applies eq. (4) to the (index, gain) pairs of the whole global batch,
+        # an overwrite keyed by index (each index occurs once per batch, never a sum): identical weights
         idx = self.all_gather(idx.cpu().long())
         gain = self.all_gather(gain).double().numpy()
         pos = self._positions(idx)

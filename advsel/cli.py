@@ -4,15 +4,26 @@ Every field of :class:`advsel.config.Config` is a flag (``--p-up``, ``--eval-ste
 ``--cat-alpha`` ...), explained by ``python -m advsel train --help`` with its allowed
 values and its default under each profile.  Flags not given take the profile's value.
 A line is printed per epoch; the result JSON (``config``, ``data_source``, ``epochs``
-...) goes to ``--out`` and to the run cache.  ``python -m advsel methods`` describes
-the methods (``--markdown``: the README's table).  Usage errors exit with status 2 and
-name the flag as it was typed: ``--p-up 1.5: must be in (0, 1]``.
+...) goes to ``--out`` and to the run cache, whose folder is printed first
+(``--cache-dir``, else ``$ADVSEL_RUNS``, else ``results/runs``); ``--save-model PATH``
+writes the trained weights.  ``python -m advsel eval MODEL`` reports clean, PGD and
+AutoAttack accuracy of such a file.  ``python -m advsel methods`` describes the methods
+(``--markdown``: the README's table).  Usage errors exit with status 2 and name the
+flag as it was typed: ``--p-up 1.5: must be in (0, 1]``.
+
+A flag for a parameter the run does not read is *rejected* (:func:`check_unused`): a
+method flag the chosen method does not use (``--p-up 0.3 --method ds-adaptive``), and
+``--milestones`` without ``--lr-schedule multistep``; so are the two names of b' with
+different values (``--sampling-number 40 --batch-size 60``).  The Python API instead
+*normalises* such parameters out of the cache key (:meth:`advsel.config.Config.key`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import os
 import re
 import sys
 import textwrap
@@ -20,6 +31,7 @@ import types
 import typing
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .config import CHOICES, DATASETS, FIELD_HELP, PROFILES, Config, ConfigError, make_config, profile_defaults
@@ -126,7 +138,7 @@ def _help(name: str) -> str:
     elif name in CHOICES:
         lines.append(f"one of: {', '.join(CHOICES[name])}")
     if name in METHOD_PARAMS:
-        lines.append(f"used by: {', '.join(users(name))}")
+        lines.append(f"used by: {', '.join(users(name))} (an error with other methods)")
     lines.append(profile_default_text(name))
     return "\n".join(lines).replace("%", "%%")
 
@@ -155,12 +167,18 @@ class _Store(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
         given = values if isinstance(values, _Given) else _Given(str(values), values)
-        setattr(namespace, self.dest, given.value)
         typed = getattr(namespace, "_typed", None)
         if typed is None:
             typed = {}
             namespace._typed = typed
-        typed[self.dest] = (option_string or flag(self.dest), given.text)
+        option = option_string or flag(self.dest)
+        before = typed.get(self.dest)
+        if before is not None and before[0] != option and getattr(namespace, self.dest) != given.value:
+            # two spellings of one parameter (--batch-size, --sampling-number) with different values
+            raise argparse.ArgumentError(self, f"{_as_typed(*before)} and {_as_typed(option, given.text)} set the "
+                                               "same parameter to different values; give one of them")
+        setattr(namespace, self.dest, given.value)
+        typed[self.dest] = (option, given.text)
 
 
 def flag(name: str) -> str:
@@ -216,9 +234,44 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--force", action="store_true", help="retrain even if the cache holds this run")
     out.add_argument("--download", action="store_true", help="let torchvision download missing data")
     out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    out.add_argument("--save-model", metavar="PATH",
+                     help="also write the trained weights here (for `python -m advsel eval PATH` or "
+                          "advsel.models.load_model); the run cache keeps a copy beside the result")
+    _add_eval_parser(sub)
     m = sub.add_parser("methods", help="describe the training methods")
     m.add_argument("--markdown", action="store_true", help="print the README's method table")
     return parser
+
+
+def _add_eval_parser(sub: Any) -> None:
+    e = sub.add_parser("eval", help="evaluate a saved model: clean, PGD and AutoAttack accuracy",
+                       usage="python -m advsel eval MODEL [--n N] [--attack pgd|autoattack|both] [--eps X] [flags]",
+                       description="Load a model file (weights only: no code runs from it) and report its clean, "
+                                   "PGD and AutoAttack accuracy on the fixed, seeded, class-balanced test subset "
+                                   "(the first N of the subset every advsel evaluation uses), printed and as JSON.",
+                       formatter_class=_Formatter)
+    e.add_argument("model_file", metavar="MODEL", help="a model file written by `train --save-model` (or "
+                                                       "advsel.models.save_model)")
+    e.add_argument("--dataset", action=_Store, type=_keeping_text(None), metavar="NAME",
+                   help=f"the test set, one of: {', '.join(DATASETS)}; default: the model file's")
+    e.add_argument("--n", action=_Store, type=_keeping_text(int), default=1000, metavar="N",
+                   help="test samples (capped by the test set); AutoAttack runs on the same N. default: 1000")
+    e.add_argument("--attack", choices=("pgd", "autoattack", "both"), default="pgd",
+                   help="pgd: clean + PGD; autoattack: clean + AutoAttack (standard version, needs torchattacks: "
+                        "the eval extra; slow: minutes per hundred samples on a CPU); both. default: pgd")
+    e.add_argument("--eps", action=_Store, type=_keeping_text(parse_number), metavar="X",
+                   help="L-inf budget, inputs in [0, 1] (8/255 is read as such); default: the run's evaluation eps")
+    e.add_argument("--alpha", action=_Store, type=_keeping_text(parse_number), metavar="X",
+                   help="PGD step size; default: the run's evaluation alpha, or eps / 4 when --eps is given")
+    e.add_argument("--steps", action=_Store, type=_keeping_text(int), default=20, metavar="N",
+                   help="PGD steps. default: 20")
+    e.add_argument("--restarts", action=_Store, type=_keeping_text(int), default=2, metavar="N",
+                   help="PGD random restarts; a sample counts as robust only if it survives all. default: 2")
+    e.add_argument("--seed", action=_Store, type=_keeping_text(int), default=0, metavar="N",
+                   help="seed of the PGD random starts and of AutoAttack. default: 0")
+    e.add_argument("--device", action=_Store, type=_keeping_text(None), default=None, metavar="NAME",
+                   help="auto (cuda when available), cpu or cuda. default: auto")
+    e.add_argument("--json", metavar="PATH", help="also write the numbers as JSON here")
 
 
 # ------------------------------------------------------------------ errors
@@ -241,6 +294,37 @@ def usage_error(e: ConfigError, typed: dict[str, tuple[str, str]], profile: str,
     if profile in PROFILES and dataset in DATASETS and e.param in profile_defaults(profile, dataset):
         source = f"{profile} profile's value"
     return f"{flag(e.param)} {show(e.param, e.value)} (the {source}): {e.reason}"
+
+
+def check_unused(config: Config, typed: dict[str, tuple[str, str]]) -> None:
+    """Reject a flag typed for a parameter this run does not read (:meth:`Config.ignored`).
+
+    ``--p-up 0.3 --method robust``: p_up is not used by robust; ``--milestones`` without
+    ``--lr-schedule multistep``.  (The Python API accepts them and leaves them out of the
+    cache key instead.)
+    """
+    for name in config.ignored():
+        if name not in typed:
+            continue
+        if name == "milestones":
+            reason = (f"only used with --lr-schedule multistep; this run's schedule is {config.lr_schedule} "
+                      "(add --lr-schedule multistep or drop --milestones)")
+        else:
+            reason = (f"not used by --method {config.method}; only {', '.join(users(name))} use it "
+                      f"(drop {flag(name)} or choose one of those methods)")
+        raise ConfigError(f"{name}={getattr(config, name)!r} is {reason}", param=name, value=getattr(config, name),
+                          reason=reason)
+
+
+def cache_line(cache_dir: str | None) -> str:
+    """Where the run cache is, what chose it, and how to change it."""
+    from .runs import default_cache_dir
+
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    source = "--cache-dir" if cache_dir is not None else (
+        "$ADVSEL_RUNS" if os.environ.get("ADVSEL_RUNS") else "the default, results/runs under the working folder")
+    new = "; a new folder" if not cache.is_dir() else ""
+    return f"run cache: {cache.resolve()} (from {source}{new}; --cache-dir or $ADVSEL_RUNS sets another)"
 
 
 # ------------------------------------------------------------------ commands
@@ -276,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "methods":
         print(markdown_table() if args.markdown else describe_methods())
         return 0
+    if args.command == "eval":
+        return _eval(args, f"{parser.prog} eval")
     return _train(args, f"{parser.prog} train")
 
 
@@ -283,16 +369,27 @@ def _train(args: argparse.Namespace, prog: str) -> int:
     given = vars(args)
     overrides = {f.name: given[f.name] for f in dataclasses.fields(Config)
                  if f.name not in ("dataset", "profile") and f.name in given}
+    if args.save_model is not None and Path(args.save_model).is_dir():
+        print(f"{prog}: error: --save-model {args.save_model}: is a folder; give a file name such as "
+              f"{Path(args.save_model) / 'model.pt'}", file=sys.stderr)
+        return 2
     try:
         config = make_config(args.profile, args.dataset, **overrides)
+        check_unused(config, getattr(args, "_typed", {}))
         from . import experiments
 
         if args.download:
             from .data import load
 
             experiments._DATA[config.dataset] = load(config.dataset, download=True)
+        from .distributed import is_main
+
+        if not is_main():  # under torchrun every rank trains and only rank 0 prints (advsel.distributed)
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
+        print(cache_line(args.cache_dir), flush=True)
         log = None if args.quiet else (lambda s: print(s, flush=True))
-        result = experiments.run(config, args.cache_dir, force=args.force, log=log, out=args.out)
+        result = experiments.run(config, args.cache_dir, force=args.force, log=log, out=args.out,
+                                 save_model=args.save_model)
     except ConfigError as e:
         print(f"{prog}: error: {usage_error(e, getattr(args, '_typed', {}), args.profile, args.dataset)}",
               file=sys.stderr)
@@ -310,4 +407,128 @@ def _train(args: argparse.Namespace, prog: str) -> int:
     last = result["epochs"][-1]
     print(f"done: clean {last['clean_acc']:.4f}, robust {last['robust_acc']:.4f} "
           f"({config.method}, {config.dataset}, data: {result['data_source']})")
+    if args.save_model is not None:
+        print(f"model: {args.save_model} (evaluate: python -m advsel eval {args.save_model})")
     return 0
+
+
+# ------------------------------------------------------------------ eval
+
+
+class _EvalError(Exception):
+    """A usage error of ``eval``; the message names the flag or the file."""
+
+
+def _shown(args: argparse.Namespace, name: str) -> str:
+    """Flag ``--name`` with its value: as typed, else its default."""
+    typed = getattr(args, "_typed", {})
+    return _as_typed(*typed[name]) if name in typed else f"--{name} {getattr(args, name)}"
+
+
+def _eval_settings(args: argparse.Namespace, cfg: Config | None) -> tuple[float, float]:
+    """Check eval's numeric flags (as typed in the message); the attack's eps and alpha."""
+
+    def bad(name: str, reason: str) -> _EvalError:
+        return _EvalError(f"{_shown(args, name)}: {reason}")
+
+    for name, low in (("n", 1), ("steps", 0), ("restarts", 1)):
+        if getattr(args, name) < low:
+            raise bad(name, f"must be an integer >= {low}")
+    if args.eps is not None and not (math.isfinite(args.eps) and args.eps >= 0):
+        raise bad("eps", "must be >= 0 (inputs are in [0, 1]; 8/255 = 0.0314)")
+    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
+        raise bad("alpha", "must be > 0")
+    eps = args.eps if args.eps is not None else cfg.effective_eval_eps if cfg is not None else None
+    if eps is None:
+        raise _EvalError("--eps is needed: the model file has no advsel config to take it from")
+    alpha = args.alpha if args.alpha is not None else (
+        cfg.effective_eval_alpha if args.eps is None and cfg is not None else eps / 4)
+    return eps, alpha
+
+
+def _eval(args: argparse.Namespace, prog: str) -> int:
+    """``python -m advsel eval MODEL``: clean, PGD and AutoAttack accuracy of a saved model."""
+    try:
+        record = evaluate_file(args)
+    except _EvalError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except DataError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    n = record["n"]
+    print(f"model: {record['model_file']} ({record['model']} trained by method {record['method']} on "
+          f"{record['config']['dataset']}, {record['epochs_trained']} epoch"
+          f"{'s' if record['epochs_trained'] != 1 else ''})")
+    print(f"test subset: {n} class-balanced {record['dataset']} test samples (data: {record['data_source']}), "
+          f"device {record['device']}")
+    print(f"clean accuracy      {record['clean_acc']:.4f}")
+    if "robust_acc" in record:
+        a = record["attack"]
+        print(f"PGD accuracy        {record['robust_acc']:.4f}  (PGD-{a['steps']}, {a['restarts']} restart"
+              f"{'s' if a['restarts'] != 1 else ''}, eps {show('eps', a['eps'])}, alpha {show('alpha', a['alpha'])}, "
+              f"random start, seed {record['seed']})")
+    if "autoattack" in record:
+        aa = record["autoattack"]
+        print(f"AutoAttack accuracy {aa['robust_acc']:.4f}  ({aa['version']}, eps {show('eps', aa['eps'])}, "
+              f"n {aa['n']})")
+    if args.json:
+        from .runs import atomic_write_json
+
+        atomic_write_json(record, args.json)
+        print(f"json: {args.json}")
+    return 0
+
+
+def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
+    """Load ``args.model_file`` and evaluate it as ``eval``'s flags say; the JSON record.
+
+    Raises :class:`_EvalError` naming the flag or file for every usage error.
+    """
+    from .config import config_from_dict
+    from .evaluation import TEST_SUBSET_SEED, evaluate_model, test_subset
+    from .models import load_model
+    from .trainer import resolve_device
+
+    path = Path(args.model_file)
+    if not path.is_file():
+        raise _EvalError(f"MODEL {args.model_file}: no such file" + (" (it is a folder)" if path.is_dir() else ""))
+    try:
+        device = resolve_device(args.device or "auto")
+    except ConfigError as e:
+        raise _EvalError(f"{_shown(args, 'device')}: {e.reason}") from None
+    try:
+        model, meta = load_model(path, map_location=device)
+    except ValueError as e:
+        if "user's own model" in str(e):
+            raise _EvalError(f"MODEL {args.model_file}: holds a user's own model (saved without an advsel config), "
+                             "which the command line cannot rebuild; evaluate it in Python: "
+                             "advsel.models.load_model(path, model=<your nn.Module>), then "
+                             "advsel.evaluation.evaluate_model") from None
+        raise _EvalError(f"MODEL {e}") from None
+    cfg = config_from_dict(meta["config"])
+    dataset_name = args.dataset if args.dataset is not None else cfg.dataset
+    if dataset_name not in DATASETS:
+        raise _EvalError(f"{_shown(args, 'dataset')}: not allowed; choose one of: {', '.join(DATASETS)}")
+    eps, alpha = _eval_settings(args, cfg)
+    pgd_on, aa_on = args.attack in ("pgd", "both"), args.attack in ("autoattack", "both")
+    if aa_on:
+        try:
+            import torchattacks  # noqa: F401
+        except ImportError:
+            raise _EvalError(f"--attack {args.attack}: AutoAttack needs torchattacks; pip install 'advsel[eval]' "
+                             "(or use --attack pgd)") from None
+    from . import experiments
+
+    data = experiments.dataset(dataset_name)
+    if tuple(data.image_shape) != tuple(meta["image_shape"]) or data.num_classes != meta["num_classes"]:
+        raise _EvalError(f"--dataset {dataset_name}: the model takes {'x'.join(map(str, meta['image_shape']))} "
+                         f"images and {meta['num_classes']} classes, {dataset_name} has "
+                         f"{'x'.join(map(str, data.image_shape))} images and {data.num_classes} classes")
+    x, y = test_subset(data, args.n)
+    record = evaluate_model(model, x.to(device), y.to(device), eps=eps, alpha=alpha, steps=args.steps,
+                            restarts=args.restarts, seed=args.seed, autoattack_n=args.n if aa_on else 0,
+                            num_classes=data.num_classes, n_asked=args.n, pgd=pgd_on)
+    return {"model_file": str(path), "model": cfg.model, "dataset": dataset_name, "method": cfg.method,
+            "key": meta.get("key"), "epochs_trained": meta.get("epochs_trained"), "data_source": data.source,
+            "test_subset_seed": TEST_SUBSET_SEED, "device": str(device), "config": meta["config"], **record}

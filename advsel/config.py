@@ -4,6 +4,13 @@ Every hyperparameter of a run lives in :class:`Config` (airbench's "one place fo
 hyperparameters").  A profile (``smoke``, ``cpu``, ``paper``) fills in defaults for a
 dataset; explicit values override it.  Validation raises :class:`ConfigError`, whose
 message names the parameter and the allowed values.
+
+Parameters a run does not read -- a method-specific parameter its method does not use
+(``p_up`` under ``robust``, ``cat_alpha`` under ``ds``: :attr:`advsel.methods.Method.params`),
+``milestones`` unless ``lr_schedule="multistep"`` -- are *normalised* here: accepted, kept
+as given in the Config, and hashed as their defaults by :meth:`Config.key`, so they never
+split one run into two cache entries.  The command line instead *rejects* them when they
+are typed explicitly (``--p-up 0.3 --method robust`` exits with status 2).
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .methods import METHOD_PARAMS as _METHOD_PARAMS
 from .methods import METHODS as _METHODS
+from .methods import REGISTRY as _REGISTRY
 
 METHODS = _METHODS  # the method registry's names (advsel.methods.REGISTRY)
 DATASETS = ("mnist", "cifar10")
@@ -121,15 +130,40 @@ class Config:
         return d
 
     def key(self) -> str:
-        """A stable hash of every field that changes the result (not the profile name)."""
+        """A stable hash of every field that changes the result (not the profile name).
+
+        Parameters the run does not read are hashed as their defaults (see
+        :meth:`ignored`), so ``method="robust", p_up=0.3`` is the same run, under the same
+        key, as ``method="robust"``.  Runs that leave such parameters at their defaults
+        keep the key they had before this normalisation.
+        """
         d = self.to_dict()
         d.pop("profile")
+        for name in self.ignored():
+            d[name] = _DEFAULTS[name]
+        d["milestones"] = list(d["milestones"])
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def ignored(self) -> tuple[str, ...]:
+        """The parameters this run does not read: the method-specific parameters its method does
+        not use (:attr:`advsel.methods.Method.params`) and ``milestones`` unless ``lr_schedule``
+        is ``multistep``.
+
+        In the Python API they are accepted and normalised out of :meth:`key`; the command
+        line rejects them when given explicitly (``--p-up`` with ``--method robust``).
+        """
+        used = _REGISTRY[self.method].params
+        unused = tuple(p for p in _METHOD_PARAMS if p not in used)
+        return unused + (("milestones",) if self.lr_schedule != "multistep" else ())
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
+
+# the dataclass defaults, which Config.key() hashes in place of the parameters a run does not read
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Config)
+                             if f.default is not dataclasses.MISSING}
 
 # What each parameter means, one line each (the CLI's --help; tests check that every field has one).
 FIELD_HELP: dict[str, str] = {
@@ -168,7 +202,8 @@ FIELD_HELP: dict[str, str] = {
     "weight_decay": "SGD weight decay",
     "lr_schedule": "learning rate over the optimizer steps: constant, cosine to 0, or multistep (x0.1 at each "
                    "milestone)",
-    "milestones": "multistep: fractions of the run at which the learning rate drops (comma-separated)",
+    "milestones": "multistep: fractions of the run at which the learning rate drops (comma-separated; "
+                  "an error with other schedules)",
     "seed": "seed of the initialization, sampler, attack starts, augmentation and random selection",
     "device": "auto: cuda when available, else cpu",
     "amp": "bf16 autocast (attack, DS scoring, training, evaluation attack) on CPU or CUDA",
@@ -255,6 +290,11 @@ def validate(c: Config) -> None:
 _MNIST_ATTACK = dict(eps=0.3, alpha=0.1, steps=7, eval_steps=10, eval_alpha=0.075)
 _CIFAR_ATTACK = dict(eps=8 / 255, alpha=2 / 255, steps=7, eval_steps=10, eval_alpha=2 / 255)
 
+# The paper profile runs on GPUs: bf16 autocast and channels-last (benchmarks/eval_precision.py shows a
+# bf16 evaluation attack within 0.5 points of fp32).  The cpu profile stays fp32: bf16 pays only on CPUs
+# with native bf16 (AVX-512 BF16 / AMX); on an AVX2-only CPU it is 2-3x slower (see README, benchmark).
+_GPU_FAST = dict(amp=True, channels_last=True)
+
 _PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {
         "mnist": dict(model="small-cnn", train_size=200, test_size=100, epochs=1, batch_size=50,
@@ -271,10 +311,10 @@ _PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
         "mnist": dict(model="resnet18", train_size=None, test_size=10000, epochs=100, batch_size=128,
                       eps=0.3, alpha=0.01, steps=40, eval_steps=20, eval_restarts=10, eval_alpha=0.01,
-                      lr=0.1, lr_schedule="multistep"),
+                      lr=0.1, lr_schedule="multistep", **_GPU_FAST),
         "cifar10": dict(model="resnet18", train_size=None, test_size=10000, epochs=200, batch_size=256,
                         eps=8 / 255, alpha=0.01, steps=20, eval_steps=20, eval_alpha=0.01, augment=True,
-                        lr=0.1, lr_schedule="multistep", milestones=(0.5, 0.75)),
+                        lr=0.1, lr_schedule="multistep", milestones=(0.5, 0.75), **_GPU_FAST),
     },
 }
 

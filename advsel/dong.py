@@ -10,6 +10,7 @@ is then adversarially trained on it.  The method's cost includes the pre-trainin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,9 +22,15 @@ class StabilityTracker:
     ``indices``: the data-set indices being trained on; counts are kept in that order.
     The logits are those of the training forward pass on the adversarial examples
     (train mode, before the optimizer step), so tracking costs no extra pass.
+    ``all_gather``: with several processes, the concatenation over ranks
+    (:meth:`advsel.distributed.Dist.all_gather`): every rank counts the (index,
+    misclassified) pairs of the whole global batch, so the counts, and the subset chosen
+    from them, are identical on every rank.
     """
 
-    def __init__(self, indices: torch.Tensor) -> None:
+    def __init__(self, indices: torch.Tensor,
+                 all_gather: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        self.all_gather = all_gather
         self.indices = indices.cpu().long()
         self.position = torch.full((int(self.indices.max()) + 1,), -1, dtype=torch.long)
         self.position[self.indices] = torch.arange(len(self.indices))
@@ -33,7 +40,11 @@ class StabilityTracker:
     def update(self, idx: torch.Tensor, logits_adv: torch.Tensor, y: torch.Tensor) -> None:
         """Count the samples in ``idx`` whose adversarial prediction is wrong."""
         wrong = (logits_adv.argmax(1) != y).cpu()
-        pos = self.position[idx.cpu()]
+        idx = idx.cpu()
+        if self.all_gather is not None:
+            pairs = self.all_gather(torch.stack([idx.long(), wrong.long()], 1))
+            idx, wrong = pairs[:, 0], pairs[:, 1].bool()
+        pos = self.position[idx]
         self.count_wrong.index_add_(0, pos, wrong.long())
         self.seen.index_add_(0, pos, torch.ones_like(pos))
 

@@ -17,6 +17,7 @@ same for every run), the random starts come from a generator of their own (seed
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,7 +35,8 @@ class FinalEval:
     """What the final evaluation runs.  ``eps``/``alpha`` None: the run's evaluation eps and alpha.
 
     ``n``: test samples for clean and PGD accuracy (capped by the test set).
-    ``autoattack_n``: test samples for AutoAttack (0: none; a prefix of the same subset).
+    ``autoattack_n``: test samples for AutoAttack (0: none; a class-balanced part of the same
+    ``n`` samples).
     """
 
     n: int = 2000
@@ -51,10 +53,13 @@ class FinalEval:
             low = 1 if name in ("n", "restarts") else 0
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
                 raise ValueError(f"{name}={value!r} is not allowed; {name} must be an integer >= {low}")
-        for name in ("eps", "alpha"):
+        for name, low, rule in (("eps", 0.0, ">= 0"), ("alpha", 0.0, "> 0")):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and value >= 0):
-                raise ValueError(f"{name}={value!r} is not allowed; {name} must be a number >= 0 or None")
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                  and (value > low if name == "alpha" else value >= low))
+            if value is not None and not ok:
+                raise ValueError(f"{name}={value!r} is not allowed; {name} must be a number {rule} or None "
+                                 "(None: the run's evaluation value)")
 
     def resolve(self, eps: float, alpha: float) -> tuple[float, float]:
         """The attack's eps and alpha: the spec's own, else the run's evaluation eps and alpha."""
@@ -77,29 +82,51 @@ class FinalEval:
 
 
 def test_subset(data: TensorData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` of the fixed, class-balanced test subset, as [0, 1] floats and labels."""
+    """The fixed, seeded, class-balanced test subset of ``n`` samples (capped by the test set), as [0, 1]
+    floats and labels, in test-set order.  Subsets are nested: the one of ``n`` holds the one of any
+    smaller ``n`` (each class's samples come from one seeded permutation)."""
     idx = balanced_subset(data.y_test, min(n, len(data.y_test)), TEST_SUBSET_SEED, data.num_classes)
     return to_float(data.x_test[idx]), data.y_test[idx]
 
 
 def evaluate_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
                    restarts: int, seed: int = 0, autoattack_n: int = 0, num_classes: int = 10,
-                   n_asked: int | None = None) -> dict[str, Any]:
-    """Clean, PGD and optionally AutoAttack accuracy of ``model`` on ``x``, ``y`` (a ``final_eval`` record)."""
+                   n_asked: int | None = None, pgd: bool = True) -> dict[str, Any]:
+    """Clean, PGD and optionally AutoAttack accuracy of ``model`` on ``x``, ``y`` (a ``final_eval`` record).
+
+    ``x``: float images in [0, 1] on the model's device, ``y`` their labels (checked by
+    :mod:`advsel.attacks`).  ``autoattack_n``: AutoAttack on this many of the samples (0:
+    none): all of them when it is at least ``len(y)``, else a seeded class-balanced subset
+    (the first ``autoattack_n`` where the classes are too uneven for one).  ``pgd=False``
+    leaves out the PGD attack (no ``attack``/``robust_acc`` entries; ``python -m advsel eval
+    --attack autoattack``).
+    """
     gen = torch.Generator(device=x.device).manual_seed(seed)
     record: dict[str, Any] = {
         "n": len(y), "n_asked": n_asked if n_asked is not None else len(y), "seed": seed, "precision": "fp32",
-        "attack": {"name": "pgd", "eps": eps, "alpha": alpha, "steps": steps, "restarts": restarts},
         "clean_acc": clean_accuracy(model, x, y),
-        "robust_acc": robust_accuracy(model, x, y, eps=eps, alpha=alpha, steps=steps, restarts=restarts,
-                                      generator=gen),
     }
+    if pgd:
+        record["attack"] = {"name": "pgd", "eps": eps, "alpha": alpha, "steps": steps, "restarts": restarts}
+        record["robust_acc"] = robust_accuracy(model, x, y, eps=eps, alpha=alpha, steps=steps, restarts=restarts,
+                                               generator=gen)
     if autoattack_n:
         k = min(autoattack_n, len(y))
+        idx = _balanced_part(y, k, num_classes)
         record["autoattack"] = {"n": k, "n_asked": autoattack_n, "version": "standard", "eps": eps,
-                                "robust_acc": autoattack_accuracy(model, x[:k], y[:k], eps=eps,
+                                "robust_acc": autoattack_accuracy(model, x[idx], y[idx], eps=eps,
                                                                   num_classes=num_classes, seed=seed)}
     return record
+
+
+def _balanced_part(y: torch.Tensor, k: int, num_classes: int) -> torch.Tensor:
+    """Indices of ``k`` of the labels ``y``: all, else a seeded class-balanced subset, else the first ``k``."""
+    if k >= len(y):
+        return torch.arange(len(y), device=y.device)
+    try:
+        return balanced_subset(y.cpu(), k, TEST_SUBSET_SEED, num_classes).to(y.device)
+    except ValueError:  # a class with too few samples among y
+        return torch.arange(k, device=y.device)
 
 
 def final_eval(model: nn.Module, data: TensorData, spec: FinalEval, *, eps: float, alpha: float,

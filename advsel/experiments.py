@@ -8,7 +8,6 @@ per-epoch checkpoint the next time it is asked for.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from .dong import stable_subset
 from .evaluation import FinalEval, final_eval
 from .methods import METHOD_PARAMS, REGISTRY
 from .models import load_model
-from .runs import atomic_write_json, checkpoint_path, load_result, model_path, result_path
+from .runs import atomic_copy, atomic_write_json, checkpoint_path, load_result, model_path, result_path
 from .trainer import Trainer
 
 _DATA: dict[str, TensorData] = {}
@@ -48,24 +47,30 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     (:func:`advsel.runs.model_path`, loadable with :func:`advsel.models.load_model`), so a
     stronger evaluation can be run later.  ``final``: make sure the result holds a
     ``final_eval`` record made with these settings, computing it from the kept weights if
-    needed (see :mod:`advsel.evaluation`).  ``save_model``: also copy the weights here.
+    needed (see :mod:`advsel.evaluation`).  ``save_model``: also copy the weights here
+    (a cached result without kept weights is retrained for it).
     ``force`` retrains even when a cached result exists.  ``out``: also write the result
     to this path (atomically).  With ``ADVSEL_CACHED_ONLY=1`` in the environment a
-    missing result (or missing final evaluation) raises :class:`MissingResultError`
+    missing result (or missing final evaluation, or missing weights for ``save_model``) raises
+    :class:`MissingResultError`
     instead of computing it (the book build uses this so that it never trains by accident).
     """
     path, weights = result_path(config, cache_dir), model_path(config, cache_dir)
     result = None if force else load_result(path, config)
+    what = "is not in the run cache"
     stale = result is not None and final is not None and not _has_final(result, config, final)
-    if stale and not weights.is_file():
-        result = None  # an older result without kept weights: retrain to evaluate it
+    if (stale or save_model is not None) and result is not None and not weights.is_file():
+        # an older result without kept weights: retrain to evaluate or save it
+        result, stale, what = None, False, f"has no kept weights ({weights.name})"
     if (result is None or stale) and os.environ.get("ADVSEL_CACHED_ONLY") == "1":
-        what = "is not in the run cache" if result is None else "has no final evaluation with these settings"
+        what = what if result is None else "has no final evaluation with these settings"
         raise MissingResultError(f"{path} {what} and ADVSEL_CACHED_ONLY=1 forbids computing it "
                                  f"(method={config.method}, seed={config.seed}); `make book RERUN=1` computes "
                                  "every run of the book")
     if result is None:
         trainer, result = _train(config, cache_dir, log, progress)
+        if not trainer.dist.is_main:  # several processes (torchrun): every rank trains, rank 0 writes
+            return result
         trainer.save_model(weights)
         if final is not None:
             result["final_eval"] = _final_eval(trainer.model, config, final)
@@ -78,7 +83,7 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     elif log:
         log(f"cached result {path}")
     if save_model is not None:
-        shutil.copyfile(weights, save_model)
+        atomic_copy(weights, save_model)
     if out is not None:
         atomic_write_json(result, Path(out))
     return result

@@ -172,10 +172,14 @@ def load_model(path: str | os.PathLike[str], model: nn.Module | None = None,
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
-    blob = torch.load(path, map_location=map_location, weights_only=True)
+    hint = "write one with advsel.models.save_model or `python -m advsel train --save-model`"
+    try:
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - not a torch file, or one that needs code to load
+        raise ValueError(f"{path} is not an advsel model file (torch.load(..., weights_only=True) cannot read it: "
+                         f"{type(e).__name__}); {hint}") from e
     if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not an advsel model file (expected format {MODEL_FORMAT!r}); "
-                         "write one with advsel.models.save_model or `python -m advsel train --save-model`")
+        raise ValueError(f"{path} is not an advsel model file (expected format {MODEL_FORMAT!r}); {hint}")
     meta = {k: v for k, v in blob.items() if k != "state_dict"}
     if model is None:
         cfg = blob.get("config")
@@ -185,5 +189,9 @@ def load_model(path: str | os.PathLike[str], model: nn.Module | None = None,
 
         model = build_model(cfg["model"], blob["image_shape"], blob["num_classes"], *MEAN_STD[cfg["dataset"]],
                             width=cfg["width"])
-    model.load_state_dict(blob["state_dict"])
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as e:
+        raise ValueError(f"the weights in {path} do not fit the given model ({type(model).__name__}): "
+                         f"{' '.join(str(e).split())[:400]}") from e
     return model.to(map_location).eval(), meta

@@ -22,7 +22,26 @@ from .config import Config, config_from_dict
 RESULT_SCHEMA = 1
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the platform allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not atomic with respect to other threads)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write: Any, mode: str) -> None:
+    """Write through ``write(f)`` to a temporary file beside ``path``, then rename it into place.
+
+    ``mkstemp`` creates the temporary file readable by its owner only (0600); it is given
+    the mode an ordinary ``open()`` would give (``0o666 & ~umask``) before the rename, so
+    result files are as readable by the group as any other file the user writes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -31,6 +50,7 @@ def _atomic(path: Path, write: Any, mode: str) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -45,6 +65,12 @@ def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> None:
 def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
     """``torch.save`` to ``path`` atomically."""
     _atomic(Path(path), lambda f: torch.save(obj, f), "wb")
+
+
+def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Copy the file ``src`` to ``dst`` atomically (creating ``dst``'s folder)."""
+    data = Path(src).read_bytes()
+    _atomic(Path(dst), lambda f: f.write(data), "wb")
 
 
 def default_cache_dir() -> Path:

@@ -21,9 +21,11 @@ permutation: every sample at most once per epoch.
 
 Several processes of one distributed run: every rank builds the same sampler with the
 same seed, draws the same *global* batch of ``batch_size * world_size`` indices and
-keeps the slice ``rank::world_size``.  State that must stay shared (CAT's weights) is
-updated from feedback gathered over all ranks by ``all_gather`` (identity for one
-process), so every rank holds the same weights and draws the same global batch.
+keeps the slice ``rank::world_size`` (``batch_size`` here is the per-rank share; the
+trainer passes ``Config.batch_size // world_size``, see :mod:`advsel.distributed`).
+State that must stay shared (CAT's weights) is updated from feedback gathered over all
+ranks by ``all_gather`` (the concatenation over ranks, identity for one process), so
+every rank holds the same weights and draws the same global batch.
 """
 
 from __future__ import annotations

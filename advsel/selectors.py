@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -49,6 +49,12 @@ class Selection:
     logits_adv: torch.Tensor | None = None
     correct: torch.Tensor | None = None
     scored: int = 0
+    total: int | None = None  # selected over all ranks (None: len(y), one process or per-rank selection)
+
+    @property
+    def n_total(self) -> int:
+        """How many samples were selected over all ranks (``len(y)`` for one process)."""
+        return len(self.y) if self.total is None else self.total
 
 
 def n_selected(p_up: float, n: int) -> int:
@@ -82,25 +88,47 @@ def per_sample_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tup
 
 
 def _pack(both: torch.Tensor, y2: torch.Tensor, chosen: torch.Tensor, b: int,
-          logits_adv: torch.Tensor | None, correct: torch.Tensor | None) -> Selection:
+          logits_adv: torch.Tensor | None, correct: torch.Tensor | None, total: int | None = None) -> Selection:
     """The chosen rows of the 2b' batch ``both`` = [clean; adversarial] with labels ``y2``."""
     is_adv = chosen >= b
     n_adv = is_adv.sum()
     return Selection(both[chosen], y2[chosen], len(chosen) - n_adv, n_adv, is_adv,
-                     chosen[is_adv] - b, logits_adv, correct, 2 * b if correct is not None else 0)
+                     chosen[is_adv] - b, logits_adv, correct, 2 * b if correct is not None else 0, total)
+
+
+def global_to_local(chosen: torch.Tensor, b: int, rank: int, world_size: int) -> torch.Tensor:
+    """The entries of ``chosen`` (positions in the global 2b' = [clean; adversarial] of a global
+    batch of b' = ``b * world_size``) that ``rank`` holds, as positions in its own 2b = [clean;
+    adversarial]; rank r holds the global samples r, r + N, ... (the samplers' ``rank::N``)."""
+    gb = b * world_size
+    part, j = chosen // gb, chosen % gb
+    mine = j % world_size == rank
+    return part[mine] * b + j[mine] // world_size
 
 
 def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,
-           p_up: float = 1.0, generator: torch.Generator | None = None) -> Selection:
+           p_up: float = 1.0, generator: torch.Generator | None = None, *, rank: int = 0, world_size: int = 1,
+           all_gather: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Selection:
     """Form the training set S of one step.
 
     ``clean``: the b' clean samples (standard training).  ``adv``: their b' adversarial
     versions (PGD-AT).  ``top``: the P_up share of the 2b' clean + adversarial samples
     with the highest cross-entropy (DS).  ``random``: a random P_up share of the 2b'
     (DS's "random robust" baseline), drawn from ``generator`` with no scoring pass.
+
+    Several processes (``world_size`` > 1, see :mod:`advsel.distributed`): ``x``, ``y`` are
+    this rank's rows ``rank::world_size`` of the global batch and ``top``/``random`` select
+    over the *global* 2b': ``top`` scores this rank's 2b/N samples, ``all_gather`` (the
+    concatenation over ranks, rank 0 first) collects every rank's losses, and every rank
+    takes the same top k of the 2b'; ``random`` draws the same k of the 2b' on every rank
+    from the shared ``generator``.  The Selection holds the chosen rows this rank has (maybe
+    none) and ``total`` = k.  ``n_clean``/``n_adv``/``correct``/``scored`` count this rank's
+    rows (sum them over the ranks).
     """
     b = len(y)
     dev = y.device
+    if world_size > 1 and kind in ("top", "random"):
+        return _select_global(kind, model, x, x_adv, y, p_up, generator, rank, world_size, all_gather)
     if kind == "clean":
         return Selection(x, y, torch.tensor(b, device=dev), torch.tensor(0, device=dev),
                          torch.zeros(b, dtype=torch.bool, device=dev), torch.empty(0, dtype=torch.long, device=dev))
@@ -120,6 +148,27 @@ def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | N
     chosen = losses.topk(k, sorted=False).indices
     correct = (logits.argmax(1) == y2).sum()
     return _pack(both, y2, chosen, b, logits[b:], correct)
+
+
+def _select_global(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,
+                   p_up: float, generator: torch.Generator | None, rank: int, world_size: int,
+                   all_gather: Callable[[torch.Tensor], torch.Tensor] | None) -> Selection:
+    if x_adv is None:
+        raise ValueError(f"selection {kind!r} needs adversarial examples (x_adv)")
+    b = len(y)
+    k = n_selected(p_up, 2 * b * world_size)
+    both, y2 = torch.cat([x, x_adv]), y.repeat(2)
+    if kind == "random":
+        chosen = torch.randperm(2 * b * world_size, generator=generator)[:k]
+        return _pack(both, y2, global_to_local(chosen, b, rank, world_size).to(y.device), b, None, None, k)
+    if all_gather is None:
+        raise ValueError("a global 'top' selection over several ranks needs all_gather")
+    logits, losses = per_sample_losses(model, both, y2)
+    gathered = all_gather(losses).view(world_size, 2, b)  # rank, clean/adversarial, local row
+    in_global_order = gathered.permute(1, 2, 0).reshape(-1)  # [clean; adversarial], sample i*N + r
+    chosen = in_global_order.topk(k, sorted=False).indices
+    correct = (logits.argmax(1) == y2).sum()
+    return _pack(both, y2, global_to_local(chosen, b, rank, world_size), b, logits[b:], correct, k)
 
 
 def adaptive_p_up(previous: float, accuracy: float, floor: float) -> float:

@@ -10,10 +10,15 @@ pre-training (Dong et al.'s ``robust`` run).
 After each epoch the model is evaluated on a fixed, seeded, class-balanced test subset
 (clean and PGD robust accuracy) and a checkpoint is written, so an interrupted run
 resumes to the same result.
+
+Under ``torchrun`` the same loop runs data-parallel with DistributedDataParallel:
+``batch_size`` stays the global b', split over the ranks; see :mod:`advsel.distributed`
+for what crosses ranks per method, the evaluation, BatchNorm and checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -28,18 +33,19 @@ import torch
 import torch.nn.functional as F
 
 from . import __version__
+from . import distributed as ddp
 from .analysis import MinEpsProbe, SimilarityProbe
 from .attacks import clean_accuracy, pgd, robust_accuracy
 from .cat import CATSampler
 from .config import Config, ConfigError
-from .data import MEAN_STD, TensorData, augment_batch, balanced_subset, load, to_float
+from .data import MEAN_STD, TensorData, balanced_subset, load, to_float
 from .dong import StabilityTracker
 from .evaluation import TEST_SUBSET_SEED
 from .methods import REGISTRY, pretraining_methods
 from .models import build_model, save_model
 from .runs import RESULT_SCHEMA, atomic_torch_save
 from .samplers import Sampler, UniformSampler
-from .selectors import Selection, adaptive_p_up, select
+from .selectors import Selection, adaptive_p_up, frozen_bn_stats, select
 
 
 class NonFiniteLossError(RuntimeError):
@@ -132,15 +138,36 @@ class Trainer:
     selection, before the training pass: the model that chose the samples), ``on_step``
     (after the update) and ``on_epoch_end``; their time is not charged to training, and
     randomness they need comes from :meth:`eval_generator`, never the training generators.
+
+    Several processes (``torchrun``, or a process group the caller started): see
+    :mod:`advsel.distributed`.  ``dist``: this process's place (default: from the process
+    group or torchrun's variables; one process without them).  ``ds_selection``
+    (``global``/``rank``) and ``sync_bn``: the distributed options (default: from
+    ``ADVSEL_DS_SELECTION``/``ADVSEL_SYNC_BN``, else ``global`` and off).  Observers given
+    here run on every rank (with that rank's rows); the probes the config asks for run on
+    rank 0 only; only rank 0 logs and writes the checkpoint.  ``self.model`` is the plain
+    module (attacks, probes and evaluation use it); the training pass goes through
+    ``self.train_module`` (the DDP wrapper with several processes).  A ``sampler`` given
+    with several processes must yield this rank's b'/N rows of each global batch (the
+    samplers' ``rank``/``world_size``).
     """
 
     def __init__(self, config: Config, data: TensorData | None = None, *, train_indices: torch.Tensor | None = None,
                  sampler: Sampler | Callable[[Trainer], Sampler] | None = None,
                  observers: Sequence[Observer] = (), checkpoint: str | Path | None = None,
                  log: Callable[[str], None] | None = None, progress: bool | None = None,
-                 model: torch.nn.Module | None = None) -> None:
+                 model: torch.nn.Module | None = None, dist: ddp.Dist | None = None,
+                 ds_selection: str | None = None, sync_bn: bool | None = None) -> None:
         self.config = c = config
-        self.device = resolve_device(c.device)
+        self.dist = dist if dist is not None else ddp.setup(resolve_device(c.device))
+        self.device = self.dist.device
+        self.ds_selection, self.sync_bn = ddp.options(ds_selection, sync_bn)
+        ws = self.dist.world_size
+        if c.batch_size % ws:
+            reason = (f"not divisible by the world size {ws}: batch_size is the global b', split evenly over "
+                      f"the {ws} processes; choose a multiple of {ws}")
+            raise ConfigError(f"batch_size={c.batch_size} is {reason}", param="batch_size", value=c.batch_size,
+                              reason=reason)
         self.autocast_dtype = torch.bfloat16 if c.amp else None  # bf16 autocast on CPU (AVX-512 BF16) and CUDA
         _seed_everything(c.seed)
         data = data if data is not None else load(c.dataset)
@@ -164,9 +191,10 @@ class Trainer:
         self.custom_model = model is not None
         self.model = model if model is not None else build_model(c.model, data.image_shape, data.num_classes,
                                                                  *MEAN_STD[c.dataset], width=c.width)
-        self.model = self.model.to(self.device)
+        self.model = ddp.convert_sync_bn(self.model, self.dist, self.sync_bn).to(self.device)
         if c.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.train_module = ddp.wrap(self.model, self.dist)  # the model itself for one process
         self.sampler = self._make_sampler(sampler)
         self.total_steps = self.sampler.steps_per_epoch * c.epochs
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum,
@@ -175,16 +203,21 @@ class Trainer:
             self.optimizer, lambda s: lr_factor(c.lr_schedule, s, self.total_steps, c.milestones))
         self.observers = list(observers)
         # a run that is another method's pre-training records the stability that method needs
-        self.tracker = StabilityTracker(self.train_indices) if c.method in pretraining_methods() else None
+        self.tracker = StabilityTracker(self.train_indices, self.dist.all_gather if self.dist.enabled else None) \
+            if c.method in pretraining_methods() else None
         if self.tracker is not None:
             self.observers.append(self.tracker)
+        probes: list[Observer] = []
         if c.min_eps_probe:
-            self.observers.append(MinEpsProbe(c.min_eps_probe))
+            probes.append(MinEpsProbe(c.min_eps_probe))
         if c.similarity_probe:
-            self.observers.append(SimilarityProbe(c.similarity_probe, seed=c.seed))
+            probes.append(SimilarityProbe(c.similarity_probe, seed=c.seed))
+        self.observers += probes
+        # every rank holds the same observers (one checkpoint fits all), the probes act on rank 0 only
+        self._idle = set() if self.dist.is_main else {id(o) for o in probes}
         self.checkpoint = Path(checkpoint) if checkpoint else None
-        self.log = log
-        self.progress = progress
+        self.log = log if self.dist.is_main else None
+        self.progress = progress if self.dist.is_main else False
         self.aug_gen = torch.Generator().manual_seed(c.seed + 1)
         self.sel_gen = torch.Generator().manual_seed(c.seed + 2)
         self.selection = self.method.backprop
@@ -206,12 +239,16 @@ class Trainer:
             reason = f"larger than the {n} training samples; it must be <= {n}"
             raise ConfigError(f"batch_size={c.batch_size} is {reason}", param="batch_size", value=c.batch_size,
                               reason=reason)
+        d = self.dist
+        shard = {"rank": d.rank, "world_size": d.world_size}
+        per_rank = c.batch_size // d.world_size
         try:
             if sampler is None and self.method.batch == "cat":
-                return CATSampler(self.train_indices, self.y_train, c.batch_size, c.seed, alpha=c.cat_alpha,
-                                  temperature=c.cat_temperature, num_classes=self.num_classes)
+                return CATSampler(self.train_indices, self.y_train, per_rank, c.seed, alpha=c.cat_alpha,
+                                  temperature=c.cat_temperature, num_classes=self.num_classes,
+                                  all_gather=d.all_gather, **shard)
             if sampler is None:
-                return UniformSampler(self.train_indices, c.batch_size, c.seed)
+                return UniformSampler(self.train_indices, per_rank, c.seed, **shard)
             return sampler(self) if callable(sampler) and not hasattr(sampler, "batches") else sampler
         except ValueError as e:
             param = "batch_size" if str(e).startswith("batch_size=") else None
@@ -223,8 +260,8 @@ class Trainer:
         dev_idx = idx.to(self.x_train.device, non_blocking=True)
         x = to_float(self.x_train[dev_idx]).to(self.device, non_blocking=True)
         y = self.y_train[dev_idx].to(self.device, non_blocking=True)
-        if self.config.augment:
-            x = augment_batch(x, generator=self.aug_gen)
+        if self.config.augment:  # the crops and flips of the whole global batch, this rank's rows
+            x = ddp.augment_shard(x, self.dist.rank, self.dist.world_size, self.aug_gen)
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
@@ -237,46 +274,61 @@ class Trainer:
     def train_step(self, idx: torch.Tensor, stats: dict[str, Any]) -> None:
         """Attack, select, forward and backward the selected samples, update; count passes."""
         c = self.config
+        d = self.dist
+        ws = d.world_size
         x, y = self.train_batch(idx)
-        b = len(y)
+        b = len(y) * ws  # the global b'
         t0 = self.clock.now()
         x_adv = None
         if self.method.attacks:
-            x_adv = pgd(self.model, x, y, eps=c.eps, alpha=c.alpha, steps=c.steps, random_start=True,
-                        autocast_dtype=self.autocast_dtype)
+            if d.enabled:  # the random starts of the whole global batch, this rank's rows
+                x_adv = ddp.pgd_rows(self.model, x, y, total=b, rows=ddp.shard_rows(b, d.rank, ws), eps=c.eps,
+                                     alpha=c.alpha, steps=c.steps, autocast_dtype=self.autocast_dtype)
+            else:
+                x_adv = pgd(self.model, x, y, eps=c.eps, alpha=c.alpha, steps=c.steps, random_start=True,
+                            autocast_dtype=self.autocast_dtype)
             self.passes["attack_forward"] += c.steps * b
             self.passes["attack_backward"] += c.steps * b
         t1 = self.clock.now()
         self.model.train()
         with self._autocast():
-            sel = select(self.selection, self.model, x, x_adv, y, self.p_up, self.sel_gen)
+            sel = self._select(x, x_adv, y)
         probe_s = self._before_update(idx, sel, x, x_adv, y)
-        with self._autocast():
-            logits = self.model(sel.x).float()
-        loss = F.cross_entropy(logits, sel.y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"training loss is {loss.item()} at epoch {len(self.epochs) + 1}, "
-                                     f"step {stats['steps'] + 1}; the last good checkpoint is kept"
+        with self._autocast(), (frozen_bn_stats(self.model) if len(sel.y) == 0 else contextlib.nullcontext()):
+            logits = self.train_module(sel.x).float()  # an empty batch still joins DDP's all-reduce
+        if d.enabled:  # DDP averages over the ranks: sum / k * N averages to the mean over all k selected
+            loss_sum = F.cross_entropy(logits, sel.y, reduction="sum")
+            loss = loss_sum * (ws / sel.n_total)
+            finite = bool(d.all_reduce_sum(torch.isfinite(loss_sum).logical_not().float()) == 0)
+        else:
+            loss = F.cross_entropy(logits, sel.y)
+            loss_sum = loss.detach() * len(sel.y)
+            finite = bool(torch.isfinite(loss))
+        if not finite:  # with several ranks every rank stops here together
+            what = f"training loss is {loss.item()}" + (f" on rank {d.rank} of {ws}" if d.enabled else "") \
+                if not torch.isfinite(loss) else f"training loss is not finite on another of the {ws} ranks"
+            raise NonFiniteLossError(f"{what} at epoch {len(self.epochs) + 1}, step {stats['steps'] + 1}; "
+                                     "the last good checkpoint is kept"
                                      + (f" at {self.checkpoint}" if self.checkpoint else ""))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
-        self.passes["train_forward"] += sel.scored + len(sel.y)
-        self.passes["train_backward"] += len(sel.y)
+        self.passes["train_forward"] += sel.scored * ws + sel.n_total
+        self.passes["train_backward"] += sel.n_total
         logits_adv = sel.logits_adv if sel.logits_adv is not None else (
             logits.detach() if self.selection == "adv" else None)
         self.sampler.observe(idx, logits_adv, y)  # CAT's weight update is part of its cost
         t2 = self.clock.now()
         for o in self.observers:  # trackers and probes: measurements, not training cost
-            if hasattr(o, "on_step"):
+            if hasattr(o, "on_step") and self._active(o):
                 o.on_step(self, idx, sel, x, x_adv, y, logits_adv)
         self.step += 1
         self.train_time += t2 - t0 - probe_s
         stats["time_attack_s"] += t1 - t0
         stats["time_train_s"] += t2 - t1 - probe_s
         stats["steps"] += 1
-        stats["loss_sum"] += loss.detach() * len(sel.y)
+        stats["loss_sum"] += loss_sum.detach()
         stats["n_selected"] += len(sel.y)
         stats["correct"] += (logits.detach().argmax(1) == sel.y).sum()
         stats["selected_clean"] += sel.n_clean
@@ -285,10 +337,27 @@ class Trainer:
             stats["scored_correct"] += sel.correct
             stats["scored"] += sel.scored
 
+    def _select(self, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor) -> Selection:
+        """The step's selection: over the global 2b' (``ds_selection='global'``) or within the rank;
+        ``total`` is the number selected over all ranks."""
+        d = self.dist
+        if d.enabled and self.ds_selection == "global":
+            sel = select(self.selection, self.model, x, x_adv, y, self.p_up, self.sel_gen, rank=d.rank,
+                         world_size=d.world_size, all_gather=d.all_gather)
+        else:
+            sel = select(self.selection, self.model, x, x_adv, y, self.p_up, self.sel_gen)
+        if sel.total is None and d.enabled:  # the same number on every rank
+            sel.total = len(sel.y) * d.world_size
+        return sel
+
+    def _active(self, o: Any) -> bool:
+        """Whether observer ``o`` acts on this rank (the config's probes: rank 0 only)."""
+        return id(o) not in self._idle
+
     def _before_update(self, idx: torch.Tensor, sel: Selection, x: torch.Tensor, x_adv: torch.Tensor | None,
                        y: torch.Tensor) -> float:
         """Call the observers' ``before_update`` hooks; return the seconds they took (not training cost)."""
-        hooks = [o.before_update for o in self.observers if hasattr(o, "before_update")]
+        hooks = [o.before_update for o in self.observers if hasattr(o, "before_update") and self._active(o)]
         if not hooks:
             return 0.0
         t = self.clock.now()
@@ -317,8 +386,9 @@ class Trainer:
 
         c = self.config
         rng = torch.get_rng_state()
+        cuda_rng = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
         model = copy.deepcopy(self.model)
-        idx = self.train_indices[: min(c.batch_size, len(self.train_indices))]
+        idx = self.train_indices[: min(c.batch_size // self.dist.world_size, len(self.train_indices))]
         x = to_float(self.x_train[idx.to(self.x_train.device)]).to(self.device)
         y = self.y_train[idx.to(self.y_train.device)].to(self.device)
         x_adv = pgd(model, x, y, eps=c.eps, alpha=c.alpha, steps=min(c.steps, 2), autocast_dtype=self.autocast_dtype)
@@ -326,6 +396,8 @@ class Trainer:
             loss = F.cross_entropy(model(torch.cat([x, x_adv])).float(), y.repeat(2))
         loss.backward()
         torch.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state(cuda_rng, self.device)
         self.clock.now()
 
     def pass_totals(self) -> dict[str, int]:
@@ -338,11 +410,23 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Clean and PGD robust accuracy on the fixed test subset."""
         c = self.config
-        clean = clean_accuracy(self.model, self.x_test, self.y_test)
-        robust = robust_accuracy(self.model, self.x_test, self.y_test, eps=c.effective_eval_eps,
-                                 alpha=c.effective_eval_alpha, steps=c.eval_steps, restarts=c.eval_restarts,
-                                 autocast_dtype=self.autocast_dtype, generator=self.eval_generator())
-        return {"clean_acc": clean, "robust_acc": robust}
+        d = self.dist
+        if not d.enabled:
+            clean = clean_accuracy(self.model, self.x_test, self.y_test)
+            robust = robust_accuracy(self.model, self.x_test, self.y_test, eps=c.effective_eval_eps,
+                                     alpha=c.effective_eval_alpha, steps=c.eval_steps, restarts=c.eval_restarts,
+                                     autocast_dtype=self.autocast_dtype, generator=self.eval_generator())
+            return {"clean_acc": clean, "robust_acc": robust}
+        # every rank evaluates rank 0's model on its share of the test subset; the counts are summed
+        d.broadcast_buffers(self.model)
+        counts = ddp.sharded_correct(self.model, self.x_test, self.y_test, d.rank, d.world_size,
+                                     eps=c.effective_eval_eps, alpha=c.effective_eval_alpha, steps=c.eval_steps,
+                                     restarts=c.eval_restarts, autocast_dtype=self.autocast_dtype,
+                                     generator=self.eval_generator())
+        clean_n, robust_n = d.all_reduce_sum(torch.tensor(counts, dtype=torch.float64)).long().tolist()
+        n = len(self.y_test)
+        # the same float as one process: clean as a float32 mean, robust as a Python division
+        return {"clean_acc": (torch.tensor(float(clean_n)) / n).item(), "robust_acc": robust_n / n}
 
     def _record_eval(self, epoch: int) -> dict[str, float]:
         acc = self.evaluate()
@@ -379,6 +463,7 @@ class Trainer:
                 te = time.perf_counter()
                 self._record_eval(epoch + 1)
                 stats["time_eval_s"] += time.perf_counter() - te
+        self._reduce(stats)
         te = time.perf_counter()
         acc = self._record_eval(epoch + 1)
         stats["time_eval_s"] += time.perf_counter() - te
@@ -400,7 +485,7 @@ class Trainer:
             "time_eval_s": stats["time_eval_s"], "train_time_s": self.train_time,
         }
         for o in self.observers:
-            if hasattr(o, "on_epoch_end"):
+            if hasattr(o, "on_epoch_end") and self._active(o):
                 o.on_epoch_end(self, record)
         if self.method.p_up == "eq9":
             driver = {"train": train_acc, "clean": acc["clean_acc"], "robust": acc["robust_acc"]}[c.adaptive_accuracy]
@@ -410,6 +495,18 @@ class Trainer:
         self._save_checkpoint()
         if self.log:
             self.log(format_epoch(record, c.epochs))
+
+    _SUMMED = ("loss_sum", "n_selected", "correct", "selected_clean", "selected_adv", "scored_correct", "scored")
+
+    def _reduce(self, stats: dict[str, Any]) -> None:
+        """Sum the epoch's per-rank statistics over the ranks (one all-reduce; nothing for one process)."""
+        if not self.dist.enabled:
+            return
+        vec = torch.tensor([float(stats[k]) for k in self._SUMMED], dtype=torch.float64)
+        for k, v in zip(self._SUMMED, self.dist.all_reduce_sum(vec).tolist(), strict=True):
+            old = stats[k]
+            stats[k] = torch.tensor(v, dtype=old.dtype, device=old.device) if isinstance(old, torch.Tensor) \
+                else int(v)
 
     # ------------------------------------------------------------ checkpointing
     def _state(self) -> dict[str, Any]:
@@ -421,19 +518,20 @@ class Trainer:
             "epochs": self.epochs, "evals": self.evals, "step": self.step, "train_time": self.train_time,
             "passes": self.passes, "p_up": self.p_up, "aug_gen": self.aug_gen.get_state(),
             "sel_gen": self.sel_gen.get_state(), "torch_rng": torch.get_rng_state(), "py_rng": _python_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         }
 
     def _save_checkpoint(self) -> None:
-        if self.checkpoint is not None:
+        if self.checkpoint is not None and self.dist.is_main:  # every rank holds the same state
             atomic_torch_save(self._state(), self.checkpoint)
 
-    def _resume(self) -> bool:
-        """Restore the last checkpoint if there is a usable one; True when resumed."""
+    def _read_checkpoint(self) -> dict[str, Any] | None:
+        """The checkpoint's state if there is a usable one (else None, with a warning when unusable)."""
         if self.checkpoint is None or not self.checkpoint.is_file():
-            return False
-        try:
-            s = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+            return None
+        try:  # with several ranks loaded on the CPU and broadcast, each rank moves it to its device
+            s = torch.load(self.checkpoint, map_location="cpu" if self.dist.enabled else self.device,
+                           weights_only=True)
             if s["key"] != self.config.key():
                 raise ValueError("checkpoint belongs to another config")
             if s.get("observer_types") != self._observer_types():
@@ -443,7 +541,17 @@ class Trainer:
             import warnings
 
             warnings.warn(f"checkpoint {self.checkpoint} is unusable ({e}); starting the run from scratch",
-                          stacklevel=2)
+                          stacklevel=3)
+            return None
+        return s
+
+    def _resume(self) -> bool:
+        """Restore the last checkpoint if there is a usable one; True when resumed.  With several
+        ranks, rank 0 reads it and broadcasts it, so every rank resumes from the same state."""
+        if self.checkpoint is None:
+            return False
+        s = self.dist.broadcast_object(self._read_checkpoint() if self.dist.is_main else None)
+        if s is None:
             return False
         self.model.load_state_dict(s["model"])
         self.optimizer.load_state_dict(s["optimizer"])
@@ -458,8 +566,11 @@ class Trainer:
         self.sel_gen.set_state(s["sel_gen"].cpu())
         torch.set_rng_state(s["torch_rng"].cpu())
         _set_python_rng_state(s["py_rng"])
-        if s["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([t.cpu() for t in s["cuda_rng"]])
+        cuda_rng = s["cuda_rng"]
+        if isinstance(cuda_rng, torch.Tensor) and self.device.type == "cuda":  # this run's device
+            torch.cuda.set_rng_state(cuda_rng.cpu(), self.device)
+        elif isinstance(cuda_rng, list) and torch.cuda.is_available():  # older checkpoints: every device
+            torch.cuda.set_rng_state_all([t.cpu() for t in cuda_rng])
         if self.log:
             self.log(f"resumed from {self.checkpoint} after epoch {len(self.epochs)}")
         return True
@@ -483,6 +594,7 @@ class Trainer:
             "schema": RESULT_SCHEMA, "complete": len(self.epochs) == self.config.epochs,
             "config": self.config.to_dict(), "key": self.config.key(), "data_source": self.data_source,
             "hardware": hardware(), "device": str(self.device), "advsel_version": __version__,
+            **self.dist.record(), "distributed": {"ds_selection": self.ds_selection, "sync_bn": self.sync_bn},
             "git_commit": git_commit(), "train_size": len(self.train_indices), "test_size": len(self.y_test),
             "total_time_s": sum(r["time_s"] for r in self.epochs), "train_time_s": self.train_time,
             "epochs": self.epochs, "evals": self.evals,

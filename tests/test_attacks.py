@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchattacks
 
-from advsel.attacks import clean_accuracy, eval_mode, fgsm, pgd, predict, robust_accuracy
+from advsel.attacks import autoattack_accuracy, clean_accuracy, eval_mode, fgsm, pgd, predict, robust_accuracy
 
 
 @pytest.fixture
@@ -183,3 +183,136 @@ def test_accuracy_helpers(bn_model: nn.Module, batch) -> None:
     assert robust_accuracy(bn_model, x, labels, eps=0.0, alpha=0.1, steps=2) == 1.0
     torch.manual_seed(0)
     assert robust_accuracy(bn_model, x, labels, eps=0.5, alpha=0.2, steps=5) < 0.2
+
+
+# ------------------------------------------------------------------ inputs checked at the edge
+
+
+def _pgd(model, x, y):
+    return pgd(model, x, y, eps=0.1, alpha=0.05, steps=1)
+
+
+def _fgsm(model, x, y):
+    return fgsm(model, x, y, eps=0.1)
+
+
+def _robust(model, x, y):
+    return robust_accuracy(model, x, y, eps=0.1, alpha=0.05, steps=1)
+
+
+def _aa(model, x, y):
+    return autoattack_accuracy(model, x, y, eps=0.1)
+
+
+ENTRY_POINTS = {"pgd": _pgd, "fgsm": _fgsm, "robust_accuracy": _robust, "clean_accuracy": clean_accuracy,
+                "autoattack_accuracy": _aa}
+NAME = {"fgsm": "pgd"}  # fgsm is one step of pgd and reports under its name
+
+
+@pytest.mark.parametrize("fn", ENTRY_POINTS)
+@pytest.mark.parametrize(("kind", "shown"), [("0-255", r"\[0\.\d+, 25\d\.\d+\]"),
+                                             ("normalised", r"\[-0\.99\d+, 0\.99\d+\]")])
+def test_images_outside_0_1_are_rejected_not_clamped(bn_model: nn.Module, batch, fn: str, kind: str,
+                                                     shown: str) -> None:
+    x, y = batch
+    x = x * 255 if kind == "0-255" else (x - 0.5) / 0.5
+    with pytest.raises(ValueError, match=rf"^{NAME.get(fn, fn)}: x ranges over {shown}; the attacks take images "
+                                         r"in \[0, 1\] \(0-255 pixels: divide by 255; normalisation belongs "
+                                         r"inside the model"):
+        ENTRY_POINTS[fn](bn_model, x, y)
+
+
+@pytest.mark.parametrize("fn", ENTRY_POINTS)
+def test_integer_images_are_a_type_error(bn_model: nn.Module, batch, fn: str) -> None:
+    x, y = batch
+    with pytest.raises(TypeError, match=rf"^{NAME.get(fn, fn)}: x has dtype torch.uint8; the attacks take "
+                                        r"floating-point images in \[0, 1\] \(for 0-255 pixels: x.float\(\) / 255\)"):
+        ENTRY_POINTS[fn](bn_model, (x * 255).to(torch.uint8), y)
+
+
+@pytest.mark.parametrize("fn", ENTRY_POINTS)
+def test_labels_outside_the_models_classes_are_rejected(bn_model: nn.Module, batch, fn: str) -> None:
+    x, y = batch
+    y = y.clone()
+    y[3] = 10
+    expected = (r"y holds labels up to 10 but num_classes=10; labels must be in \[0, 9\]" if fn == "autoattack_accuracy"
+                else r"y holds labels up to 10 but the model returns 10 logits; labels must be class indices in "
+                     r"\[0, 9\]")
+    with pytest.raises(ValueError, match=rf"^{NAME.get(fn, fn)}: {expected}"):
+        ENTRY_POINTS[fn](bn_model, x, y)
+    y[3] = -1
+    with pytest.raises(ValueError, match=r"y holds labels from -1; labels must be class indices >= 0"):
+        ENTRY_POINTS[fn](bn_model, x, y)
+
+
+@pytest.mark.parametrize("fn", ENTRY_POINTS)
+def test_labels_of_the_wrong_length_or_dtype_are_rejected(bn_model: nn.Module, batch, fn: str) -> None:
+    x, y = batch
+    name = NAME.get(fn, fn)
+    with pytest.raises(ValueError, match=rf"^{name}: y has shape \(47,\) for 48 images; expected one label per "
+                                         r"image, shape \(48,\)"):
+        ENTRY_POINTS[fn](bn_model, x, y[:-1])
+    with pytest.raises(ValueError, match=r"y has shape \(48, 1\)"):
+        ENTRY_POINTS[fn](bn_model, x, y[:, None])
+    with pytest.raises(TypeError, match=rf"^{name}: y has dtype torch.float32; labels must be integer class "
+                                        r"indices \(torch.long\)"):
+        ENTRY_POINTS[fn](bn_model, x, y.float())
+    with pytest.raises(TypeError, match=r"y must be a torch.Tensor of integer class labels, not list"):
+        ENTRY_POINTS[fn](bn_model, x, y.tolist())
+
+
+def test_integer_labels_of_any_width_are_accepted(bn_model: nn.Module, batch) -> None:
+    x, y = batch
+    labels = own_labels(bn_model, x)
+    for dtype in (torch.uint8, torch.int32, torch.int64):
+        assert clean_accuracy(bn_model, x, labels.to(dtype)) == 1.0
+        torch.manual_seed(0)
+        a = pgd(bn_model, x, y.to(dtype), eps=0.1, alpha=0.05, steps=2)
+        torch.manual_seed(0)
+        assert torch.equal(a, pgd(bn_model, x, y, eps=0.1, alpha=0.05, steps=2))
+
+
+def test_the_label_check_uses_the_models_width(batch) -> None:
+    x, y = batch
+    torch.manual_seed(0)
+    five = nn.Sequential(nn.Flatten(), nn.Linear(64, 5))
+    ok = y % 5
+    pgd(five, x, ok, eps=0.1, alpha=0.05, steps=1)
+    with pytest.raises(ValueError, match=r"^pgd: y holds labels up to 9 but the model returns 5 logits"):
+        pgd(five, x, y, eps=0.1, alpha=0.05, steps=1)
+    with pytest.raises(ValueError, match=r"^robust_accuracy: y holds labels up to 9 but the model returns 5 logits"):
+        robust_accuracy(five, x, y, eps=0.1, alpha=0.05, steps=0, batch_size=7)
+    with pytest.raises(ValueError, match=r"^autoattack_accuracy: num_classes=10 but the model returns 5 logits; "
+                                         r"pass num_classes=5"):
+        autoattack_accuracy(five, x, ok, eps=0.1)
+
+
+def test_other_bad_inputs_name_the_argument(bn_model: nn.Module, batch) -> None:
+    x, y = batch
+    with pytest.raises(TypeError, match=r"^pgd: x must be a torch.Tensor of images in \[0, 1\], not ndarray"):
+        pgd(bn_model, x.numpy(), y, eps=0.1, alpha=0.05, steps=1)
+    with pytest.raises(ValueError, match=r"^clean_accuracy: x has shape \(64,\); expected a batch of images"):
+        clean_accuracy(bn_model, x[0].flatten(), y[:1])
+    with pytest.raises(ValueError, match=r"^robust_accuracy: x is empty"):
+        robust_accuracy(bn_model, x[:0], y[:0], eps=0.1, alpha=0.05, steps=1)
+    with pytest.raises(ValueError, match=r"x ranges over \[nan, nan\]"):
+        pgd(bn_model, torch.full_like(x, float("nan")), y, eps=0.1, alpha=0.05, steps=1)
+    with pytest.raises(ValueError, match=r"^batch_size=0 is not allowed; batch_size must be an integer >= 1"):
+        clean_accuracy(bn_model, x, y, batch_size=0)
+    with pytest.raises(ValueError, match=r"^predict: x ranges over"):
+        predict(bn_model, x * 255)
+    assert pgd(bn_model, x[:0], y[:0], eps=0.1, alpha=0.05, steps=1).shape == (0, 1, 8, 8)
+    assert predict(bn_model, x[:0]).shape == (0,), "an empty shard predicts nothing"
+
+
+def test_one_check_per_call_not_per_step(bn_model: nn.Module, batch, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The value check reads back once per call whatever the steps and restarts."""
+    from advsel import attacks
+
+    x, y = batch
+    calls = []
+    real = attacks._check_inputs
+    monkeypatch.setattr(attacks, "_check_inputs", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    pgd(bn_model, x, y, eps=0.1, alpha=0.05, steps=5, restarts=3)
+    robust_accuracy(bn_model, x, y, eps=0.1, alpha=0.05, steps=3, restarts=2, batch_size=10)
+    assert calls == ["pgd", "robust_accuracy"]

@@ -133,7 +133,9 @@ def test_train_writes_the_result_json(synthetic_experiments: TensorData, tmp_pat
     (rec,) = result["epochs"]
     assert set(EPOCH_KEYS) <= set(rec) and rec["p_up"] == 0.5
     stdout = capsys.readouterr().out
-    assert stdout.splitlines()[0].startswith("epoch   1/1")
+    assert stdout.splitlines()[0] == (f"run cache: {(tmp_path / 'runs').resolve()} (from --cache-dir; a new folder; "
+                                      "--cache-dir or $ADVSEL_RUNS sets another)")
+    assert stdout.splitlines()[1].startswith("epoch   1/1")
     assert f"done: clean {rec['clean_acc']:.4f}, robust {rec['robust_acc']:.4f} (ds, mnist" in stdout
     assert len(list((tmp_path / "runs").glob("mnist-ds-*.json"))) == 1, "also in the run cache"
 
@@ -151,7 +153,22 @@ def test_second_identical_call_uses_the_cache(synthetic_experiments: TensorData,
     assert main(argv) == 0
     capsys.readouterr()
     assert main(argv) == 0
-    assert capsys.readouterr().out.startswith("cached result ")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"run cache: {tmp_path.resolve()} (from --cache-dir; --cache-dir or $ADVSEL_RUNS sets another)"
+    assert lines[1].startswith("cached result ")
+
+
+def test_the_cache_line_says_what_chose_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from advsel.cli import cache_line
+
+    monkeypatch.setenv("ADVSEL_RUNS", str(tmp_path / "env-runs"))
+    assert cache_line(None) == (f"run cache: {(tmp_path / 'env-runs').resolve()} (from $ADVSEL_RUNS; a new folder; "
+                                "--cache-dir or $ADVSEL_RUNS sets another)")
+    monkeypatch.delenv("ADVSEL_RUNS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "runs").mkdir(parents=True)
+    assert cache_line(None) == (f"run cache: {(tmp_path / 'results' / 'runs').resolve()} (from the default, "
+                                "results/runs under the working folder; --cache-dir or $ADVSEL_RUNS sets another)")
 
 
 # ------------------------------------------------------------------ errors
@@ -187,6 +204,28 @@ BAD_FLAGS = [
     (["--epochs", "1.5"], ["argument --epochs", "invalid int value"]),
     (["--train-size", "some"], ["argument --train-size", "'some' is not an integer or 'all'"]),
     (["--no-such-flag", "1"], ["unrecognized arguments: --no-such-flag"]),
+    # a method-specific flag the method does not read, milestones without multistep
+    (["--method", "ds-adaptive", "--p-up", "0.3"], ["error: --p-up 0.3: not used by --method ds-adaptive; only ds, "
+                                                    "random, ds-cat use it"]),
+    (["--p-up", "0.3"], ["error: --p-up 0.3: not used by --method robust; only ds, random, ds-cat use it"]),
+    (["--method", "robust", "--cat-alpha", "0.2"], ["error: --cat-alpha 0.2: not used by --method robust; only cat, "
+                                                    "ds-cat use it"]),
+    (["--method", "ds", "--dong-keep", "0.3"], ["error: --dong-keep 0.3: not used by --method ds; only dong use it"]),
+    (["--method", "ds", "--p-up-floor", "0.3"], ["error: --p-up-floor 0.3: not used by --method ds; only "
+                                                 "ds-adaptive use it"]),
+    (["--method", "cat", "--adaptive-accuracy", "robust"], ["error: --adaptive-accuracy robust: not used by --method "
+                                                            "cat; only ds-adaptive use it"]),
+    (["--milestones", "0.3,0.6"], ["error: --milestones 0.3,0.6: only used with --lr-schedule multistep; this "
+                                   "run's schedule is constant"]),
+    (["--lr-schedule", "cosine", "--milestones", "0.3"], ["error: --milestones 0.3: only used with --lr-schedule "
+                                                          "multistep; this run's schedule is cosine"]),
+    # two spellings of b' with different values
+    (["--sampling-number", "40", "--batch-size", "60"], ["argument --batch-size/--sampling-number: --sampling-number "
+                                                         "40 and --batch-size 60 set the same parameter to different "
+                                                         "values; give one of them"]),
+    (["--batch-size", "60", "--sampling-number", "40"], ["--batch-size 60 and --sampling-number 40 set the same "
+                                                         "parameter to different values"]),
+    (["--save-model", "."], ["error: --save-model .: is a folder; give a file name such as model.pt"]),
 ]
 
 
@@ -201,6 +240,28 @@ def test_bad_flags_exit_2_with_a_clear_message(flags: list[str], texts: list[str
     for text in texts:
         assert text in err
     assert not list(tmp_path.rglob("*.json")), "nothing was written"
+
+
+@pytest.mark.parametrize("flags", [["--method", "ds", "--p-up", "0.3"], ["--method", "ds-cat", "--cat-alpha", "0.2"],
+                                   ["--lr-schedule", "multistep", "--milestones", "0.3"],
+                                   ["--sampling-number", "40", "--batch-size", "40"],
+                                   ["--batch-size", "40", "--batch-size", "30"]])
+def test_used_parameters_and_agreeing_aliases_are_accepted(flags: list[str], synthetic_experiments: TensorData,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    assert main(train(tmp_path, *flags, "--out", str(out))) == 0
+    cfg = json.loads(out.read_text())["config"]
+    name, value = flags[-2].lstrip("-").replace("-", "_").replace("sampling_number", "batch_size"), flags[-1]
+    assert str(cfg[name]).strip("[]()") == value or cfg[name] == [float(value)]
+
+
+def test_the_python_api_accepts_unused_parameters_and_shares_the_run(synthetic_experiments: TensorData,
+                                                                     tmp_path: Path) -> None:
+    """make_config(method='robust', p_up=0.3) is accepted and is the cached robust run (normalised, not rejected)."""
+    plain = experiments.run(make_config("smoke", "mnist", device="cpu"), tmp_path)
+    again = experiments.run(make_config("smoke", "mnist", device="cpu", p_up=0.3, milestones=(0.2,)), tmp_path)
+    assert again["key"] == plain["key"] and again["epochs"] == plain["epochs"]
+    assert len(list(tmp_path.glob("*.json"))) == 1
 
 
 def test_labels_outside_the_classes_exit_2(data_factory, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -278,3 +339,142 @@ def test_the_cli_and_trainer_import_no_plotting_or_notebook_modules(child_env: d
             "print([m for m in ('matplotlib', 'pandas', 'seaborn', 'IPython') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], env=child_env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ models out, evaluation in
+
+
+@pytest.fixture
+def saved_model(synthetic_experiments: TensorData, tmp_path: Path) -> Path:
+    """A smoke run on the synthetic data, trained by ``train --save-model``."""
+    path = tmp_path / "m.pt"
+    assert main(train(tmp_path, "--method", "robust", "--device", "cpu", "--save-model", str(path))) == 0
+    return path
+
+
+def test_train_save_model_writes_loadable_weights(synthetic_experiments: TensorData, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from advsel.models import load_model
+    from advsel.runs import model_path
+
+    saved_model = tmp_path / "out" / "m.pt"
+    assert main(train(tmp_path, "--method", "robust", "--device", "cpu", "--save-model", str(saved_model))) == 0
+    assert capsys.readouterr().out.endswith(f"model: {saved_model} (evaluate: python -m advsel eval {saved_model})\n")
+    model, meta = load_model(saved_model)
+    config = make_config("smoke", "mnist", method="robust", device="cpu")
+    assert meta["config"] == config.to_dict() and meta["key"] == config.key() and meta["epochs_trained"] == 1
+    kept = model_path(config, tmp_path / "runs")
+    assert kept.read_bytes() == saved_model.read_bytes(), "the cache keeps the same weights"
+    assert not model.training
+
+
+def test_eval_reports_clean_and_pgd_accuracy_as_the_final_evaluation_would(saved_model: Path, tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from advsel.evaluation import FinalEval
+
+    out = tmp_path / "eval.json"
+    capsys.readouterr()
+    argv = ["eval", str(saved_model), "--n", "60", "--steps", "3", "--restarts", "2", "--eps", "0.2", "--device", "cpu",
+            "--json", str(out)]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    record = json.loads(out.read_text())
+    assert record["n"] == 60 and record["attack"] == {"name": "pgd", "eps": 0.2, "alpha": 0.05, "steps": 3,
+                                                      "restarts": 2}
+    assert "autoattack" not in record and record["dataset"] == "mnist" and record["method"] == "robust"
+    assert f"clean accuracy      {record['clean_acc']:.4f}" in stdout
+    assert f"PGD accuracy        {record['robust_acc']:.4f}  (PGD-3, 2 restarts, eps 0.2, alpha 0.05" in stdout
+    # the same numbers as run(final=...) computes from the kept weights
+    config = make_config("smoke", "mnist", method="robust", device="cpu")
+    result = experiments.run(config, tmp_path / "runs", final=FinalEval(n=60, steps=3, restarts=2, eps=0.2, alpha=0.05))
+    fe = result["final_eval"]
+    assert (fe["clean_acc"], fe["robust_acc"]) == (record["clean_acc"], record["robust_acc"])
+    assert record["robust_acc"] <= record["clean_acc"]
+    # eps and alpha default to the run's evaluation attack
+    assert main(["eval", str(saved_model), "--n", "20", "--steps", "1", "--json", str(out)]) == 0
+    a = json.loads(out.read_text())["attack"]
+    assert (a["eps"], a["alpha"]) == (config.effective_eval_eps, config.effective_eval_alpha)
+
+
+def _user_model_file(tmp_path: Path) -> Path:
+    from advsel.models import save_model
+
+    path = tmp_path / "own.pt"
+    save_model(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10)), path, config=None,
+               image_shape=(1, 8, 8), num_classes=10)
+    return path
+
+
+EVAL_ERRORS = [
+    # (argv after "eval" with {m} for the saved model, text stderr must contain)
+    (["{tmp}/missing.pt"], "error: MODEL {tmp}/missing.pt: no such file"),
+    (["{tmp}"], "error: MODEL {tmp}: no such file (it is a folder)"),
+    (["{tmp}/garbage.pt"], "is not an advsel model file (torch.load(..., weights_only=True) cannot read it"),
+    (["{tmp}/other.pt"], "is not an advsel model file (expected format 'advsel-model/1')"),
+    (["{tmp}/own.pt"], "holds a user's own model (saved without an advsel config)"),
+    (["{m}", "--n", "0"], "error: --n 0: must be an integer >= 1"),
+    (["{m}", "--steps", "-1"], "error: --steps -1: must be an integer >= 0"),
+    (["{m}", "--restarts", "0"], "error: --restarts 0: must be an integer >= 1"),
+    (["{m}", "--eps=-8/255"], "error: --eps=-8/255: must be >= 0"),
+    (["{m}", "--alpha", "0"], "error: --alpha 0: must be > 0"),
+    (["{m}", "--eps", "abc"], "argument --eps: 'abc' is not a number"),
+    (["{m}", "--n", "ten"], "argument --n: invalid int value: 'ten'"),
+    (["{m}", "--attack", "cw"], "argument --attack: invalid choice: 'cw'"),
+    (["{m}", "--dataset", "svhn"], "error: --dataset svhn: not allowed; choose one of: mnist, cifar10"),
+    (["{m}", "--device", "tpu"], "error: --device tpu: not allowed; choose one of: auto, cpu, cuda"),
+    (["{m}", "--device", "cuda"], "error: --device cuda: was asked for but no CUDA device"),
+    (["{m}", "--bogus"], "unrecognized arguments: --bogus"),
+    ([], "the following arguments are required: MODEL"),
+]
+
+
+@pytest.mark.parametrize(("argv", "text"), EVAL_ERRORS, ids=[" ".join(a) or "none" for a, _ in EVAL_ERRORS])
+def test_eval_usage_errors_exit_2_naming_the_flag(argv: list[str], text: str, saved_model: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    (tmp_path / "garbage.pt").write_text("not a model")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    _user_model_file(tmp_path)
+    capsys.readouterr()
+    args = [a.format(m=saved_model, tmp=tmp_path) for a in argv]
+    assert main(["eval", *args, "--json", str(tmp_path / "e.json")]) == 2
+    err = capsys.readouterr().err
+    assert text.format(tmp=tmp_path) in err and "Traceback" not in err
+    assert not (tmp_path / "e.json").exists()
+
+
+def test_eval_rejects_a_dataset_the_model_does_not_fit(saved_model: Path, tiny_data: TensorData,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import make_data
+
+    monkeypatch.setitem(experiments._DATA, "cifar10", make_data(shape=(3, 8, 8), name="cifar10"))
+    assert main(["eval", str(saved_model), "--dataset", "cifar10"]) == 2
+    assert ("error: --dataset cifar10: the model takes 1x8x8 images and 10 classes, cifar10 has 3x8x8 images and "
+            "10 classes") in capsys.readouterr().err
+
+
+def test_train_then_eval_with_autoattack_on_real_mnist(tmp_path: Path, child_env: dict[str, str],
+                                                       data_dir: Path) -> None:
+    """End to end in real processes: ``train --save-model`` then ``eval --attack autoattack`` (tiny n: it is slow)."""
+    env = {**child_env, "ADVSEL_DATA": str(data_dir)}
+    model = tmp_path / "m.pt"
+    proc = subprocess.run([sys.executable, "-m", "advsel", "train", "--profile", "smoke", "--method", "robust",
+                           "--device", "cpu", "--quiet", "--save-model", str(model)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"run cache: {Path(env['ADVSEL_RUNS']).resolve()} (from $ADVSEL_RUNS")
+    out = tmp_path / "eval.json"
+    proc = subprocess.run([sys.executable, "-m", "advsel", "eval", str(model), "--attack", "autoattack", "--n", "8",
+                           "--device", "cpu", "--json", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    assert record["n"] == 8 and "robust_acc" not in record and "attack" not in record
+    aa = record["autoattack"]
+    assert aa["n"] == 8 and aa["version"] == "standard" and aa["eps"] == 0.3
+    assert 0 <= aa["robust_acc"] <= record["clean_acc"], "AutoAttack never raises accuracy"
+    assert "MNIST" in record["data_source"] and record["config"]["method"] == "robust"
+    assert f"AutoAttack accuracy {aa['robust_acc']:.4f}  (standard, eps 0.3, n 8)" in proc.stdout
+    assert "PGD accuracy" not in proc.stdout

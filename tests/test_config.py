@@ -23,6 +23,7 @@ from advsel.config import (
     make_config,
     profile_defaults,
 )
+from advsel.methods import METHOD_PARAMS, REGISTRY
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -182,11 +183,64 @@ def test_key_is_the_same_in_another_process(child_env: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(("name", "value"), [("method", "ds"), ("p_up", 0.25), ("eps", 0.2), ("seed", 1),
                                              ("epochs", 2), ("model", "madry-cnn"), ("augment", True),
-                                             ("milestones", (0.3,)), ("eval_restarts", 2)])
+                                             ("milestones", (0.3,)), ("eval_restarts", 2), ("cat_alpha", 0.2),
+                                             ("cat_temperature", 2.0)])
 def test_key_changes_with_every_result_relevant_field(name: str, value: object) -> None:
-    base = make_config("smoke", "mnist")
+    base = make_config("smoke", "mnist", method="ds-cat", lr_schedule="multistep")  # reads all of these
     assert getattr(base, name) != value
     assert base.replace(**{name: value}).key() != base.key()
+
+
+# every method-specific parameter at a non-default value that is allowed
+NON_DEFAULT = {"p_up": 0.3, "p_up_floor": 0.2, "adaptive_accuracy": "robust", "cat_alpha": 0.2,
+               "cat_temperature": 2.0, "dong_keep": 0.7}
+
+
+def test_non_default_values_cover_every_method_parameter() -> None:
+    assert set(NON_DEFAULT) == set(METHOD_PARAMS)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", METHOD_PARAMS)
+def test_unused_method_parameters_are_normalised_out_of_the_key(method: str, name: str) -> None:
+    """A parameter the method does not read leaves the key as it is; one it reads changes it."""
+    base = make_config("smoke", "mnist", method=method)
+    changed = base.replace(**{name: NON_DEFAULT[name]})
+    assert getattr(changed, name) == NON_DEFAULT[name], "the value itself is kept as given"
+    used = name in REGISTRY[method].params
+    assert (changed.key() != base.key()) is used
+    assert (name in changed.ignored()) is not used
+
+
+def test_milestones_count_only_under_multistep() -> None:
+    for schedule in ("constant", "cosine"):
+        c = make_config("smoke", "mnist", lr_schedule=schedule)
+        assert c.replace(milestones=(0.3,)).key() == c.key() and "milestones" in c.ignored()
+    m = make_config("smoke", "mnist", lr_schedule="multistep")
+    assert m.replace(milestones=(0.3,)).key() != m.key() and "milestones" not in m.ignored()
+    assert make_config("paper", "cifar10").replace(milestones=(0.3,)).key() != make_config("paper", "cifar10").key()
+
+
+def test_the_key_of_a_config_at_its_defaults_is_unchanged_by_the_normalisation() -> None:
+    """Runs that left unused parameters at their defaults keep their old keys (the committed results)."""
+    import hashlib
+
+    for method in METHODS:
+        c = make_config("cpu", "mnist", method=method, seed=2)
+        d = c.to_dict()
+        d.pop("profile")
+        old = hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+        assert c.key() == old, method
+
+
+def test_every_committed_result_keeps_its_key(repo) -> None:
+    files = sorted((repo / "results" / "runs").glob("*.json"))
+    if not files:
+        pytest.skip("no committed results")
+    for path in files:
+        result = json.loads(path.read_text())
+        key = config_from_dict(result["config"]).key()
+        assert key == result["key"] and path.name.endswith(f"-{key}.json"), path.name
 
 
 def test_integer_and_float_spellings_share_one_key() -> None:

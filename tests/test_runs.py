@@ -13,11 +13,13 @@ from advsel import experiments
 from advsel.data import TensorData
 from advsel.runs import (
     RESULT_SCHEMA,
+    atomic_copy,
     atomic_torch_save,
     atomic_write_json,
     checkpoint_path,
     default_cache_dir,
     load_result,
+    model_path,
     result_path,
 )
 from advsel.trainer import Trainer
@@ -148,6 +150,36 @@ def test_force_retrains(synthetic_experiments: TensorData, smoke_config, tmp_pat
     assert len(count_fits) == 2
 
 
+def test_run_save_model_copies_the_kept_weights(synthetic_experiments: TensorData, smoke_config, tmp_path: Path,
+                                                count_fits: list[Trainer], monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = smoke_config(method="standard")
+    cache = tmp_path / "runs"
+    experiments.run(cfg, cache, progress=False, save_model=tmp_path / "a" / "m.pt")
+    kept = model_path(cfg, cache)
+    assert (tmp_path / "a" / "m.pt").read_bytes() == kept.read_bytes() and len(count_fits) == 1
+    experiments.run(cfg, cache, progress=False, save_model=tmp_path / "b.pt")
+    assert (tmp_path / "b.pt").read_bytes() == kept.read_bytes() and len(count_fits) == 1, "from the cache"
+    kept.unlink()  # a result cached before weights were kept
+    monkeypatch.setenv("ADVSEL_CACHED_ONLY", "1")
+    with pytest.raises(experiments.MissingResultError, match=r"has no kept weights"):
+        experiments.run(cfg, cache, progress=False, save_model=tmp_path / "c.pt")
+    monkeypatch.delenv("ADVSEL_CACHED_ONLY")
+    experiments.run(cfg, cache, progress=False, save_model=tmp_path / "c.pt")
+    assert len(count_fits) == 2 and (tmp_path / "c.pt").read_bytes() == kept.read_bytes(), "retrained for the weights"
+    experiments.run(cfg, cache, progress=False)
+    assert len(count_fits) == 2
+
+
+def test_unused_parameters_share_the_cached_run(synthetic_experiments: TensorData, smoke_config, tmp_path: Path,
+                                               count_fits: list[Trainer]) -> None:
+    """Config.key() normalises parameters the method does not read: one cache entry, one training."""
+    experiments.run(smoke_config(method="cat"), tmp_path, progress=False)
+    experiments.run(smoke_config(method="cat", p_up=0.3, dong_keep=0.2, milestones=(0.1,)), tmp_path, progress=False)
+    assert len(count_fits) == 1 and len(list(tmp_path.glob("*.json"))) == 1
+    experiments.run(smoke_config(method="cat", cat_alpha=0.2), tmp_path, progress=False)
+    assert len(count_fits) == 2
+
+
 def test_run_uses_advsel_runs_by_default(synthetic_experiments: TensorData, smoke_config, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADVSEL_RUNS", str(tmp_path / "env-runs"))
@@ -213,3 +245,40 @@ def test_dataset_is_loaded_once(monkeypatch: pytest.MonkeyPatch, tiny_data: Tens
     assert experiments.dataset("mnist") is tiny_data
     assert experiments.dataset("mnist") is tiny_data
     assert calls == ["mnist"]
+
+
+# ------------------------------------------------------------------ permissions
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for a test and restore it afterwards."""
+    import os
+
+    old = os.umask(0o022)
+    os.umask(old)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_atomic_files_respect_the_umask(tmp_path: Path, umask, mask: int) -> None:
+    """mkstemp makes 0600 files; results get what open() would give (0o666 & ~umask), e.g. group-readable."""
+    umask(mask)
+    expected = 0o666 & ~mask
+    atomic_write_json({"a": 1}, tmp_path / "r.json")
+    atomic_torch_save({"t": torch.zeros(2)}, tmp_path / "c.pt")
+    atomic_copy(tmp_path / "c.pt", tmp_path / "sub" / "copy.pt")
+    for name in ("r.json", "c.pt", "sub/copy.pt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == expected, (name, oct(mask))
+    assert torch.equal(torch.load(tmp_path / "sub" / "copy.pt", weights_only=True)["t"], torch.zeros(2))
+
+
+def test_the_umask_is_read_without_being_changed(umask) -> None:
+    import os
+
+    from advsel.runs import _umask
+
+    umask(0o027)
+    assert _umask() == 0o027
+    assert os.umask(0o027) == 0o027, "unchanged"

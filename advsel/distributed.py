@@ -1,0 +1,355 @@
+"""Data-parallel training over several processes: ``torchrun`` + DistributedDataParallel.
+
+Launch::
+
+    torchrun --standalone --nproc_per_node=4 -m advsel train --method ds --profile paper ...
+    python -m advsel train ...                      # one process: no process group at all
+
+:func:`setup` reads the variables torchrun sets (``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK``; ``MASTER_ADDR``/``MASTER_PORT`` through ``env://``), starts the process
+group (NCCL on CUDA, gloo on the CPU) and gives each process one device, ``cuda:LOCAL_RANK``.
+With ``WORLD_SIZE`` 1 or unset nothing is started and training is the single-process
+code path, unchanged.  A process group started by the caller (tests, notebooks) is used
+as it is.
+
+The global batch.  ``Config.batch_size`` stays b', the number of clean samples drawn per
+optimizer step over *all* processes; each of the N ranks gets b'/N of them (a
+:class:`~advsel.config.ConfigError` naming ``batch_size`` when N does not divide b').
+Every rank builds the same sampler with the same seed, draws the same global batch and
+keeps the rows ``rank::N``, so a config means the same run whatever the world size:
+for a model without BatchNorm, N processes give the single-process numbers up to float
+rounding (tests/test_distributed.py checks PGD-AT, DS and CAT).  Random numbers that
+the single process draws for the whole batch (augmentation, the training PGD's random
+starts, DS's random selection, the evaluation's random starts) are drawn for the whole
+global batch on every rank and sliced, so every rank's generators stay in step.
+
+What crosses ranks (besides DDP's gradient all-reduce, one per step, the size of the
+model, and a one-float all-reduce per step that stops every rank together on a
+non-finite loss), per part of a method (:data:`advsel.methods.REGISTRY`, see
+:func:`crossing`):
+
+- ``batch='cat'`` (CAT, DS-CAT): after each step, one all-gather of the (index, gain)
+  pairs of the b' drawn samples (2 x b' float64).  Every rank applies eq. (4) to the
+  gathered pairs, an overwrite keyed by index (each index occurs once per batch, never a
+  sum), so every rank holds identical weights and draws the identical next batch.
+- ``backprop='top'`` / ``'random'`` (DS and its variants), with the default
+  ``ds_selection='global'``: the selection is made over the global 2b' as in one
+  process.  Each rank scores its own 2b'/N samples, the per-sample losses are
+  all-gathered (2b' floats), every rank takes the same top-k of the 2b' (``random``:
+  the same random k from the shared generator, no gather) and backpropagates the
+  selected rows it holds; its loss is ``sum over its selected rows / k * N``, so that
+  DDP's average over the N ranks is the single-process mean over the k.  Ranks then
+  backpropagate unequal numbers of rows (possibly none: the rank still joins the
+  gradient all-reduce with an empty batch).  ``ds_selection='rank'`` selects the top
+  P_up of each rank's own 2b'/N instead: no gather and equal work per rank, but a
+  different selection (the best of each shard, not of the batch), so its numbers depend
+  on the world size.  ``global`` is the default because it keeps DS's definition (the
+  gather costs 2b' floats, nothing next to the gradient all-reduce); ``rank`` is the
+  option when the load imbalance of the global selection matters.
+- ``pretrain`` runs (``robust`` as Dong et al.'s pre-training): the stability tracker
+  all-gathers (index, misclassified) of the b' samples every step (2 x b' int64), so
+  the counts, and the subset chosen from them, are identical on every rank.
+- ``batch='subset'``, ``'uniform'`` and ``backprop='clean'``/``'adv'``: nothing beyond
+  DDP's all-reduce.
+
+Once per epoch (and per ``eval_every``): the epoch's statistics (loss, accuracies,
+selected counts: one all-reduce of 7 numbers), the model's buffers (broadcast from rank
+0, so every rank evaluates the same model) and the evaluation: the fixed test subset is
+split over the ranks (rows ``rank::N`` of each chunk of 500), the PGD random starts are
+drawn for the whole chunk on every rank from ``trainer.eval_generator`` and sliced (so
+they equal the single-process starts), and the correct counts are summed.
+
+BatchNorm: per-rank batch statistics (DDP's default; the running statistics are rank
+0's, broadcast by DDP before every training forward and before every evaluation), or,
+with ``sync_bn=True``, SyncBatchNorm (statistics over the global batch, a collective per
+BatchNorm layer per forward and backward; CUDA only).  Attacks and the DS scoring pass
+run on the plain module, not through the DDP wrapper.
+
+Only rank 0 logs, shows progress and writes checkpoints (atomically) and results;
+probes (``min_eps_probe``, ``similarity_probe``) run on rank 0 only, over rank 0's share
+of each batch.  On resuming, rank 0 reads the checkpoint and broadcasts it, so every
+rank resumes from the same state (the checkpoint need not be on a shared file system),
+and a run restarted by ``torchrun --max-restarts`` resumes to the uninterrupted result.
+
+Options (``Trainer(ds_selection=..., sync_bn=...)``, else the environment variables
+``ADVSEL_DS_SELECTION`` = ``global``/``rank`` and ``ADVSEL_SYNC_BN`` = ``0``/``1``): they
+change nothing for one process and are recorded in the result (``distributed``) with
+``world_size`` and ``backend``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+from .attacks import _autocast, _check_attack_args, _wrong_and_loss, eval_mode, predict
+from .config import ConfigError
+from .data import augment_batch
+
+DS_SELECTIONS = ("global", "rank")
+
+
+@dataclass(frozen=True)
+class Dist:
+    """This process's place in the run: ``rank`` of ``world_size``, its ``device`` and the ``backend``
+    (None for one process).  Collectives are the identity for one process."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+    backend: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def comm_device(self) -> torch.device:
+        """Where collective tensors live: the GPU for NCCL, the CPU otherwise."""
+        return self.device if self.backend == "nccl" else torch.device("cpu")
+
+    def all_gather(self, t: torch.Tensor) -> torch.Tensor:
+        """The tensors of all ranks (equal shapes) concatenated along dim 0, rank 0 first."""
+        if not self.enabled:
+            return t
+        src = t.detach().to(self.comm_device).contiguous()
+        parts = [torch.empty_like(src) for _ in range(self.world_size)]
+        dist.all_gather(parts, src)
+        return torch.cat(parts).to(t.device)
+
+    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
+        """The elementwise sum over the ranks (a new tensor on ``t``'s device)."""
+        if not self.enabled:
+            return t
+        buf = t.detach().to(self.comm_device).clone()
+        dist.all_reduce(buf)
+        return buf.to(t.device)
+
+    def broadcast_object(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank (pickled; keep tensors in it on the CPU)."""
+        if not self.enabled:
+            return obj
+        box = [obj if self.is_main else None]
+        dist.broadcast_object_list(box, src=0, device=self.comm_device)
+        return box[0]
+
+    def broadcast_buffers(self, module: nn.Module) -> None:
+        """Copy rank 0's buffers (BatchNorm running statistics...) into every rank's ``module``."""
+        if not self.enabled:
+            return
+        for b in module.buffers():
+            buf = b.detach().to(self.comm_device)
+            dist.broadcast(buf, 0)
+            if buf is not b:
+                b.copy_(buf)
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+    def record(self) -> dict[str, Any]:
+        return {"world_size": self.world_size, "backend": self.backend}
+
+
+def env_rank() -> int:
+    """This process's rank as torchrun announces it (0 without torchrun); needs no process group."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_main() -> bool:
+    """Whether this process is rank 0 (the one that logs and writes results)."""
+    return env_rank() == 0
+
+
+def setup(device: torch.device) -> Dist:
+    """This process's :class:`Dist`, starting the process group from torchrun's variables if needed.
+
+    ``device``: the resolved device type (``cpu``/``cuda``); with several processes on CUDA
+    each gets ``cuda:LOCAL_RANK``.  One process (no process group, ``WORLD_SIZE`` 1 or
+    unset) gets ``device`` as it is.
+    """
+    started = dist.is_available() and dist.is_initialized()
+    world_size = dist.get_world_size() if started else int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return Dist(device=device)
+    rank = dist.get_rank() if started else int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if local_rank >= count:
+            raise ConfigError(f"local rank {local_rank} needs a GPU of its own but this node has {count}; "
+                              f"start at most {count} processes per node (torchrun --nproc_per_node)")
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if not started:
+        # torchrun's store outlives a restart (--max-restarts): keys of the failed attempt (the
+        # peers' old addresses) would be read by the new one, so every attempt gets a prefix of its own
+        store, rank, world_size = next(dist.rendezvous("env://"))
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                store=dist.PrefixStore(f"advsel/attempt{attempt}", store), rank=rank,
+                                world_size=world_size, device_id=device if device.type == "cuda" else None)
+        atexit.register(_destroy)
+    return Dist(rank, world_size, local_rank, device, dist.get_backend())
+
+
+def _destroy() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def options(ds_selection: str | None = None, sync_bn: bool | None = None) -> tuple[str, bool]:
+    """The distributed options: given ones, else ``ADVSEL_DS_SELECTION`` / ``ADVSEL_SYNC_BN``, else
+    ``global`` / off.  ConfigError for a value outside them."""
+    if ds_selection is None:
+        ds_selection = os.environ.get("ADVSEL_DS_SELECTION", "global")
+    if ds_selection not in DS_SELECTIONS:
+        reason = f"not allowed; choose one of: {', '.join(DS_SELECTIONS)}"
+        raise ConfigError(f"ds_selection={ds_selection!r} is {reason}", param="ds_selection", value=ds_selection,
+                          reason=reason)
+    if sync_bn is None:
+        text = os.environ.get("ADVSEL_SYNC_BN", "0").strip().lower()
+        if text not in ("0", "1", "", "false", "true", "off", "on"):
+            raise ConfigError(f"ADVSEL_SYNC_BN={text!r} is not allowed; use 0 or 1")
+        sync_bn = text in ("1", "true", "on")
+    return ds_selection, bool(sync_bn)
+
+
+def crossing(method: Any) -> tuple[str, ...]:
+    """What crosses ranks every step for a :class:`advsel.methods.Method`, besides DDP's gradient
+    all-reduce and the one-float finiteness check (see the module docstring)."""
+    from .methods import pretraining_methods
+
+    out = []
+    if method.batch == "cat":
+        out.append("all-gather of (index, gain) of the b' drawn samples: CAT's weights, overwritten by index")
+    if method.backprop == "top":
+        out.append("all-gather of the 2b' per-sample losses: global top-P_up selection (ds_selection='global')")
+    if method.backprop == "random":
+        out.append("nothing: the random P_up share of the 2b' comes from a generator shared by all ranks")
+    if method.name in pretraining_methods():
+        out.append("all-gather of (index, misclassified) of the b' samples: learning-stability counts")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------- sharded batches
+
+
+def shard_rows(n: int, rank: int, world_size: int) -> torch.Tensor:
+    """The rows of a batch of ``n`` that ``rank`` holds: ``rank::world_size`` (the samplers' slicing)."""
+    return torch.arange(rank, n, world_size)
+
+
+def augment_shard(x: torch.Tensor, rank: int, world_size: int, generator: torch.Generator) -> torch.Tensor:
+    """:func:`advsel.data.augment_batch` of this rank's rows ``x`` of a global batch of
+    ``len(x) * world_size``: the crops and flips of the whole batch are drawn (the same
+    numbers one process draws) and this rank's rows augmented with theirs."""
+    if world_size == 1:
+        return augment_batch(x, generator=generator)
+    full = x.new_zeros((len(x) * world_size, *x.shape[1:]))
+    full[rank::world_size] = x
+    return augment_batch(full, generator=generator)[rank::world_size]
+
+
+def _start_noise(x: torch.Tensor, total: int, rows: torch.Tensor, eps: float,
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """The random start of ``attacks.pgd`` for a batch of ``total`` samples, at ``rows``."""
+    fmt = torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
+        and not x.is_contiguous() else torch.contiguous_format
+    noise = torch.empty((total, *x.shape[1:]), dtype=x.dtype, device=x.device, memory_format=fmt)
+    return noise.uniform_(-eps, eps, generator=generator)[rows.to(x.device)]
+
+
+def _pgd_rows_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, total: int, rows: torch.Tensor, eps: float,
+                   alpha: float, steps: int, autocast_dtype: torch.dtype | None,
+                   generator: torch.Generator | None) -> torch.Tensor:
+    # attacks._pgd_once with the random start of the whole batch, sliced
+    adv = (x.clone().detach() + _start_noise(x, total, rows, eps, generator)).clamp_(0, 1)
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        with _autocast(x, autocast_dtype):
+            loss = nn.functional.cross_entropy(model(adv), y)
+        (grad,) = torch.autograd.grad(loss, adv)
+        with torch.no_grad():
+            adv = adv + alpha * grad.sign()
+            adv = (x + (adv - x).clamp_(-eps, eps)).clamp_(0, 1)
+    return adv.detach()
+
+
+def pgd_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, total: int, rows: torch.Tensor, eps: float,
+             alpha: float, steps: int, restarts: int = 1, autocast_dtype: torch.dtype | None = None,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """``advsel.attacks.pgd`` (random start) on the rows ``rows`` of a batch of ``total`` samples.
+
+    ``x``/``y`` are those rows.  Every random start is drawn for all ``total`` samples, as
+    ``pgd`` on the whole batch draws it, and sliced, so the rows get the starts they would
+    get in one process and every rank's generator advances alike.  The loss of a PGD step
+    is the mean over the rows held (its sign gradient per sample is the same).
+    """
+    _check_attack_args(eps, alpha, steps, restarts)
+    with eval_mode(model):
+        best = _pgd_rows_once(model, x, y, total, rows, eps, alpha, steps, autocast_dtype, generator)
+        if restarts == 1:
+            return best
+        best_wrong, best_loss = _wrong_and_loss(model, best, y, autocast_dtype)
+        for _ in range(restarts - 1):
+            cand = _pgd_rows_once(model, x, y, total, rows, eps, alpha, steps, autocast_dtype, generator)
+            wrong, loss = _wrong_and_loss(model, cand, y, autocast_dtype)
+            better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (loss > best_loss))
+            best = torch.where(better.view(-1, *[1] * (x.dim() - 1)), cand, best)
+            best_wrong, best_loss = best_wrong | wrong, torch.where(better, loss, best_loss)
+        return best
+
+
+def sharded_correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, rank: int, world_size: int, *, eps: float,
+                    alpha: float, steps: int, restarts: int = 1, autocast_dtype: torch.dtype | None = None,
+                    generator: torch.Generator | None = None, batch_size: int = 500) -> tuple[int, int]:
+    """This rank's (clean, robust) correct counts on its share of the test set ``x``, ``y`` (all of it
+    on every rank): chunks of ``batch_size`` as in ``attacks.robust_accuracy``, rows ``rank::world_size``
+    of each, random starts drawn for the whole chunk.  Summed over the ranks they are one process's."""
+    clean = robust = 0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        rows = shard_rows(len(xb), rank, world_size)
+        xr, yr = xb[rows.to(xb.device)], yb[rows.to(yb.device)]
+        if len(xr):
+            clean += int((predict(model, xr, batch_size) == yr).sum())
+        adv = pgd_rows(model, xr, yr, total=len(xb), rows=rows, eps=eps, alpha=alpha, steps=steps,
+                       restarts=restarts, autocast_dtype=autocast_dtype, generator=generator)
+        if len(xr):
+            robust += int((predict(model, adv, batch_size) == yr).sum())
+    return clean, robust
+
+
+def wrap(model: nn.Module, d: Dist) -> nn.Module:
+    """The module the training pass runs through: ``model`` itself for one process, else
+    DistributedDataParallel over it (its ``.module`` is ``model``)."""
+    if not d.enabled:
+        return model
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    return DDP(model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
+
+
+def convert_sync_bn(model: nn.Module, d: Dist, sync_bn: bool) -> nn.Module:
+    """``model`` with SyncBatchNorm layers when ``sync_bn`` and several processes (CUDA only)."""
+    if not (sync_bn and d.enabled):
+        return model
+    if d.device.type != "cuda":
+        raise ConfigError("sync_bn (ADVSEL_SYNC_BN=1) needs CUDA: PyTorch's SyncBatchNorm runs on GPUs only; "
+                          "on the CPU every rank keeps its own BatchNorm statistics", param="sync_bn", value=True)
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+
