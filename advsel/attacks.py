@@ -24,8 +24,8 @@ label check reads the logits' width of a forward pass the attack makes anyway.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeAlias
 
 import torch
 import torch.nn as nn
@@ -129,11 +129,23 @@ def _check_inputs(fn: str, x: Any, y: Any, num_classes: int | None = None) -> tu
     return (y if y.dtype == torch.long else y.long()), _LabelCheck(fn, y_hi)
 
 
+# a given start of PGD: the initial perturbation, or a function of the images that returns one per restart
+Start: TypeAlias = torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
+
+
 def _pgd_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
               random_start: bool, autocast_dtype: torch.dtype | None,
-              generator: torch.Generator | None = None, check: _LabelCheck = _NO_CHECK) -> torch.Tensor:
+              generator: torch.Generator | None = None, check: _LabelCheck = _NO_CHECK,
+              start: Start | None = None) -> torch.Tensor:
     adv = x.clone().detach()
-    if random_start:
+    if start is not None:
+        noise = start(x) if callable(start) else start
+        if not isinstance(noise, torch.Tensor) or noise.shape != x.shape:
+            got = tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__
+            raise ValueError(f"pgd: start gave {got}; the initial perturbation must be a tensor of x's shape "
+                             f"{tuple(x.shape)}")
+        adv = (adv + noise).clamp_(0, 1)
+    elif random_start:
         adv = (adv + torch.empty_like(adv).uniform_(-eps, eps, generator=generator)).clamp_(0, 1)
     for _ in range(steps):
         adv.requires_grad_(True)
@@ -148,7 +160,7 @@ def _pgd_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, al
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
         random_start: bool = True, restarts: int = 1, autocast_dtype: torch.dtype | None = None,
-        generator: torch.Generator | None = None) -> torch.Tensor:
+        generator: torch.Generator | None = None, start: Start | None = None) -> torch.Tensor:
     """L-inf PGD (Madry et al.) on images ``x`` in [0, 1]; returns the adversarial images.
 
     ``generator`` draws the random starts (default: torch's global generator); evaluation
@@ -159,26 +171,39 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha
     adversarial examples.  ``random_start=False`` reproduces torchattacks'
     ``PGD(model, eps, alpha, steps, random_start=False)``.
 
+    ``start``: a given start instead of the uniform random one (``generator`` is then not
+    used): a tensor of ``x``'s shape, the initial perturbation (one restart only), or a
+    function of ``x`` returning one, called once per restart.  It should lie in the
+    eps-ball (every step projects onto it; the start itself is only clipped to [0, 1]).
+    The distributed attack (:func:`advsel.distributed.pgd_rows`) passes the rows of a
+    random start drawn for the whole global batch.
+
     ``x``: float images in [0, 1]; ``y``: integer labels, one per image, each a class of
     the model.  Anything else raises TypeError/ValueError naming the argument (checked
     once per call, see the module docstring).
     """
     _check_attack_args(eps, alpha, steps, restarts)
+    if start is not None:
+        if not random_start:
+            raise ValueError("pgd: start= is a given start; it contradicts random_start=False (no start at all)")
+        if not callable(start) and restarts > 1:
+            raise ValueError(f"pgd: a start tensor serves one restart, restarts={restarts}; pass a function of x "
+                             "that returns a start per restart")
     y, check = _check_inputs("pgd", x, y)
-    return _pgd(model, x, y, eps, alpha, steps, random_start, restarts, autocast_dtype, generator, check)
+    return _pgd(model, x, y, eps, alpha, steps, random_start, restarts, autocast_dtype, generator, check, start)
 
 
 def _pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
          random_start: bool, restarts: int, autocast_dtype: torch.dtype | None,
-         generator: torch.Generator | None, check: _LabelCheck) -> torch.Tensor:
+         generator: torch.Generator | None, check: _LabelCheck, start: Start | None = None) -> torch.Tensor:
     """:func:`pgd` on checked inputs."""
     with eval_mode(model):
-        best = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator, check)
+        best = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator, check, start)
         if restarts == 1:
             return best
         best_wrong, best_loss = _wrong_and_loss(model, best, y, autocast_dtype, check)
         for _ in range(restarts - 1):
-            cand = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator, check)
+            cand = _pgd_once(model, x, y, eps, alpha, steps, random_start, autocast_dtype, generator, check, start)
             wrong, loss = _wrong_and_loss(model, cand, y, autocast_dtype, check)
             better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (loss > best_loss))
             best = torch.where(better.view(-1, *[1] * (x.dim() - 1)), cand, best)

@@ -218,6 +218,13 @@ class CATSampler(EpochBatchSampler):
     temperature T.  ``draw``: ``"tree"`` or ``"gumbel"`` (see the module docstring).
     ``rank``/``world_size``/``all_gather``: see :mod:`advsel.samplers`.
 
+    ``update=False``: the weights are never updated (:meth:`observe` does nothing, nothing is
+    gathered), so every batch is drawn from the all-ones start: class-balanced, without
+    replacement within the batch, uniform within each class, by the same draw and the same
+    random numbers as CAT's.  This is the ``cat-uniform`` method, the control that tells how
+    much of CAT's speed-up comes from exact class balance and its draw rather than from its
+    weights (eq. (3)-(4)).
+
     As a ``DataLoader(dataset, batch_sampler=sampler)``: feed back each step's adversarial
     logits with :meth:`observe` (the data set should return each item's index, e.g. via
     :class:`advsel.samplers.WithIndex`).  With ``num_workers > 0`` the loader draws up to
@@ -227,9 +234,13 @@ class CATSampler(EpochBatchSampler):
 
     def __init__(self, indices: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int, *,
                  alpha: float = 0.5, temperature: float = 1.0, num_classes: int = 10, rank: int = 0,
-                 world_size: int = 1, all_gather: AllGather = _identity, draw: Draw = "tree") -> None:
+                 world_size: int = 1, all_gather: AllGather = _identity, draw: Draw = "tree",
+                 update: bool = True) -> None:
         _check_shard(batch_size, rank, world_size)
         _check_params(alpha, temperature, num_classes, draw)
+        if not isinstance(update, bool):
+            raise TypeError(f"update={update!r} is not allowed; it must be True or False")
+        self.update = update
         self.indices = _as_index_tensor(indices, "indices")
         self.labels = _labels_of(labels, self.indices, num_classes)
         self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
@@ -334,7 +345,10 @@ class CATSampler(EpochBatchSampler):
 
         Raises ValueError for shapes that disagree, labels outside [0, num_classes), non-finite
         logits or an index that is not one of the sampler's ``indices``; weights are then unchanged.
+        With ``update=False`` nothing is checked or changed (the ``cat-uniform`` control).
         """
+        if not self.update:
+            return
         _check_feedback(idx, logits_adv, y, self.num_classes)
         gain = information_gain(logits_adv, y).cpu()
         if not bool(torch.isfinite(gain).all()):

@@ -45,7 +45,8 @@ _NONE_TEXT = {"train_size": "all", "eval_eps": "the training eps", "eval_alpha":
 # the flags of ``train``, grouped in its help; every Config field is in exactly one group
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("method", ("method", *METHOD_PARAMS)),
-    ("data and model", ("profile", "dataset", "model", "width", "train_size", "test_size", "augment")),
+    ("data and model", ("profile", "dataset", "model", "width", "train_size", "validation_size", "test_size",
+                        "augment")),
     ("optimization", ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_schedule", "milestones")),
     ("training attack (PGD, L-inf, inputs in [0, 1])", ("eps", "alpha", "steps")),
     ("evaluation (PGD on a fixed test subset after every epoch)",

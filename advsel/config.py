@@ -11,6 +11,10 @@ Parameters a run does not read -- a method-specific parameter its method does no
 as given in the Config, and hashed as their defaults by :meth:`Config.key`, so they never
 split one run into two cache entries.  The command line instead *rejects* them when they
 are typed explicitly (``--p-up 0.3 --method robust`` exits with status 2).
+
+Fields added after the committed results were made (:data:`_KEY_OMITTED_AT_DEFAULT`) are
+left out of :meth:`Config.key` while they are at their default, which is today's
+behaviour, so every result computed before they existed keeps its key and its cache file.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ PROFILES = ("smoke", "cpu", "paper")
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "cosine", "multistep")
 ADAPTIVE_ACCURACIES = ("train", "clean", "robust")
+DONG_STEPS = ("epochs", "pgd-at")
 
 # the parameters that take one of a fixed set of names, and those names
 CHOICES: dict[str, tuple[str, ...]] = {
     "method": METHODS, "dataset": DATASETS, "model": MODELS, "device": DEVICES, "lr_schedule": LR_SCHEDULES,
-    "adaptive_accuracy": ADAPTIVE_ACCURACIES, "profile": PROFILES,
+    "adaptive_accuracy": ADAPTIVE_ACCURACIES, "dong_steps": DONG_STEPS, "profile": PROFILES,
 }
 
 
@@ -73,6 +78,7 @@ class Config:
     width: float = 1.0
     train_size: int | None = None  # None: the whole training set
     test_size: int = 1000  # fixed, seeded, class-balanced evaluation subset
+    validation_size: int = 0  # class-balanced samples of the train_size pool held out for validation (0: none)
     augment: bool = False  # random crop (padding 4) + horizontal flip on whole batches
     epochs: int = 10
     batch_size: int = 128  # b' (clean samples drawn per step)
@@ -88,13 +94,15 @@ class Config:
     eval_every: int = 0  # evaluate every N optimizer steps as well (0: only at epoch end)
     # data selection (DS)
     p_up: float = 0.5
+    p_up_warmup_epochs: int = 0  # fixed P_up: the first k epochs train with P_up = 1
     p_up_floor: float = 0.1
-    adaptive_accuracy: str = "train"  # which last accuracy drives eq. (9)
+    adaptive_accuracy: str = "train"  # which last accuracy drives eq. (9); clean/robust: on the validation split
     # CAT
     cat_alpha: float = 0.5  # smoothing of eq. (4)
     cat_temperature: float = 1.0  # softmax temperature turning weights into probabilities
     # Dong et al.
     dong_keep: float = 0.5  # share of the most stable samples kept
+    dong_steps: str = "epochs"  # steps per epoch of the subset run: epochs (a pass over the subset), pgd-at
     # analyses recorded per epoch (0 disables)
     min_eps_probe: int = 0  # selected adversarial samples checked for minimum eps (DS Fig. 8)
     similarity_probe: int = 0  # probe size for prediction similarity (CAT Fig. 1)
@@ -135,12 +143,18 @@ class Config:
         Parameters the run does not read are hashed as their defaults (see
         :meth:`ignored`), so ``method="robust", p_up=0.3`` is the same run, under the same
         key, as ``method="robust"``.  Runs that leave such parameters at their defaults
-        keep the key they had before this normalisation.
+        keep the key they had before this normalisation.  A field of
+        :data:`_KEY_OMITTED_AT_DEFAULT` (added after the committed results) is not hashed
+        at all while it is at its default (or not read by the run), so the key of every
+        earlier run is unchanged; at any other value it is hashed like every field.
         """
         d = self.to_dict()
         d.pop("profile")
         for name in self.ignored():
             d[name] = _DEFAULTS[name]
+        for name in _KEY_OMITTED_AT_DEFAULT:
+            if d[name] == _DEFAULTS[name]:
+                del d[name]
         d["milestones"] = list(d["milestones"])
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -165,6 +179,13 @@ class Config:
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Config)
                              if f.default is not dataclasses.MISSING}
 
+# Fields added after the committed results (results/runs/*.json) were made.  Config.key() leaves
+# each out of the hash while it is at its default, so the key of a config that does not use it
+# -- every earlier run -- is the key it always had (tests/test_config.py checks every committed
+# result).  A new field goes here, with a default equal to the behaviour before it existed;
+# config_from_dict() of a result written before it fills the default in.
+_KEY_OMITTED_AT_DEFAULT: frozenset[str] = frozenset({"p_up_warmup_epochs", "validation_size", "dong_steps"})
+
 # What each parameter means, one line each (the CLI's --help; tests check that every field has one).
 FIELD_HELP: dict[str, str] = {
     "method": "how the batch is drawn and which samples are backpropagated (advsel.methods)",
@@ -174,6 +195,9 @@ FIELD_HELP: dict[str, str] = {
     "width": "channel-width multiplier of the model",
     "train_size": "size of the seeded, class-balanced training subset; 'all' for the whole training set",
     "test_size": "size of the fixed, seeded, class-balanced evaluation subset",
+    "validation_size": "hold out this many seeded, class-balanced samples of the train_size pool as a validation "
+                       "split (trained on: the rest); its clean and PGD accuracy are recorded per epoch and drive "
+                       "eq. (9) under --adaptive-accuracy clean/robust (0: none)",
     "augment": "random crop (padding 4) and horizontal flip of every training batch",
     "epochs": "training epochs",
     "batch_size": "b': clean samples drawn per step (CAT's sampling number; alias --sampling-number)",
@@ -187,12 +211,17 @@ FIELD_HELP: dict[str, str] = {
     "eval_every": "also evaluate every N optimizer steps (0: only at the end of each epoch)",
     "p_up": "share P_up of the 2b' clean + adversarial samples that is backpropagated, in (0, 1] "
             "(0.5: b' samples, as many as the baselines)",
+    "p_up_warmup_epochs": "train the first N epochs with P_up = 1 (all 2b'), then with --p-up; against the "
+                          "collapse of DS at small P_up to a constant predictor (0: no warm-up)",
     "p_up_floor": "lower bound of P_up under eq. (9), in [0, 1]",
     "adaptive_accuracy": "which accuracy of the last epoch drives eq. (9): train (on the scored 2b'), "
-                         "clean or robust (on the test subset)",
+                         "clean or robust (on the validation split, never the test set; needs --validation-size)",
     "cat_alpha": "smoothing of CAT's weight update, eq. (4), in [0, 1)",
     "cat_temperature": "softmax temperature turning CAT's weights into sampling probabilities, > 0",
     "dong_keep": "share of each class's most stable samples kept, in (0, 1]",
+    "dong_steps": "optimizer steps per epoch of the subset run: epochs (one pass over the subset, as many "
+                  "epochs as PGD-AT, fewer steps) or pgd-at (as many steps per epoch as PGD-AT on the full "
+                  "training set, the subset reshuffled as often as needed)",
     "min_eps_probe": "per epoch, find the minimum eps of this many selected adversarial samples (DS Fig. 8; "
                      "0: off)",
     "similarity_probe": "per epoch, prediction similarity on a probe of this many training samples "
@@ -272,6 +301,21 @@ def validate(c: Config) -> None:
     if c.train_size is not None:
         _int("train_size", c.train_size, 1)
     _int("test_size", c.test_size, 1)
+    _int("validation_size", c.validation_size, 0)
+    if c.validation_size and c.train_size is not None:
+        _check("validation_size", c.validation_size < c.train_size, c.validation_size,
+               f"smaller than train_size={c.train_size} (the validation split is held out of that pool)")
+    _int("p_up_warmup_epochs", c.p_up_warmup_epochs, 0)
+    used = _REGISTRY[c.method].params if c.method in _REGISTRY else ()
+    if c.p_up_warmup_epochs and "p_up_warmup_epochs" in used:
+        _check("p_up_warmup_epochs", c.p_up_warmup_epochs < c.epochs, c.p_up_warmup_epochs,
+               f"smaller than epochs={c.epochs} (with a warm-up of all epochs --p-up is never used; "
+               "train with --p-up 1 instead)")
+    if c.adaptive_accuracy in ("clean", "robust") and "adaptive_accuracy" in used and not c.validation_size:
+        reason = ("needs a validation split: set validation_size (--validation-size) > 0; eq. (9) reads the "
+                  "validation accuracy and never the test set's (train needs no split)")
+        raise ConfigError(f"adaptive_accuracy={c.adaptive_accuracy!r} {reason}", param="adaptive_accuracy",
+                          value=c.adaptive_accuracy, reason=reason)
     _check("width", _finite(c.width) and c.width > 0, c.width, "> 0")
     _check("cat_alpha", _finite(c.cat_alpha) and 0 <= c.cat_alpha < 1, c.cat_alpha, "in [0, 1)")
     _check("cat_temperature", _finite(c.cat_temperature) and c.cat_temperature > 0, c.cat_temperature, "> 0")

@@ -49,12 +49,14 @@ non-finite loss), per part of a method (:data:`advsel.methods.REGISTRY`, see
 - ``pretrain`` runs (``robust`` as Dong et al.'s pre-training): the stability tracker
   all-gathers (index, misclassified) of the b' samples every step (2 x b' int64), so
   the counts, and the subset chosen from them, are identical on every rank.
-- ``batch='subset'``, ``'uniform'`` and ``backprop='clean'``/``'adv'``: nothing beyond
-  DDP's all-reduce.
+- ``batch='subset'``, ``'uniform'``, ``'balanced'`` (CAT's sampler with its weights never
+  updated: nothing to gather) and ``backprop='clean'``/``'adv'``: nothing beyond DDP's
+  all-reduce.
 
 Once per epoch (and per ``eval_every``): the epoch's statistics (loss, accuracies,
 selected counts: one all-reduce of 7 numbers), the model's buffers (broadcast from rank
-0, so every rank evaluates the same model) and the evaluation: the fixed test subset is
+0, so every rank evaluates the same model) and the evaluation (of the validation split too,
+when there is one, in the same way): the fixed test subset is
 split over the ranks (rows ``rank::N`` of each chunk of 500), the PGD random starts are
 drawn for the whole chunk on every rank from ``trainer.eval_generator`` and sliced (so
 they equal the single-process starts), and the correct counts are summed.
@@ -88,7 +90,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-from .attacks import _autocast, _check_attack_args, _wrong_and_loss, eval_mode, predict
+from .attacks import _check_attack_args, pgd, predict
 from .config import ConfigError
 from .data import augment_batch
 
@@ -273,22 +275,6 @@ def _start_noise(x: torch.Tensor, total: int, rows: torch.Tensor, eps: float,
     return noise.uniform_(-eps, eps, generator=generator)[rows.to(x.device)]
 
 
-def _pgd_rows_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, total: int, rows: torch.Tensor, eps: float,
-                   alpha: float, steps: int, autocast_dtype: torch.dtype | None,
-                   generator: torch.Generator | None) -> torch.Tensor:
-    # attacks._pgd_once with the random start of the whole batch, sliced
-    adv = (x.clone().detach() + _start_noise(x, total, rows, eps, generator)).clamp_(0, 1)
-    for _ in range(steps):
-        adv.requires_grad_(True)
-        with _autocast(x, autocast_dtype):
-            loss = nn.functional.cross_entropy(model(adv), y)
-        (grad,) = torch.autograd.grad(loss, adv)
-        with torch.no_grad():
-            adv = adv + alpha * grad.sign()
-            adv = (x + (adv - x).clamp_(-eps, eps)).clamp_(0, 1)
-    return adv.detach()
-
-
 def pgd_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, total: int, rows: torch.Tensor, eps: float,
              alpha: float, steps: int, restarts: int = 1, autocast_dtype: torch.dtype | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
@@ -297,21 +283,12 @@ def pgd_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, total: int, 
     ``x``/``y`` are those rows.  Every random start is drawn for all ``total`` samples, as
     ``pgd`` on the whole batch draws it, and sliced, so the rows get the starts they would
     get in one process and every rank's generator advances alike.  The loss of a PGD step
-    is the mean over the rows held (its sign gradient per sample is the same).
+    is the mean over the rows held (its sign gradient per sample is the same).  It is
+    ``pgd`` itself, given these starts (``start=``), so the two cannot drift apart.
     """
     _check_attack_args(eps, alpha, steps, restarts)
-    with eval_mode(model):
-        best = _pgd_rows_once(model, x, y, total, rows, eps, alpha, steps, autocast_dtype, generator)
-        if restarts == 1:
-            return best
-        best_wrong, best_loss = _wrong_and_loss(model, best, y, autocast_dtype)
-        for _ in range(restarts - 1):
-            cand = _pgd_rows_once(model, x, y, total, rows, eps, alpha, steps, autocast_dtype, generator)
-            wrong, loss = _wrong_and_loss(model, cand, y, autocast_dtype)
-            better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (loss > best_loss))
-            best = torch.where(better.view(-1, *[1] * (x.dim() - 1)), cand, best)
-            best_wrong, best_loss = best_wrong | wrong, torch.where(better, loss, best_loss)
-        return best
+    return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, restarts=restarts, autocast_dtype=autocast_dtype,
+               start=lambda xr: _start_noise(xr, total, rows, eps, generator))
 
 
 def sharded_correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, rank: int, world_size: int, *, eps: float,

@@ -6,14 +6,19 @@ the CLI's help; the README's method table), so a new method that combines existi
 parts is one :class:`Method` entry.  An entry has four parts:
 
 - ``batch``: how the b' clean samples of a step are drawn: ``uniform`` (a shuffled
-  epoch), ``cat`` (CAT's weighted, class-balanced sampler), ``subset`` (a shuffled epoch
-  over Dong et al.'s most stable share, chosen by a pre-training run).
+  epoch), ``cat`` (CAT's weighted, class-balanced sampler), ``balanced`` (CAT's sampler
+  with its weights never updated: class-balanced, uniform within each class, the control
+  that separates what CAT gains from exact class balance and its draw from what it gains
+  from its weights), ``subset`` (a shuffled epoch over Dong et al.'s most stable share,
+  chosen by a pre-training run; ``Config.dong_steps`` says how many steps an epoch takes).
 - ``backprop``: which samples are backpropagated (:func:`advsel.selectors.select`):
   ``clean`` (the b' clean samples), ``adv`` (their b' PGD versions), ``top`` (the top
   P_up of the 2b' clean + adversarial samples by cross-entropy, DS), ``random`` (a
   random P_up share of the 2b').
-- ``p_up``: how P_up evolves: ``none`` (not used), ``fixed`` (``Config.p_up``), ``eq9``
-  (1 in the first epoch, then DS's eq. (9) after every epoch, down to ``p_up_floor``).
+- ``p_up``: how P_up evolves: ``none`` (not used), ``fixed`` (``Config.p_up``, after
+  ``Config.p_up_warmup_epochs`` epochs at P_up = 1), ``eq9`` (1 in the first epoch, then
+  DS's eq. (9) after every epoch, down to ``p_up_floor``; no warm-up: eq. (9) already
+  starts from 1 and raises nothing, so ``p_up_warmup_epochs`` is not one of its parameters).
 - ``pretrain``: the method of the run that must precede this one (Dong et al.'s
   ``robust`` run, whose per-sample learning stability chooses the subset), or None.
 
@@ -26,24 +31,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BATCHES = ("uniform", "cat", "subset")
+BATCHES = ("uniform", "cat", "balanced", "subset")
 BACKPROPS = ("clean", "adv", "top", "random")
 P_UP_RULES = ("none", "fixed", "eq9")
 
 # the Config parameters each part brings with it
-_BATCH_PARAMS = {"uniform": (), "cat": ("cat_alpha", "cat_temperature"), "subset": ("dong_keep",)}
-_P_UP_PARAMS = {"none": (), "fixed": ("p_up",), "eq9": ("p_up_floor", "adaptive_accuracy")}
-# every method-specific parameter: p_up, p_up_floor, adaptive_accuracy, cat_alpha, cat_temperature, dong_keep
+_BATCH_PARAMS = {"uniform": (), "cat": ("cat_alpha", "cat_temperature"), "balanced": (),
+                 "subset": ("dong_keep", "dong_steps")}
+_P_UP_PARAMS = {"none": (), "fixed": ("p_up", "p_up_warmup_epochs"), "eq9": ("p_up_floor", "adaptive_accuracy")}
+# every method-specific parameter: p_up, p_up_warmup_epochs, p_up_floor, adaptive_accuracy, cat_alpha,
+# cat_temperature, dong_keep, dong_steps
 METHOD_PARAMS: tuple[str, ...] = tuple(dict.fromkeys(
     p for table in (_P_UP_PARAMS, _BATCH_PARAMS) for params in table.values() for p in params))
 
 # wording of the parts, for tables (README) and the CLI
 BATCH_TEXT = {"uniform": "b' uniform", "cat": "b' by CAT's weighted sampler",
+              "balanced": "b' by CAT's sampler with its weights never updated (class-balanced uniform)",
               "subset": "b' uniform over Dong et al.'s most stable share"}
 BACKPROP_TEXT = {"clean": "the b' clean samples", "adv": "their b' PGD versions",
                  "top": "top P_up of the 2b' clean + adversarial by cross-entropy",
                  "random": "a random P_up share of the 2b'"}
-P_UP_TEXT = {"none": "—", "fixed": "fixed", "eq9": "eq. (9) per epoch, from 1"}
+P_UP_TEXT = {"none": "—", "fixed": "fixed (after an optional warm-up at 1)",
+             "eq9": "eq. (9) per epoch, from 1"}
 
 
 @dataclass(frozen=True)
@@ -70,10 +79,23 @@ class Method:
         """Whether a step runs the training attack (every method but natural training)."""
         return self.backprop != "clean"
 
-    def first_p_up(self, p_up: float) -> float:
-        """P_up of the first epoch given ``Config.p_up``: it under ``fixed``, 1 under eq. (9) (which
-        starts from all of the 2b'), and 1 (recorded, not used) for methods without P_up."""
-        return p_up if self.p_up == "fixed" else 1.0
+    def first_p_up(self, p_up: float, warmup_epochs: int = 0) -> float:
+        """P_up of the first epoch given ``Config.p_up``: it under ``fixed`` (1 with a warm-up),
+        1 under eq. (9) (which starts from all of the 2b'), and 1 (recorded, not used) for methods
+        without P_up."""
+        return self.fixed_p_up(0, p_up, warmup_epochs) if self.p_up == "fixed" else 1.0
+
+    @staticmethod
+    def fixed_p_up(epoch: int, p_up: float, warmup_epochs: int) -> float:
+        """P_up of ``epoch`` (0-based) under the ``fixed`` rule: 1 (all 2b' clean + adversarial samples)
+        in the first ``warmup_epochs`` epochs, ``p_up`` after them.
+
+        Why: DS at a small P_up (0.1, 0.25; 0.5 in epochs 1-3 on CIFAR-10) can collapse to a
+        constant predictor (accuracy at chance, loss ln C): from a random model the top-P_up
+        losses are dominated by one kind of sample and the first updates push every input to
+        one class.  A few epochs on all 2b' samples give the selection a model worth trusting.
+        """
+        return 1.0 if epoch < warmup_epochs else p_up
 
 
 def _check_entry(m: Method) -> None:
@@ -103,6 +125,9 @@ _TABLE = (
     Method("random", "uniform", "random", "fixed", "DS's 'random robust' baseline: a random P_up share of the 2b'"),
     Method("cat", "cat", "adv", "none",
            "CAT: b' drawn by CAT's weighted class-balanced sampler (eq. (4)), train on their PGD versions"),
+    Method("cat-uniform", "balanced", "adv", "none",
+           "control for CAT: CAT's sampler with its weights never updated (class-balanced, uniform within a "
+           "class), train on the PGD versions"),
     Method("ds-cat", "cat", "top", "fixed",
            "new: DS's top-P_up selection inside CAT's batches (CAT weights from DS's scoring pass)"),
     Method("dong", "subset", "adv", "none",

@@ -128,9 +128,17 @@ class UniformSampler(EpochBatchSampler):
     An epoch is ``len(indices) // (batch_size * world_size)`` steps; the incomplete last
     batch is dropped so every step has b' samples.  The permutation of epoch e is drawn
     from a generator seeded by (seed, e): resuming at any epoch needs no state.
+
+    ``steps_per_epoch``: an epoch of this many steps instead (Dong et al.'s subset run with
+    ``dong_steps="pgd-at"``: as many steps as PGD-AT on the full set).  The epoch walks
+    through successive permutations of ``indices`` drawn from the same (seed, e) generator,
+    each cut into ``len(indices) // (batch_size * world_size)`` whole batches (its remainder
+    dropped, so no index repeats within a batch), as many as the steps need; the last is cut
+    short.  The first permutation is the default epoch's, so the default is unchanged.
     """
 
-    def __init__(self, indices: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, indices: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world_size: int = 1,
+                 steps_per_epoch: int | None = None) -> None:
         _check_shard(batch_size, rank, world_size)
         self.indices = _as_index_tensor(indices, "indices")
         self.batch_size, self.seed, self.rank, self.world_size = batch_size, seed, rank, world_size
@@ -139,14 +147,22 @@ class UniformSampler(EpochBatchSampler):
             raise ValueError(f"batch_size={batch_size} (x world_size {world_size}) is larger than the "
                              f"{len(self.indices)} training samples; "
                              f"choose batch_size <= {len(self.indices) // world_size}")
-        self.steps_per_epoch = len(self.indices) // global_b
+        self.steps_per_pass = len(self.indices) // global_b
+        if steps_per_epoch is not None and not (isinstance(steps_per_epoch, int)
+                                                and not isinstance(steps_per_epoch, bool) and steps_per_epoch >= 1):
+            raise ValueError(f"steps_per_epoch={steps_per_epoch!r} is not allowed; it must be an integer >= 1 "
+                             "(or None: one pass over indices)")
+        self.steps_per_epoch = self.steps_per_pass if steps_per_epoch is None else steps_per_epoch
 
     def batches(self, epoch: int) -> Iterator[torch.Tensor]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        perm = self.indices[torch.randperm(len(self.indices), generator=g)]
         gb = self.batch_size * self.world_size
-        for s in range(self.steps_per_epoch):
-            yield perm[s * gb:(s + 1) * gb][self.rank::self.world_size]
+        done = 0
+        while done < self.steps_per_epoch:
+            perm = self.indices[torch.randperm(len(self.indices), generator=g)]
+            for s in range(min(self.steps_per_pass, self.steps_per_epoch - done)):
+                yield perm[s * gb:(s + 1) * gb][self.rank::self.world_size]
+            done += self.steps_per_pass
 
     def observe(self, idx: torch.Tensor, logits_adv: torch.Tensor | None, y: torch.Tensor) -> None:
         return None

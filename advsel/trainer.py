@@ -9,7 +9,9 @@ pre-training (Dong et al.'s ``robust`` run).
 
 After each epoch the model is evaluated on a fixed, seeded, class-balanced test subset
 (clean and PGD robust accuracy) and a checkpoint is written, so an interrupted run
-resumes to the same result.
+resumes to the same result.  With ``validation_size`` > 0 a class-balanced part of the
+training pool is held out and evaluated too (``val_clean_acc``, ``val_robust_acc``); it,
+never the test subset, is what eq. (9) reads under ``adaptive_accuracy`` clean/robust.
 
 Under ``torchrun`` the same loop runs data-parallel with DistributedDataParallel:
 ``batch_size`` stays the global b', split over the ranks; see :mod:`advsel.distributed`
@@ -126,7 +128,8 @@ class Trainer:
     """Runs one configured training; :meth:`fit` returns the result dictionary.
 
     ``data``: a preloaded :class:`TensorData` (else loaded from ``$ADVSEL_DATA``).
-    ``train_indices``: train only on these indices of the training set (Dong et al.).
+    ``train_indices``: train only on these indices of the training set (Dong et al.); they must
+    not meet the validation split (``validation_size``).
     ``sampler``: a ready sampler (CAT); default uniform over the training indices.
     ``checkpoint``: file for per-epoch checkpoints; an existing one is resumed.
     ``log``: called with a line per epoch.
@@ -180,12 +183,26 @@ class Trainer:
                               "pre-training run; run it with advsel.experiments.run(config), which does the "
                               "pre-training (or pass train_indices)")
         base = _training_subset(c, data)
+        self.validation_indices: torch.Tensor | None = None
+        if c.validation_size:
+            self.validation_indices, base = validation_split(c, data, base)
+        self.pool_indices = base  # what PGD-AT trains on (the train_size pool less the validation split)
         self.train_indices = base if train_indices is None else train_indices.cpu().long()
+        if self.validation_indices is not None and train_indices is not None:
+            overlap = torch.isin(self.train_indices, self.validation_indices)
+            if bool(overlap.any()):
+                raise ValueError(f"train_indices holds {int(overlap.sum())} samples of the validation split "
+                                 f"(validation_size={c.validation_size}), e.g. "
+                                 f"{self.train_indices[overlap][:5].tolist()}; they must be disjoint")
         test_idx = balanced_subset(data.y_test, min(c.test_size, len(data.y_test)), TEST_SUBSET_SEED, data.num_classes)
         store = self.device if c.data_on_device else torch.device("cpu")
         self.x_train, self.y_train = data.x_train.to(store), data.y_train.to(store)
         self.x_test = to_float(data.x_test[test_idx]).to(self.device)
         self.y_test = data.y_test[test_idx].to(self.device)
+        self.x_val = self.y_val = None
+        if self.validation_indices is not None:
+            self.x_val = to_float(data.x_train[self.validation_indices]).to(self.device)
+            self.y_val = data.y_train[self.validation_indices].to(self.device)
         if model is not None and not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module (the user's own network), not {type(model).__name__}")
         self.custom_model = model is not None
@@ -221,7 +238,7 @@ class Trainer:
         self.aug_gen = torch.Generator().manual_seed(c.seed + 1)
         self.sel_gen = torch.Generator().manual_seed(c.seed + 2)
         self.selection = self.method.backprop
-        self.p_up = self.method.first_p_up(c.p_up)
+        self.p_up = self.method.first_p_up(c.p_up, c.p_up_warmup_epochs)
         self.epochs: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.step = 0
@@ -231,8 +248,10 @@ class Trainer:
         self.clock = _Clock(self.device)
 
     def _make_sampler(self, sampler: Sampler | Callable[[Trainer], Sampler] | None) -> Sampler:
-        """The given sampler, else the method's: CAT's for ``batch='cat'``, uniform over the training
-        indices otherwise (``subset`` is uniform over the subset passed as ``train_indices``)."""
+        """The given sampler, else the method's: CAT's for ``batch='cat'``, CAT's with its weights
+        never updated for ``batch='balanced'``, uniform over the training indices otherwise
+        (``subset`` is uniform over the subset passed as ``train_indices``; with
+        ``dong_steps='pgd-at'`` its epoch takes as many steps as a PGD-AT epoch over the pool)."""
         c = self.config
         n = len(self.train_indices)
         if sampler is None and c.batch_size > n:
@@ -243,10 +262,13 @@ class Trainer:
         shard = {"rank": d.rank, "world_size": d.world_size}
         per_rank = c.batch_size // d.world_size
         try:
-            if sampler is None and self.method.batch == "cat":
+            if sampler is None and self.method.batch in ("cat", "balanced"):
                 return CATSampler(self.train_indices, self.y_train, per_rank, c.seed, alpha=c.cat_alpha,
                                   temperature=c.cat_temperature, num_classes=self.num_classes,
-                                  all_gather=d.all_gather, **shard)
+                                  all_gather=d.all_gather, update=self.method.batch == "cat", **shard)
+            if sampler is None and self.method.batch == "subset" and c.dong_steps == "pgd-at":
+                steps = len(self.pool_indices) // c.batch_size  # a PGD-AT epoch over the whole pool
+                return UniformSampler(self.train_indices, per_rank, c.seed, steps_per_epoch=steps, **shard)
             if sampler is None:
                 return UniformSampler(self.train_indices, per_rank, c.seed, **shard)
             return sampler(self) if callable(sampler) and not hasattr(sampler, "batches") else sampler
@@ -409,24 +431,41 @@ class Trainer:
     # ---------------------------------------------------------------- evaluation
     def evaluate(self) -> dict[str, float]:
         """Clean and PGD robust accuracy on the fixed test subset."""
+        clean, robust = self._accuracies(self.x_test, self.y_test, purpose=0)
+        return {"clean_acc": clean, "robust_acc": robust}
+
+    # the eval_generator purpose of the validation split's random starts (the test subset's is 0)
+    VALIDATION_PURPOSE = 1
+
+    def evaluate_validation(self) -> dict[str, float]:
+        """Clean and PGD robust accuracy on the validation split (``validation_size`` > 0), with the
+        evaluation attack's settings and random starts from :meth:`eval_generator` (a purpose of
+        its own), so validating leaves every training generator untouched."""
+        if self.x_val is None or self.y_val is None:
+            raise ValueError("this run has no validation split; set validation_size > 0")
+        clean, robust = self._accuracies(self.x_val, self.y_val, purpose=self.VALIDATION_PURPOSE)
+        return {"val_clean_acc": clean, "val_robust_acc": robust}
+
+    def _accuracies(self, x: torch.Tensor, y: torch.Tensor, purpose: int) -> tuple[float, float]:
+        """Clean and PGD robust accuracy of the model on ``x``, ``y`` (the evaluation attack)."""
         c = self.config
         d = self.dist
         if not d.enabled:
-            clean = clean_accuracy(self.model, self.x_test, self.y_test)
-            robust = robust_accuracy(self.model, self.x_test, self.y_test, eps=c.effective_eval_eps,
+            clean = clean_accuracy(self.model, x, y)
+            robust = robust_accuracy(self.model, x, y, eps=c.effective_eval_eps,
                                      alpha=c.effective_eval_alpha, steps=c.eval_steps, restarts=c.eval_restarts,
-                                     autocast_dtype=self.autocast_dtype, generator=self.eval_generator())
-            return {"clean_acc": clean, "robust_acc": robust}
-        # every rank evaluates rank 0's model on its share of the test subset; the counts are summed
+                                     autocast_dtype=self.autocast_dtype, generator=self.eval_generator(purpose))
+            return clean, robust
+        # every rank evaluates rank 0's model on its share of the samples; the counts are summed
         d.broadcast_buffers(self.model)
-        counts = ddp.sharded_correct(self.model, self.x_test, self.y_test, d.rank, d.world_size,
+        counts = ddp.sharded_correct(self.model, x, y, d.rank, d.world_size,
                                      eps=c.effective_eval_eps, alpha=c.effective_eval_alpha, steps=c.eval_steps,
                                      restarts=c.eval_restarts, autocast_dtype=self.autocast_dtype,
-                                     generator=self.eval_generator())
+                                     generator=self.eval_generator(purpose))
         clean_n, robust_n = d.all_reduce_sum(torch.tensor(counts, dtype=torch.float64)).long().tolist()
-        n = len(self.y_test)
+        n = len(y)
         # the same float as one process: clean as a float32 mean, robust as a Python division
-        return {"clean_acc": (torch.tensor(float(clean_n)) / n).item(), "robust_acc": robust_n / n}
+        return (torch.tensor(float(clean_n)) / n).item(), robust_n / n
 
     def _record_eval(self, epoch: int) -> dict[str, float]:
         acc = self.evaluate()
@@ -456,6 +495,8 @@ class Trainer:
                                  "loss_sum": zero(), "n_selected": 0, "correct": zero(), "selected_clean": zero(),
                                  "selected_adv": zero(), "scored_correct": zero(), "scored": 0}
         passes0 = dict(self.passes)
+        if self.method.p_up == "fixed":  # P_up = 1 during the warm-up, then Config.p_up
+            self.p_up = self.method.fixed_p_up(epoch, c.p_up, c.p_up_warmup_epochs)
         p_up_used = self.p_up
         for idx in _progress(self.sampler.batches(epoch), self.sampler.steps_per_epoch, epoch, self.progress):
             self.train_step(idx, stats)
@@ -466,12 +507,13 @@ class Trainer:
         self._reduce(stats)
         te = time.perf_counter()
         acc = self._record_eval(epoch + 1)
+        val = self.evaluate_validation() if self.x_val is not None else {}
         stats["time_eval_s"] += time.perf_counter() - te
         steps = max(stats["steps"], 1)
         train_acc = (stats["scored_correct"] / stats["scored"]).item() if stats["scored"] else \
             (stats["correct"] / max(stats["n_selected"], 1)).item()
         record = {
-            "epoch": epoch + 1, **acc, "p_up": p_up_used,
+            "epoch": epoch + 1, **acc, **val, "p_up": p_up_used,
             "train_loss": (stats["loss_sum"] / max(stats["n_selected"], 1)).item(),
             "train_acc": train_acc, "selected_clean": stats["selected_clean"].item() / steps,
             "selected_adv": stats["selected_adv"].item() / steps, "steps": stats["steps"],
@@ -488,7 +530,8 @@ class Trainer:
             if hasattr(o, "on_epoch_end") and self._active(o):
                 o.on_epoch_end(self, record)
         if self.method.p_up == "eq9":
-            driver = {"train": train_acc, "clean": acc["clean_acc"], "robust": acc["robust_acc"]}[c.adaptive_accuracy]
+            # clean/robust: the validation split's (Config validation requires one), never the test subset's
+            driver = train_acc if c.adaptive_accuracy == "train" else val[f"val_{c.adaptive_accuracy}_acc"]
             self.p_up = adaptive_p_up(self.p_up, driver, c.p_up_floor)
         record["time_s"] = time.perf_counter() - t_start
         self.epochs.append(record)
@@ -596,6 +639,7 @@ class Trainer:
             "hardware": hardware(), "device": str(self.device), "advsel_version": __version__,
             **self.dist.record(), "distributed": {"ds_selection": self.ds_selection, "sync_bn": self.sync_bn},
             "git_commit": git_commit(), "train_size": len(self.train_indices), "test_size": len(self.y_test),
+            **({"validation_size": len(self.y_val)} if self.y_val is not None else {}),
             "total_time_s": sum(r["time_s"] for r in self.epochs), "train_time_s": self.train_time,
             "epochs": self.epochs, "evals": self.evals,
             **({"stability": self.tracker.as_record()} if self.tracker is not None else {}),
@@ -604,7 +648,8 @@ class Trainer:
 
 def format_epoch(r: dict[str, Any], epochs: int) -> str:
     """One line per epoch for the log."""
-    return (f"epoch {r['epoch']:>3}/{epochs}  clean {r['clean_acc']:.4f}  robust {r['robust_acc']:.4f}  "
+    val = f"val {r['val_clean_acc']:.4f}/{r['val_robust_acc']:.4f}  " if "val_clean_acc" in r else ""
+    return (f"epoch {r['epoch']:>3}/{epochs}  clean {r['clean_acc']:.4f}  robust {r['robust_acc']:.4f}  {val}"
             f"loss {r['train_loss']:.4f}  P_up {r['p_up']:.3f}  sel clean/adv {r['selected_clean']:.1f}/"
             f"{r['selected_adv']:.1f}  time {r['time_s']:.1f}s (attack {r['time_attack_s']:.1f}, "
             f"train {r['time_train_s']:.1f}, eval {r['time_eval_s']:.1f})")
@@ -634,6 +679,34 @@ def _training_subset(c: Config, data: TensorData) -> torch.Tensor:
         return balanced_subset(data.y_train, c.train_size, c.seed, data.num_classes)
     except ValueError as e:  # a class with too few samples
         raise ConfigError(str(e), param="train_size", value=c.train_size) from None
+
+
+def validation_split(c: Config, data: TensorData, pool: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The validation split of ``c.validation_size`` samples and the training indices left: (validation, rest).
+
+    Exactly: ``pool`` is the training subset of ``train_size`` (:func:`_training_subset`, the
+    whole training set when None); the validation split is the seeded, class-balanced subset
+    (:func:`advsel.data.balanced_subset` over the pool's labels, seed ``seed * 1_000_003 + 99``,
+    a stream of its own) of ``validation_size`` of the pool's samples, and training uses the
+    ``train_size - validation_size`` others.  So ``train_size`` stays the size of the pool both
+    come from, the split is disjoint from the training indices by construction, and with
+    ``train_size`` = all it is the usual hold-out of the training set (e.g. 45,000 + 5,000).
+    Both are sorted data-set indices.
+    """
+    n = len(pool)
+    if c.validation_size >= n:
+        reason = f"not smaller than the {n} samples of the training pool; it must be < {n}"
+        raise ConfigError(f"validation_size={c.validation_size} is {reason}", param="validation_size",
+                          value=c.validation_size, reason=reason)
+    try:
+        pos = balanced_subset(data.y_train[pool], c.validation_size, c.seed * 1_000_003 + 99, data.num_classes)
+    except ValueError as e:  # a class of the pool with too few samples
+        reason = f"too large for a class-balanced split of the {n} pool samples ({e})"
+        raise ConfigError(f"validation_size={c.validation_size} is {reason}", param="validation_size",
+                          value=c.validation_size, reason=reason) from None
+    held = torch.zeros(n, dtype=torch.bool)
+    held[pos] = True
+    return pool[held], pool[~held]
 
 
 def _on_cpu(state: dict[str, Any]) -> dict[str, Any]:

@@ -68,9 +68,9 @@ display(Markdown(pages.summary_box(evaluated, {"DS eq. (9)": rs}, "DS", [
 #   by cross-entropy; lambda is the number of these predictions that are correct divided by
 #   the number scored, summed over all steps of the epoch (the record's `train_acc`). It is
 #   the accuracy "available" at the end of an epoch at no extra cost, a running average over
-#   the epoch on the training clean + adversarial samples; `"clean"` and `"robust"` would
-#   use the test accuracies instead, letting the test set steer training, so they are not
-#   the default.
+#   the epoch on the training clean + adversarial samples; `"clean"` and `"robust"` read the
+#   clean or PGD accuracy on a held-out validation split of the training set
+#   (`validation_size`, required for them), never the test set.
 
 # %% tags=["hide-input"]
 t = paper.DS_TABLE1_S

@@ -316,3 +316,36 @@ def test_one_check_per_call_not_per_step(bn_model: nn.Module, batch, monkeypatch
     pgd(bn_model, x, y, eps=0.1, alpha=0.05, steps=5, restarts=3)
     robust_accuracy(bn_model, x, y, eps=0.1, alpha=0.05, steps=3, restarts=2, batch_size=10)
     assert calls == ["pgd", "robust_accuracy"]
+
+
+def test_a_given_start_is_the_random_start_it_replaces(bn_model: nn.Module, batch) -> None:
+    """``start=``: the same examples as the uniform random start when given the same noise."""
+    x, y = batch
+    kw = dict(eps=0.2, alpha=0.05, steps=3)
+    drawn = pgd(bn_model, x, y, generator=torch.Generator().manual_seed(7), **kw)
+    noise = torch.empty_like(x).uniform_(-0.2, 0.2, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(pgd(bn_model, x, y, start=noise, **kw), drawn)
+    # a function of x: called once per restart, each restart its own start
+    g = torch.Generator().manual_seed(3)
+    calls = []
+
+    def start(xs: torch.Tensor) -> torch.Tensor:
+        calls.append(len(xs))
+        return torch.empty_like(xs).uniform_(-0.2, 0.2, generator=g)
+
+    got = pgd(bn_model, x, y, restarts=3, start=start, **kw)
+    assert calls == [48, 48, 48]
+    assert torch.equal(got, pgd(bn_model, x, y, restarts=3, generator=torch.Generator().manual_seed(3), **kw))
+    zero = pgd(bn_model, x, y, start=torch.zeros_like(x), **kw)
+    assert torch.equal(zero, pgd(bn_model, x, y, random_start=False, **kw)), "a zero start is no start"
+
+
+def test_bad_starts_are_rejected_naming_start(bn_model: nn.Module, batch) -> None:
+    x, y = batch
+    kw = dict(eps=0.2, alpha=0.05, steps=1)
+    with pytest.raises(ValueError, match="start gave \\(48, 1, 8\\); .* shape \\(48, 1, 8, 8\\)"):
+        pgd(bn_model, x, y, start=torch.zeros(48, 1, 8), **kw)
+    with pytest.raises(ValueError, match="a start tensor serves one restart, restarts=2"):
+        pgd(bn_model, x, y, start=torch.zeros_like(x), restarts=2, **kw)
+    with pytest.raises(ValueError, match="start= is a given start; it contradicts random_start=False"):
+        pgd(bn_model, x, y, start=torch.zeros_like(x), random_start=False, **kw)

@@ -215,6 +215,24 @@ BAD_FLAGS = [
                                                  "ds-adaptive use it"]),
     (["--method", "cat", "--adaptive-accuracy", "robust"], ["error: --adaptive-accuracy robust: not used by --method "
                                                             "cat; only ds-adaptive use it"]),
+    (["--p-up-warmup-epochs", "1"], ["error: --p-up-warmup-epochs 1: not used by --method robust; only ds, random, "
+                                      "ds-cat use it"]),
+    (["--method", "ds-adaptive", "--p-up-warmup-epochs", "1"], ["error: --p-up-warmup-epochs 1: not used by "
+                                                                "--method ds-adaptive"]),
+    (["--method", "ds", "--dong-steps", "pgd-at"], ["error: --dong-steps pgd-at: not used by --method ds; only dong "
+                                                    "use it"]),
+    # the options of issue 9: bad values
+    (["--method", "ds", "--p-up-warmup-epochs", "1"], ["error: --p-up-warmup-epochs 1: must be smaller than "
+                                                       "epochs=1"]),
+    (["--method", "ds", "--p-up-warmup-epochs", "-1"], ["error: --p-up-warmup-epochs -1: must be an integer >= 0"]),
+    (["--method", "dong", "--dong-steps", "twice"], ["error: --dong-steps twice: not allowed; choose one of: epochs, "
+                                                     "pgd-at"]),
+    (["--validation-size", "200"], ["error: --validation-size 200: must be smaller than train_size=200"]),
+    (["--method", "ds-adaptive", "--adaptive-accuracy", "clean"], ["error: --adaptive-accuracy clean: needs a "
+                                                                   "validation split: set validation_size "
+                                                                   "(--validation-size) > 0"]),
+    (["--train-size", "all", "--validation-size", "300"], ["error: --validation-size 300: not smaller than the 300 "
+                                                           "samples of the training pool"]),
     (["--milestones", "0.3,0.6"], ["error: --milestones 0.3,0.6: only used with --lr-schedule multistep; this "
                                    "run's schedule is constant"]),
     (["--lr-schedule", "cosine", "--milestones", "0.3"], ["error: --milestones 0.3: only used with --lr-schedule "

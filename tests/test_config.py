@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from advsel.config import (
+    _KEY_OMITTED_AT_DEFAULT,
     CHOICES,
     DATASETS,
     DEVICES,
@@ -192,8 +193,8 @@ def test_key_changes_with_every_result_relevant_field(name: str, value: object) 
 
 
 # every method-specific parameter at a non-default value that is allowed
-NON_DEFAULT = {"p_up": 0.3, "p_up_floor": 0.2, "adaptive_accuracy": "robust", "cat_alpha": 0.2,
-               "cat_temperature": 2.0, "dong_keep": 0.7}
+NON_DEFAULT = {"p_up": 0.3, "p_up_warmup_epochs": 1, "p_up_floor": 0.2, "adaptive_accuracy": "robust",
+               "cat_alpha": 0.2, "cat_temperature": 2.0, "dong_keep": 0.7, "dong_steps": "pgd-at"}
 
 
 def test_non_default_values_cover_every_method_parameter() -> None:
@@ -204,7 +205,8 @@ def test_non_default_values_cover_every_method_parameter() -> None:
 @pytest.mark.parametrize("name", METHOD_PARAMS)
 def test_unused_method_parameters_are_normalised_out_of_the_key(method: str, name: str) -> None:
     """A parameter the method does not read leaves the key as it is; one it reads changes it."""
-    base = make_config("smoke", "mnist", method=method)
+    # 3 epochs: room for a warm-up; a validation split: adaptive_accuracy clean/robust needs one
+    base = make_config("smoke", "mnist", method=method, epochs=3, validation_size=20)
     changed = base.replace(**{name: NON_DEFAULT[name]})
     assert getattr(changed, name) == NON_DEFAULT[name], "the value itself is kept as given"
     used = name in REGISTRY[method].params
@@ -229,6 +231,8 @@ def test_the_key_of_a_config_at_its_defaults_is_unchanged_by_the_normalisation()
         c = make_config("cpu", "mnist", method=method, seed=2)
         d = c.to_dict()
         d.pop("profile")
+        for name in _KEY_OMITTED_AT_DEFAULT:  # the fields added after the committed results: not in old keys
+            d.pop(name)
         old = hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
         assert c.key() == old, method
 
@@ -248,3 +252,74 @@ def test_integer_and_float_spellings_share_one_key() -> None:
     b = make_config("smoke", "mnist", eps=0.0, width=1.0, milestones=(0.5,))
     assert a.key() == b.key()
     assert isinstance(a.eps, float) and isinstance(a.width, float) and a.milestones == (0.5,)
+
+
+# ------------------------------------------------------------------ fields added after the committed results
+
+
+NEW_FIELDS = {"p_up_warmup_epochs": 1, "validation_size": 20, "dong_steps": "pgd-at"}
+
+
+def test_fields_added_later_are_listed_and_default_to_todays_behaviour() -> None:
+    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+    assert set(NEW_FIELDS) == set(_KEY_OMITTED_AT_DEFAULT)
+    assert {n: defaults[n] for n in NEW_FIELDS} == {"p_up_warmup_epochs": 0, "validation_size": 0,
+                                                    "dong_steps": "epochs"}
+
+
+@pytest.mark.parametrize("method", ["ds", "dong", "robust"])
+def test_a_result_written_before_the_new_fields_rebuilds_to_its_key(method: str) -> None:
+    c = make_config("cpu", "mnist", method=method)
+    old = c.to_dict()
+    for name in NEW_FIELDS:
+        old.pop(name)
+    again = config_from_dict(json.loads(json.dumps(old)))
+    assert again == c and again.key() == c.key()
+
+
+@pytest.mark.parametrize(("name", "method"), [("p_up_warmup_epochs", "ds"), ("validation_size", "robust"),
+                                              ("dong_steps", "dong")])
+def test_a_new_field_at_another_value_changes_the_key(name: str, method: str) -> None:
+    c = make_config("smoke", "mnist", method=method, epochs=3)
+    assert c.replace(**{name: NEW_FIELDS[name]}).key() != c.key()
+
+
+@pytest.mark.parametrize(("overrides", "param", "reason"), [
+    ({"method": "ds", "p_up_warmup_epochs": -1}, "p_up_warmup_epochs", "must be an integer >= 0"),
+    ({"method": "ds", "p_up_warmup_epochs": 1.5}, "p_up_warmup_epochs", "must be an integer >= 0"),
+    ({"method": "ds", "epochs": 3, "p_up_warmup_epochs": 3}, "p_up_warmup_epochs", "smaller than epochs=3"),
+    ({"validation_size": -5}, "validation_size", "must be an integer >= 0"),
+    ({"validation_size": 200}, "validation_size", "smaller than train_size=200"),
+    ({"method": "dong", "dong_steps": "twice"}, "dong_steps", "choose one of: epochs, pgd-at"),
+    ({"method": "ds-adaptive", "adaptive_accuracy": "clean"}, "adaptive_accuracy", "set validation_size"),
+    ({"method": "ds-adaptive", "adaptive_accuracy": "robust"}, "adaptive_accuracy", "set validation_size"),
+])
+def test_bad_values_of_the_new_fields_name_the_parameter(overrides: dict, param: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("smoke", "mnist", **overrides)
+    assert info.value.param == param and reason in str(info.value)
+
+
+def test_eq9_on_clean_or_robust_accuracy_needs_a_validation_split_and_names_both() -> None:
+    with pytest.raises(ConfigError, match="adaptive_accuracy='clean'.*validation_size"):
+        make_config("smoke", "mnist", method="ds-adaptive", adaptive_accuracy="clean")
+    make_config("smoke", "mnist", method="ds-adaptive", adaptive_accuracy="clean", validation_size=20)
+    make_config("smoke", "mnist", method="ds-adaptive", adaptive_accuracy="train")
+    # a method that does not read adaptive_accuracy ignores it (normalised out of the key), no split needed
+    c = make_config("smoke", "mnist", method="robust", adaptive_accuracy="clean")
+    assert c.key() == make_config("smoke", "mnist", method="robust").key()
+
+
+def test_a_warm_up_is_only_checked_against_the_epochs_where_it_is_read() -> None:
+    c = make_config("smoke", "mnist", method="robust", p_up_warmup_epochs=5)  # robust ignores it
+    assert "p_up_warmup_epochs" in c.ignored() and c.key() == make_config("smoke", "mnist", method="robust").key()
+    assert "p_up_warmup_epochs" in make_config("smoke", "mnist", method="ds-adaptive").ignored(), \
+        "eq. (9) starts from 1 already: no warm-up"
+
+
+def test_no_committed_result_lets_the_test_set_drive_eq9(repo) -> None:
+    """adaptive_accuracy clean/robust read the test subset before the validation split existed; no committed
+    result used them, so making them need a split breaks none."""
+    for path in sorted((repo / "results" / "runs").glob("*.json")):
+        cfg = json.loads(path.read_text())["config"]
+        assert cfg["method"] != "ds-adaptive" or cfg["adaptive_accuracy"] == "train", path.name

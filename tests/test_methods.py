@@ -21,8 +21,9 @@ from advsel.trainer import Trainer
 # ------------------------------------------------------------------ the table
 
 
-def test_the_eight_methods_in_order() -> None:
-    assert methods.METHODS == ("standard", "robust", "ds", "ds-adaptive", "random", "cat", "ds-cat", "dong")
+def test_the_nine_methods_in_order() -> None:
+    assert methods.METHODS == ("standard", "robust", "ds", "ds-adaptive", "random", "cat", "cat-uniform", "ds-cat",
+                               "dong")
     assert config.METHODS == methods.METHODS, "config's allowed methods come from the registry"
 
 
@@ -34,9 +35,11 @@ def test_parts_match_the_code_that_implements_them() -> None:
 
 
 @pytest.mark.parametrize(("name", "params"), [
-    ("standard", ()), ("robust", ()), ("ds", ("p_up",)), ("ds-adaptive", ("p_up_floor", "adaptive_accuracy")),
-    ("random", ("p_up",)), ("cat", ("cat_alpha", "cat_temperature")),
-    ("ds-cat", ("p_up", "cat_alpha", "cat_temperature")), ("dong", ("dong_keep",))])
+    ("standard", ()), ("robust", ()), ("ds", ("p_up", "p_up_warmup_epochs")),
+    ("ds-adaptive", ("p_up_floor", "adaptive_accuracy")), ("random", ("p_up", "p_up_warmup_epochs")),
+    ("cat", ("cat_alpha", "cat_temperature")), ("cat-uniform", ()),
+    ("ds-cat", ("p_up", "p_up_warmup_epochs", "cat_alpha", "cat_temperature")),
+    ("dong", ("dong_keep", "dong_steps"))])
 def test_each_method_uses_its_parameters(name: str, params: tuple[str, ...]) -> None:
     assert REGISTRY[name].params == params
 
@@ -49,7 +52,7 @@ def test_robust_is_dongs_pretraining() -> None:
     (("uniform", "clean", "fixed"), "a P_up rule goes with backprop 'top' or 'random'"),
     (("uniform", "top", "none"), "a P_up rule goes with backprop 'top' or 'random'"),
     (("subset", "adv", "none"), "batch='subset' needs a pre-training method"),
-    (("weighted", "adv", "none"), "batch='weighted' is not one of uniform, cat, subset"),
+    (("weighted", "adv", "none"), "batch='weighted' is not one of uniform, cat, balanced, subset"),
     (("uniform", "all", "none"), "backprop='all' is not one of clean, adv, top, random"),
 ])
 def test_an_inconsistent_entry_is_rejected(parts: tuple[str, str, str], message: str) -> None:
@@ -72,7 +75,9 @@ def test_the_trainer_follows_the_entry(name: str, tiny_data: TensorData, smoke_c
     cfg = smoke_config(method=name, p_up=0.25)
     subset = torch.arange(0, 300, 2) if m.pretrain else None
     trainer = Trainer(cfg, tiny_data, train_indices=subset, progress=False)
-    assert isinstance(trainer.sampler, CATSampler if m.batch == "cat" else UniformSampler)
+    assert isinstance(trainer.sampler, CATSampler if m.batch in ("cat", "balanced") else UniformSampler)
+    if m.batch in ("cat", "balanced"):
+        assert trainer.sampler.update is (m.batch == "cat"), "only CAT updates its weights"
     assert trainer.selection == m.backprop
     assert trainer.p_up == {"fixed": 0.25, "eq9": 1.0, "none": 1.0}[m.p_up]
     assert (trainer.tracker is not None) == (name in pretraining_methods())
@@ -136,7 +141,8 @@ def test_readme_table_is_the_registrys(repo: Path) -> None:
 
 
 # how the book's introduction words each part
-INTRO_BATCH = {"uniform": "uniform shuffling", "cat": "CAT's weighted sampler", "subset": "stable half"}
+INTRO_BATCH = {"uniform": "uniform shuffling", "cat": "CAT's weighted sampler",
+               "balanced": "CAT's sampler with its weights never updated", "subset": "stable half"}
 INTRO_BACKPROP = {"clean": "the $b'$ clean samples", "adv": "$b'$ PGD versions",
                   "top": "top $P_{\\rm up}$ of the $2b'$", "random": "a random $P_{\\rm up}$ share of the $2b'$"}
 

@@ -121,9 +121,11 @@ def test_ds_selection_size_follows_p_up(p_up: float, tiny_data: TensorData, smok
 
 @pytest.mark.parametrize("driver", ["train", "clean", "robust"])
 def test_ds_adaptive_applies_eq9_between_epochs(driver: str, tiny_data: TensorData, smoke_config) -> None:
-    cfg = smoke_config(method="ds-adaptive", epochs=3, p_up_floor=0.2, adaptive_accuracy=driver)
+    # clean/robust: the accuracy of a validation split held out of the training pool, never the test subset's
+    split = {} if driver == "train" else {"validation_size": 50, "train_size": 250}
+    cfg = smoke_config(method="ds-adaptive", epochs=3, p_up_floor=0.2, adaptive_accuracy=driver, **split)
     epochs = Trainer(cfg, tiny_data, progress=False).fit()["epochs"]
-    key = {"train": "train_acc", "clean": "clean_acc", "robust": "robust_acc"}[driver]
+    key = {"train": "train_acc", "clean": "val_clean_acc", "robust": "val_robust_acc"}[driver]
     assert epochs[0]["p_up"] == 1.0
     for prev, cur in zip(epochs, epochs[1:], strict=False):
         assert cur["p_up"] == pytest.approx(adaptive_p_up(prev["p_up"], prev[key], 0.2))

@@ -38,7 +38,8 @@ from ..analysis import time_to_accuracy
 Result = dict[str, Any]
 Runs = Mapping[Any, Sequence[Result]]
 
-ADAPTIVE_DRIVER = {"train": "train_acc", "clean": "clean_acc", "robust": "robust_acc"}  # record key per reading
+# the epoch-record key eq. (9) reads, per ``adaptive_accuracy`` (clean/robust: the validation split's)
+ADAPTIVE_DRIVER = {"train": "train_acc", "clean": "val_clean_acc", "robust": "val_robust_acc"}
 PASS_KINDS = ("attack_forward", "attack_backward", "train_forward", "train_backward")
 COSTS = {"train_time_s": "training time (s)", "f2b": "sample passes, forward + 2 x backward", "step": "iteration"}
 
