@@ -57,6 +57,7 @@ browser-check: setup
 
 benchmark: setup
 	$(PY) benchmarks/selection_cost.py
+	$(PY) benchmarks/cat_draw.py
 
 clean:
 	rm -rf _build .pytest_cache

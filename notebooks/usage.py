@@ -183,6 +183,50 @@ print(f"per-class batch counts {sampler.class_counts().tolist()}; within-class s
       f"from {probs.min():.2e} to {probs.max():.2e} (uniform: {10 / len(train_y):.2e})")
 
 # %% [markdown]
+# ### CAT in your own `DataLoader`: three changed lines
+#
+# The samplers are PyTorch batch samplers too (`__iter__`, `__len__`, `set_epoch`), so CAT
+# plugs into an existing loop over any map-style `Dataset`, without holding the data in
+# memory: wrap the dataset in `WithIndex` (items come with their index), pass the sampler as
+# `batch_sampler`, and report the adversarial logits with `observe`. Below, a dataset that
+# reads one image at a time (here from the tensors above, standing for files on disk).
+# "Without replacement" covers one batch: a sample never appears twice in a batch, but
+# every batch is drawn afresh, so samples recur across the batches of an epoch (with equal
+# weights an epoch touches about 63 % of the samples).
+
+# %%
+from advsel.samplers import WithIndex
+
+
+class OneImageAtATime(torch.utils.data.Dataset):
+    """A map-style dataset that produces each item on request (as a dataset reading files would)."""
+
+    def __len__(self) -> int:
+        return len(train_y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return train_x[i], int(train_y[i])
+
+
+cat_sampler = CATSampler(torch.arange(len(train_y)), train_y, batch_size=b, seed=0)          # changed line 1
+loader_cat = torch.utils.data.DataLoader(WithIndex(OneImageAtATime()), batch_sampler=cat_sampler)  # changed line 2
+before = cat_sampler.weights.clone()
+for epoch in range(1):
+    cat_sampler.set_epoch(epoch)
+    for x, y, i in loader_cat:
+        x, y = x.to(dev), y.to(dev)
+        x_adv = pgd(model, x, y, eps=eps, alpha=alpha, steps=steps)
+        model.train()
+        logits_adv = model(x_adv)
+        loss = F.cross_entropy(logits_adv, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        cat_sampler.observe(i, logits_adv.detach(), y)                                        # changed line 3
+changed = int((cat_sampler.weights != before).sum())
+print(f"{len(loader_cat)} batches; {changed} of {len(train_y)} weights updated by eq. (4)")
+
+# %% [markdown]
 # `advsel.cat.information_gain(logits_adv, y)` is eq. (3) on its own, and
 # `sampler.probabilities()` the current within-class sampling probabilities
 # $\operatorname{softmax}(w / T)$:

@@ -62,7 +62,7 @@ def test_first_last_thirds_skip_nan_epochs_and_empty_runs() -> None:
 
 def test_adaptive_driver_follows_the_config() -> None:
     assert stats.adaptive_driver({"adaptive_accuracy": "train"}) == "train_acc"
-    assert stats.adaptive_driver({"adaptive_accuracy": "robust"}) == "val_robust_acc"  # the validation split, never test
+    assert stats.adaptive_driver({"adaptive_accuracy": "robust"}) == "val_robust_acc"
     assert stats.adaptive_driver({"adaptive_accuracy": "clean"}) == "val_clean_acc"
 
 
