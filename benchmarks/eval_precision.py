@@ -23,8 +23,7 @@ import torch
 
 from advsel.attacks import clean_accuracy, robust_accuracy
 from advsel.config import make_config
-from advsel.data import balanced_subset, to_float
-from advsel.evaluation import TEST_SUBSET_SEED
+from advsel.evaluation import test_subset
 from advsel.experiments import dataset
 from advsel.trainer import Trainer, hardware
 
@@ -47,8 +46,7 @@ def main() -> int:
     trainer.fit()
     model = trainer.model
     train_s = time.perf_counter() - t
-    idx = balanced_subset(data.y_test, a.n, TEST_SUBSET_SEED, data.num_classes)
-    x, y = to_float(data.x_test[idx]), data.y_test[idx]
+    x, y = test_subset(data, a.n)  # the fixed class-balanced subset every advsel evaluation uses
     eps, alpha = cfg.effective_eval_eps, cfg.effective_eval_alpha
     print(f"{a.dataset}: PGD-AT model ({cfg.model}, {cfg.epochs} epochs, trained in {train_s:.0f} s), "
           f"clean {100 * clean_accuracy(model, x, y):.2f} % on n={len(y)}; attack eps={eps:.4g} alpha={alpha:.4g} "
