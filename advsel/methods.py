@@ -14,7 +14,10 @@ parts is one :class:`Method` entry.  An entry has four parts:
 - ``backprop``: which samples are backpropagated (:func:`advsel.selectors.select`):
   ``clean`` (the b' clean samples), ``adv`` (their b' PGD versions), ``top`` (the top
   P_up of the 2b' clean + adversarial samples by cross-entropy, DS), ``random`` (a
-  random P_up share of the 2b').
+  random P_up share of the 2b'), ``screened`` (a no-gradient clean pass scores the b'
+  samples before the attack; only the ``Config.attack_share`` with the highest clean loss
+  are attacked and backpropagated as PGD versions, the others clean or not at all by
+  ``Config.unattacked``: the attack is paid for the attacked share only).
 - ``p_up``: how P_up evolves: ``none`` (not used), ``fixed`` (``Config.p_up``, after
   ``Config.p_up_warmup_epochs`` epochs at P_up = 1), ``eq9`` (1 in the first epoch, then
   DS's eq. (9) after every epoch, down to ``p_up_floor``; no warm-up: eq. (9) already
@@ -32,17 +35,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BATCHES = ("uniform", "cat", "balanced", "subset")
-BACKPROPS = ("clean", "adv", "top", "random")
+BACKPROPS = ("clean", "adv", "top", "random", "screened")
 P_UP_RULES = ("none", "fixed", "eq9")
 
 # the Config parameters each part brings with it
 _BATCH_PARAMS = {"uniform": (), "cat": ("cat_alpha", "cat_temperature"), "balanced": (),
                  "subset": ("dong_keep", "dong_steps")}
+_BACKPROP_PARAMS = {"screened": ("attack_share", "unattacked")}
 _P_UP_PARAMS = {"none": (), "fixed": ("p_up", "p_up_warmup_epochs"), "eq9": ("p_up_floor", "adaptive_accuracy")}
 # every method-specific parameter: p_up, p_up_warmup_epochs, p_up_floor, adaptive_accuracy, cat_alpha,
-# cat_temperature, dong_keep, dong_steps
+# cat_temperature, dong_keep, dong_steps, attack_share, unattacked
 METHOD_PARAMS: tuple[str, ...] = tuple(dict.fromkeys(
-    p for table in (_P_UP_PARAMS, _BATCH_PARAMS) for params in table.values() for p in params))
+    p for table in (_P_UP_PARAMS, _BATCH_PARAMS, _BACKPROP_PARAMS) for params in table.values() for p in params))
 
 # wording of the parts, for tables (README) and the CLI
 BATCH_TEXT = {"uniform": "b' uniform", "cat": "b' by CAT's weighted sampler",
@@ -50,7 +54,9 @@ BATCH_TEXT = {"uniform": "b' uniform", "cat": "b' by CAT's weighted sampler",
               "subset": "b' uniform over Dong et al.'s most stable share"}
 BACKPROP_TEXT = {"clean": "the b' clean samples", "adv": "their b' PGD versions",
                  "top": "top P_up of the 2b' clean + adversarial by cross-entropy",
-                 "random": "a random P_up share of the 2b'"}
+                 "random": "a random P_up share of the 2b'",
+                 "screened": "PGD versions of the attacked share of the b' (highest clean loss, chosen before the "
+                             "attack); the others clean or skipped"}
 P_UP_TEXT = {"none": "—", "fixed": "fixed (after an optional warm-up at 1)",
              "eq9": "eq. (9) per epoch, from 1"}
 
@@ -72,7 +78,7 @@ class Method:
     @property
     def params(self) -> tuple[str, ...]:
         """The method-specific Config parameters this method reads (the others are ignored)."""
-        return _P_UP_PARAMS[self.p_up] + _BATCH_PARAMS[self.batch]
+        return _P_UP_PARAMS[self.p_up] + _BATCH_PARAMS[self.batch] + _BACKPROP_PARAMS.get(self.backprop, ())
 
     @property
     def attacks(self) -> bool:
@@ -130,6 +136,9 @@ _TABLE = (
            "class), train on the PGD versions"),
     Method("ds-cat", "cat", "top", "fixed",
            "new: DS's top-P_up selection inside CAT's batches (CAT weights from DS's scoring pass)"),
+    Method("prescreen", "uniform", "screened", "none",
+           "new: attack only the --attack-share of the b' with the highest clean loss (a no-gradient screening "
+           "pass before PGD); the others train clean or are skipped (--unattacked)"),
     Method("dong", "subset", "adv", "none",
            "Dong et al.: PGD-AT on each class's most stable share of a robust pre-training run", pretrain="robust"),
 )

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SELECTIONS = ("clean", "adv", "top", "random")
+SELECTIONS = ("clean", "adv", "top", "random", "screened")
 
 
 @dataclass
@@ -169,6 +169,40 @@ def _select_global(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Te
     chosen = in_global_order.topk(k, sorted=False).indices
     correct = (logits.argmax(1) == y2).sum()
     return _pack(both, y2, global_to_local(chosen, b, rank, world_size), b, logits[b:], correct, k)
+
+
+def screen(model: nn.Module, x: torch.Tensor, y: torch.Tensor, share: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which of the b' clean samples to attack, decided before the attack (method ``prescreen``).
+
+    A no-gradient pass (train-mode BatchNorm, running statistics untouched, as DS's scoring
+    pass) gives each sample's clean cross-entropy; the ``share`` with the highest loss are
+    attacked.  Why the clean loss: it is the cheapest signal already computable before PGD,
+    and a sample the model gets wrong or barely right clean is the one whose adversarial
+    version carries most gradient; a confidently classified sample's attack is the one most
+    likely wasted.  Returns (attacked rows, the other rows), both sorted.
+    """
+    k = n_selected(share, len(y))
+    _, losses = per_sample_losses(model, x, y)
+    order = losses.argsort(descending=True)
+    return order[:k].sort().values, order[k:].sort().values
+
+
+def screened(x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, attacked: torch.Tensor, others: torch.Tensor,
+             unattacked: str) -> Selection:
+    """The training set of a ``prescreen`` step: the PGD versions ``x_adv`` of the ``attacked`` rows, and the
+    clean ``others`` (``unattacked='clean'``) or nothing else (``'skip'``)."""
+    dev = y.device
+    n_adv = len(attacked)
+    if unattacked == "skip":
+        return Selection(x_adv, y[attacked], torch.tensor(0, device=dev), torch.tensor(n_adv, device=dev),
+                         torch.ones(n_adv, dtype=torch.bool, device=dev), attacked, scored=len(y))
+    if unattacked != "clean":
+        raise ValueError(f"unattacked={unattacked!r} is not allowed; choose one of: clean, skip")
+    is_adv = torch.cat([torch.ones(n_adv, dtype=torch.bool, device=dev),
+                        torch.zeros(len(others), dtype=torch.bool, device=dev)])
+    return Selection(torch.cat([x_adv, x[others]]), torch.cat([y[attacked], y[others]]),
+                     torch.tensor(len(others), device=dev), torch.tensor(n_adv, device=dev), is_adv, attacked,
+                     scored=len(y))
 
 
 def adaptive_p_up(previous: float, accuracy: float, floor: float) -> float:

@@ -47,7 +47,7 @@ from .methods import REGISTRY, pretraining_methods
 from .models import build_model, save_model
 from .runs import RESULT_SCHEMA, atomic_torch_save
 from .samplers import Sampler, UniformSampler
-from .selectors import Selection, adaptive_p_up, frozen_bn_stats, select
+from .selectors import Selection, adaptive_p_up, frozen_bn_stats, screen, screened, select
 
 
 class NonFiniteLossError(RuntimeError):
@@ -302,7 +302,17 @@ class Trainer:
         b = len(y) * ws  # the global b'
         t0 = self.clock.now()
         x_adv = None
-        if self.method.attacks:
+        screen_sel = None
+        if self.selection == "screened":  # prescreen: choose the rows to attack before the attack
+            attacked, others = screen(self.model, x, y, c.attack_share)
+            x_adv = pgd(self.model, x[attacked], y[attacked], eps=c.eps, alpha=c.alpha, steps=c.steps,
+                        random_start=True, autocast_dtype=self.autocast_dtype)
+            screen_sel = screened(x, y, x_adv, attacked, others, c.unattacked)
+            if d.enabled:  # each rank screens its own rows (the same count on every rank)
+                screen_sel.total = len(screen_sel.y) * ws
+            self.passes["attack_forward"] += c.steps * len(attacked) * ws
+            self.passes["attack_backward"] += c.steps * len(attacked) * ws
+        elif self.method.attacks:
             if d.enabled:  # the random starts of the whole global batch, this rank's rows
                 x_adv = ddp.pgd_rows(self.model, x, y, total=b, rows=ddp.shard_rows(b, d.rank, ws), eps=c.eps,
                                      alpha=c.alpha, steps=c.steps, autocast_dtype=self.autocast_dtype)
@@ -314,7 +324,7 @@ class Trainer:
         t1 = self.clock.now()
         self.model.train()
         with self._autocast():
-            sel = self._select(x, x_adv, y)
+            sel = screen_sel if screen_sel is not None else self._select(x, x_adv, y)
         probe_s = self._before_update(idx, sel, x, x_adv, y)
         with self._autocast(), (frozen_bn_stats(self.model) if len(sel.y) == 0 else contextlib.nullcontext()):
             logits = self.train_module(sel.x).float()  # an empty batch still joins DDP's all-reduce

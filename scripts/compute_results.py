@@ -14,19 +14,17 @@ import multiprocessing as mp
 import time
 
 from advsel.repro import Family, Scope, book_families
+from advsel.repro.scope import AUTOATTACK
 
 
 def _work(args: tuple[Scope, Family, int]) -> tuple[str, float]:
     """Compute (or resume) the one run of ``family`` in a one-seed ``scope``."""
     import torch
 
-    from advsel.experiments import run
-
     scope, family, threads = args
     torch.set_num_threads(threads)
     t = time.perf_counter()
-    (config,) = scope.configs(family)
-    run(config, progress=False)
+    scope.results(family)  # trains, evaluates (final_eval) and caches the one run
     return f"{scope.dataset} {family} seed {scope.seeds[0]}", time.perf_counter() - t
 
 
@@ -37,9 +35,11 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     a = p.parse_args()
     tasks = [(scope.replace(seeds=(s,)), family, a.threads) for scope, family in book_families(a.profile)
-             for s in scope.seeds]
-    # longest (CIFAR-10) first for a balanced pool; Dong last: it reuses the PGD-AT runs
-    tasks.sort(key=lambda t: (t[0].dataset != "cifar10", t[1] == Family.method("dong")))
+             for s in scope.seeds_of(family)]
+    # longest first for a balanced pool (CIFAR-10 runs with AutoAttack, other CIFAR-10 runs, MNIST);
+    # Dong last: it reuses the PGD-AT runs as its pre-training
+    tasks.sort(key=lambda t: (t[1] == Family.method("dong"), t[0].dataset != "cifar10",
+                              not (t[1].name in AUTOATTACK and t[0].seeds[0] == 0)))
     start = time.perf_counter()
     with mp.get_context("spawn").Pool(a.jobs, maxtasksperchild=8) as pool:
         for i, (name, secs) in enumerate(pool.imap(_work, tasks), 1):

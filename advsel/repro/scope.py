@@ -3,10 +3,14 @@
 A page creates one ``Scope`` from its papermill parameters and asks it for the results of
 run :class:`Family` values (``scope.results(Family.ds(0.5))``); nothing is passed by
 hand or parsed from strings.  Every page derives its configs from :meth:`Scope.configs`,
-so pages share cached runs: the ``robust`` run of DS Figs. 4-5 is also Dong et al.'s
-pre-training, the DS P_up = 0.5 run serves Figs. 3, 4, 7, 8, 9 and Table I.
+so pages share cached runs: the CIFAR-10 ``robust`` run of DS Figs. 4-5 is also Dong et
+al.'s pre-training and CAT Table 2's AT, the DS P_up = 0.5 run serves Figs. 3, 4, 7, 8, 9
+and Table I.
 
-The configs built here decide the run cache's keys, so they must not change.
+The book's tracks (:func:`book_families`): DS on CIFAR-10 (the paper's dataset), CAT's
+Table 1 and Fig. 2 on MNIST, CAT's Table 2, DS-CAT and the attack-screening method on the
+CIFAR-10 track.  Every result carries a ``final_eval`` (:func:`final_spec`): PGD-20 x 2 on
+2,000 test samples, plus AutoAttack on 500 for the seed-0 runs of :data:`AUTOATTACK`.
 """
 
 from __future__ import annotations
@@ -17,36 +21,55 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Config, make_config
+from ..evaluation import FinalEval
 
 Result = dict[str, Any]
 SEEDS = (0, 1, 2)
-P_UP_SWEEP = (0.1, 0.25, 0.5, 0.75, 1.0)
-SAMPLING_NUMBERS = (25, 50, 100, 200, 400)
-PLAIN = ("standard", "robust", "ds-adaptive", "random", "dong")  # methods run at the base settings
-TIMED = ("robust", "ds", "cat", "ds-cat")  # methods of the time-to-accuracy families
+P_UP_CORE = (0.5, 1.0)  # DS P_up values run with every seed
+P_UP_SWEEP = (0.1, 0.25, 0.5, 0.75, 1.0)  # DS Fig. 3; the values outside P_UP_CORE run with the first seed only
+WARMUP_P_UP = (0.25,)  # the sweep values also run with a warm-up epoch at P_up = 1 (first seed only)
+WARMUP_EPOCHS = 1
+DRIVERS = ("train", "clean", "robust")  # eq. (9)'s driving accuracy; clean/robust on a validation split
+VALIDATION_SIZE = 500  # held out of the training pool for the clean/robust drivers
+SAMPLING_NUMBERS = (25, 100, 400)  # CAT Fig. 2 (MNIST), CAT and PGD-AT at each, lr scaled with b'
+# methods run at the base settings (ds-cat with P_up = 0.5, prescreen with attack share 0.5)
+PLAIN = ("standard", "robust", "ds-adaptive", "random", "dong", "cat", "cat-uniform", "ds-cat", "prescreen")
+TIMED = ("robust", "ds", "cat", "cat-uniform", "ds-cat", "prescreen")  # methods of the time-to-accuracy families
+MNIST_TIMED = ("robust", "cat", "cat-uniform")  # CAT Table 1 and its control
+CIFAR_METHODS = ("standard", "robust", "ds-adaptive", "random", "dong", "cat", "ds-cat", "prescreen")
+# the seed-0 runs whose final evaluation includes AutoAttack (CIFAR-10): DS's core families and the
+# methods of the "which selection saves time" page
+AUTOATTACK = ("standard", "robust", "ds:0.5", "ds:1.0", "ds-adaptive", "random", "dong", "cat", "ds-cat",
+              "prescreen")
 
 
 @dataclass(frozen=True)
 class Family:
     """A run family: one config per seed of the same settings.
 
-    ``kind`` is a method of :data:`PLAIN` (at the base settings, ``random`` with
-    P_up = 0.5; ``arg`` None), ``ds`` (DS with P_up = ``arg``), ``timed`` (method ``arg``
-    evaluated 4 times per epoch, for time to accuracy) or ``sampling`` (CAT with sampling
-    number ``arg``, evaluated 4 times per epoch).  Build them with the class methods.
+    ``kind`` is a method of :data:`PLAIN` (at the base settings; ``arg`` None), ``ds`` (DS
+    with P_up = ``arg``), ``warmup`` (DS with P_up = ``arg`` after one epoch at P_up = 1),
+    ``driver`` (DS eq. (9) driven by the ``arg`` accuracy: train, clean or robust),
+    ``timed`` (method ``arg`` for time to accuracy: on MNIST evaluated twice per epoch, on
+    CIFAR-10 the method's own family) or ``sampling`` (``arg`` = (method, sampling number):
+    CAT or PGD-AT with b' = that number and the learning rate scaled with it, MNIST).
+    Build them with the class methods.
     """
 
     kind: str
-    arg: float | int | str | None = None
+    arg: float | int | str | tuple[str, int] | None = None
 
     def __post_init__(self) -> None:
-        ok = (self.kind in PLAIN and self.arg is None) or (self.kind == "ds" and isinstance(self.arg, float)) \
-            or (self.kind == "timed" and isinstance(self.arg, str)) \
-            or (self.kind == "sampling" and isinstance(self.arg, int))
+        a = self.arg
+        ok = (self.kind in PLAIN and a is None) or (self.kind in ("ds", "warmup") and isinstance(a, float)) \
+            or (self.kind == "timed" and a in TIMED) or (self.kind == "driver" and a in DRIVERS) \
+            or (self.kind == "sampling" and isinstance(a, tuple) and len(a) == 2 and a[0] in ("cat", "robust")
+                and isinstance(a[1], int))
         if not ok:
-            raise ValueError(f"run family {self.kind!r} with argument {self.arg!r} is unknown; use Family.method("
-                             f"one of {', '.join(PLAIN)}), Family.ds(P_up), Family.timed(method) or "
-                             "Family.sampling(sampling number)")
+            raise ValueError(f"run family {self.kind!r} with argument {a!r} is unknown; use Family.method("
+                             f"one of {', '.join(PLAIN)}), Family.ds(P_up), Family.warmup(P_up), Family.driver("
+                             f"one of {', '.join(DRIVERS)}), Family.timed(one of {', '.join(TIMED)}) or "
+                             "Family.sampling(sampling number, 'cat' or 'robust')")
 
     @classmethod
     def method(cls, name: str) -> Family:
@@ -59,18 +82,31 @@ class Family:
         return cls("ds", float(p_up))
 
     @classmethod
+    def warmup(cls, p_up: float) -> Family:
+        """DS with P_up = ``p_up`` after :data:`WARMUP_EPOCHS` epoch(s) at P_up = 1 (against collapse)."""
+        return cls("warmup", float(p_up))
+
+    @classmethod
+    def driver(cls, accuracy: str) -> Family:
+        """DS eq. (9) driven by the last epoch's ``accuracy`` (train; clean/robust on a validation split)."""
+        return cls("driver", accuracy)
+
+    @classmethod
     def timed(cls, method: str) -> Family:
-        """``method`` evaluated 4 times per epoch (with the similarity probe of CAT Fig. 1)."""
+        """``method`` for time to accuracy (MNIST: evaluated twice per epoch, with the similarity probe of
+        CAT Fig. 1 on ``cat``)."""
         return cls("timed", method)
 
     @classmethod
-    def sampling(cls, n: int) -> Family:
-        """CAT with sampling number (b') ``n``, evaluated 4 times per epoch."""
-        return cls("sampling", int(n))
+    def sampling(cls, n: int, method: str = "cat") -> Family:
+        """``method`` (cat or robust) with sampling number (b') ``n``, the learning rate scaled with b'."""
+        return cls("sampling", (method, int(n)))
 
     @property
     def name(self) -> str:
-        """A short name for logs: ``robust``, ``ds:0.5``, ``timed:cat``, ``sampling:50``."""
+        """A short name for logs: ``robust``, ``ds:0.5``, ``timed:cat``, ``sampling:cat@50``."""
+        if self.kind == "sampling":
+            return f"sampling:{self.arg[0]}@{self.arg[1]}"  # type: ignore[index]
         return self.kind if self.arg is None else f"{self.kind}:{self.arg}"
 
     def __str__(self) -> str:
@@ -81,30 +117,41 @@ def probe_sizes(profile: str) -> dict[str, int]:
     """Sizes of the per-epoch probes: minimum eps (DS Fig. 8) and prediction similarity (CAT Fig. 1).
 
     Each probe is switched on only in the families whose page reads it (``ds`` and the
-    ``timed``/``sampling`` families): together they cost some 15% of a run's compute.
+    MNIST ``timed``/``sampling`` CAT families).
     """
     return {"min_eps_probe": 8, "similarity_probe": 20} if profile == "smoke" else \
         {"min_eps_probe": 32, "similarity_probe": 200}
 
 
-def _eval_every(c: Config, per_epoch: int = 4) -> int:
+def _eval_every(c: Config, per_epoch: int = 2) -> int:
     n = c.train_size or (50_000 if c.dataset == "cifar10" else 60_000)
     return max(1, n // c.batch_size // per_epoch)
 
 
-def load(config: Config) -> Result:
-    """The result of ``config`` from the run cache (trained when missing, unless ADVSEL_CACHED_ONLY=1)."""
+def final_spec(profile: str, dataset: str, family: Family, seed: int) -> FinalEval:
+    """The final evaluation of a book run: PGD-20 x 2 on 2,000 test samples (smoke: PGD-2 on 100), plus
+    AutoAttack (standard) on 500 for the first seed of the CIFAR-10 families of :data:`AUTOATTACK`."""
+    if profile == "smoke":
+        return FinalEval(n=100, steps=2, restarts=1)
+    aa = 500 if dataset == "cifar10" and seed == SEEDS[0] and family.name in AUTOATTACK else 0
+    return FinalEval(n=2000, steps=20, restarts=2, autoattack_n=aa)
+
+
+def load(config: Config, final: FinalEval | None = None) -> Result:
+    """The result of ``config`` with the ``final`` evaluation, from the run cache (trained when missing,
+    unless ADVSEL_CACHED_ONLY=1)."""
     from ..experiments import run
 
-    return run(config, progress=False)
+    return run(config, progress=False, final=final)
 
 
 @dataclass(frozen=True)
 class Scope:
     """The settings a page's runs share: profile, dataset, device and seeds.
 
-    ``loader`` turns a config into its result (default :func:`load`, the run cache);
-    tests pass one that builds results by hand, so nothing is trained.
+    ``loader`` turns a config into its result (default :func:`load`, the run cache, with
+    the :func:`final_spec` evaluation); tests pass one that builds results by hand, so
+    nothing is trained.
     """
 
     profile: str = "cpu"
@@ -124,29 +171,75 @@ class Scope:
         """The book's shared settings: the profile's, with the device and ``overrides``."""
         return make_config(self.profile, self.dataset, device=self.device, **overrides)
 
+    def seeds_of(self, family: Family) -> tuple[int, ...]:
+        """The seeds ``family`` runs with: all of the scope's, or the first only for the extra points
+        (DS P_up outside :data:`P_UP_CORE`, warm-up, the clean/robust drivers, sampling numbers other
+        than the profile's b')."""
+        first = self.seeds[:1]
+        if family.kind == "ds" and family.arg not in P_UP_CORE or family.kind == "warmup":
+            return first
+        if family.kind == "driver" and family.arg != "train":
+            return first
+        if family.kind == "sampling" and family.arg[1] != self.base().batch_size:  # type: ignore[index]
+            return first
+        return self.seeds
+
     def configs(self, family: Family) -> list[Config]:
-        """The configs (one per seed) of ``family``."""
+        """The configs (one per seed of :meth:`seeds_of`) of ``family``."""
+        return [c.replace(seed=s) for c in [self._config(family)] for s in self.seeds_of(family)]
+
+    def _config(self, family: Family) -> Config:
         probes = probe_sizes(self.profile)
-        if family.kind == "ds":
-            return [self.base(method="ds", p_up=family.arg, seed=s, min_eps_probe=probes["min_eps_probe"])
-                    for s in self.seeds]
-        if family.kind in PLAIN:
-            return [self.base(method=family.kind, seed=s) for s in self.seeds]
-        # sampling:b' with the profile's b' is timed:cat
-        c0 = self.base(method=family.arg, similarity_probe=probes["similarity_probe"]) if family.kind == "timed" \
-            else self.base(method="cat", batch_size=family.arg, similarity_probe=probes["similarity_probe"])
-        return [c0.replace(seed=s, eval_every=_eval_every(c0)) for s in self.seeds]
+        k, a = family.kind, family.arg
+        if k in ("ds", "warmup"):
+            # a one-epoch (smoke) run has no room for a warm-up: its warm-up family is the plain one
+            warm = min(WARMUP_EPOCHS, self.base().epochs - 1) if k == "warmup" else 0
+            return self.base(method="ds", p_up=a, min_eps_probe=probes["min_eps_probe"], p_up_warmup_epochs=warm)
+        if k == "driver":
+            return self.base(method="ds-adaptive") if a == "train" else \
+                self.base(method="ds-adaptive", adaptive_accuracy=a, validation_size=self._validation_size())
+        if k in PLAIN:
+            return self.base(method=k, **({"dong_steps": "pgd-at"} if k == "dong" else {}))
+        if k == "timed" and self.dataset == "cifar10":  # every CIFAR-10 run is evaluated once per epoch
+            return self._config(Family.ds(0.5) if a == "ds" else Family.method(str(a)))
+        if k == "sampling" and a[1] == self.base().batch_size:  # type: ignore[index]
+            return self._config(Family.timed(a[0]))  # type: ignore[index]
+        method, b = (a, None) if k == "timed" else a  # type: ignore[misc]
+        over: dict[str, Any] = {"method": method}
+        if method == "ds":
+            over["p_up"] = 0.5
+        if method == "cat":
+            over["similarity_probe"] = probes["similarity_probe"]
+        if b is not None:  # one learning-rate rule for every sampling number: linear in b'
+            base = self.base()
+            over.update(batch_size=b, lr=base.lr * b / base.batch_size)
+        c0 = self.base(**over)
+        return c0.replace(eval_every=_eval_every(c0))
+
+    def _validation_size(self) -> int:
+        return min(VALIDATION_SIZE, max(10, (self.base().train_size or 50_000) // 4))
+
+    def canonical(self, family: Family) -> Family:
+        """The family whose runs ``family`` reads: a CIFAR-10 ``timed`` family is the method's own family
+        (``timed:ds`` is ``ds:0.5``); a ``sampling`` family at the profile's b' is ``timed``; else itself."""
+        if family.kind == "timed" and self.dataset == "cifar10":
+            return Family.ds(0.5) if family.arg == "ds" else Family.method(str(family.arg))
+        if family.kind == "sampling" and family.arg[1] == self.base().batch_size:  # type: ignore[index]
+            return self.canonical(Family.timed(family.arg[0]))  # type: ignore[index]
+        return family
 
     def results(self, family: Family) -> list[Result]:
-        """The results of ``family`` (cached; trained only when missing)."""
-        get = self.loader or load
-        return [get(c) for c in self.configs(family)]
+        """The results of ``family`` (cached; trained only when missing), each with its ``final_eval``."""
+        if self.loader is not None:
+            return [self.loader(c) for c in self.configs(family)]
+        canonical = self.canonical(family)
+        return [load(c, final_spec(self.profile, self.dataset, canonical, c.seed)) for c in self.configs(family)]
 
     def sampling_numbers(self) -> list[int]:
         """The sampling numbers of :data:`SAMPLING_NUMBERS` that give at least two iterations per epoch.
 
         CAT draws a class-balanced batch without replacement, so a sampling number cannot
-        exceed the training set; the smoke profile (200 samples) keeps 25, 50 and 100.
+        exceed the training set; the smoke profile (200 samples) keeps 25 and 100.
         """
         c = make_config(self.profile, self.dataset, device="auto")
         n = c.train_size or (50_000 if self.dataset == "cifar10" else 60_000)
@@ -154,11 +247,19 @@ class Scope:
 
 
 def book_families(profile: str = "cpu", seeds: Sequence[int] = SEEDS) -> list[tuple[Scope, Family]]:
-    """Every (scope, family) the book's pages use at ``profile``."""
-    mnist, cifar = Scope(profile, "mnist", seeds=seeds), Scope(profile, "cifar10", seeds=seeds[:1])
-    fam = [(mnist, Family.ds(p)) for p in P_UP_SWEEP]
-    fam += [(mnist, Family.method(m)) for m in PLAIN]
-    fam += [(mnist, Family.timed(m)) for m in TIMED]
-    fam += [(mnist, Family.sampling(n)) for n in mnist.sampling_numbers()]
-    fam += [(cifar, Family.timed(m)) for m in ("robust", "cat")]
+    """Every (scope, family) the book's pages use at ``profile``.
+
+    CIFAR-10: DS's track (standard, PGD-AT, DS P_up 0.5 and 1, eq. (9) with its three
+    drivers, random, Dong et al., the P_up sweep and a warm-up variant), CAT Table 2, DS-CAT
+    and prescreen.  MNIST: CAT Table 1 with its class-balanced uniform control, and CAT Fig. 2
+    (CAT and PGD-AT at each sampling number).
+    """
+    mnist, cifar = Scope(profile, "mnist", seeds=seeds), Scope(profile, "cifar10", seeds=seeds)
+    fam = [(cifar, Family.method(m)) for m in CIFAR_METHODS]
+    fam += [(cifar, Family.ds(p)) for p in P_UP_SWEEP]
+    fam += [(cifar, Family.warmup(p)) for p in WARMUP_P_UP]
+    fam += [(cifar, Family.driver(d)) for d in DRIVERS if d != "train"]
+    fam += [(mnist, Family.timed(m)) for m in MNIST_TIMED]
+    fam += [(mnist, Family.sampling(n, m)) for n in mnist.sampling_numbers() for m in ("cat", "robust")
+            if n != mnist.base().batch_size]
     return fam
