@@ -15,7 +15,7 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "cpu"
-dataset = "mnist"
+dataset = "cifar10"
 device = "auto"
 seeds = [0, 1, 2]
 
@@ -76,7 +76,8 @@ display(Markdown(pages.summary_box([], runs, None, [
 #
 # **The comparison.** PGD-AT, DS (P_up = 0.5), CAT and DS-CAT (P_up = 0.5) at the same
 # settings, seeds and epochs (run families `timed:robust`, `timed:ds`, `timed:cat`,
-# `timed:ds-cat`), evaluated four times per epoch. Methods that do more work per epoch
+# `timed:ds-cat`, which on CIFAR-10 are the methods' own families `robust`, `ds:0.5`,
+# `cat` and `ds-cat`), evaluated once per epoch. Methods that do more work per epoch
 # end later, so final accuracies are not a fair comparison; we compare accuracy *at
 # equal training cost*: the accuracy each method had reached by a given training time
 # (the last evaluation at or before it, `stats.accuracy_at_time`), at fractions of the

@@ -23,7 +23,7 @@ from advsel.trainer import Trainer
 
 def test_the_nine_methods_in_order() -> None:
     assert methods.METHODS == ("standard", "robust", "ds", "ds-adaptive", "random", "cat", "cat-uniform", "ds-cat",
-                               "dong")
+                               "prescreen", "dong")
     assert config.METHODS == methods.METHODS, "config's allowed methods come from the registry"
 
 
@@ -87,12 +87,16 @@ def test_the_trainer_follows_the_entry(name: str, tiny_data: TensorData, smoke_c
              "scored_correct": torch.zeros(()), "scored": 0}
     trainer.train_step(next(iter(trainer.sampler.batches(0))), stats)
     b = cfg.batch_size
-    assert trainer.passes["attack_forward"] == (cfg.steps * b if m.attacks else 0)
+    attacked = round(cfg.attack_share * b) if m.backprop == "screened" else b
+    assert trainer.passes["attack_forward"] == (cfg.steps * attacked if m.attacks else 0)
     clean, adv = int(stats["selected_clean"]), int(stats["selected_adv"])
     k = round(trainer.p_up * 2 * b)
     assert {"clean": (clean, adv) == (b, 0), "adv": (clean, adv) == (0, b),
-            "top": clean + adv == k, "random": clean + adv == k}[m.backprop]
+            "top": clean + adv == k, "random": clean + adv == k,
+            "screened": (clean, adv) == (b - attacked, attacked)}[m.backprop]
     assert (stats["scored"] == 2 * b) == (m.backprop == "top"), "only DS scores the 2b'"
+    if m.backprop == "screened":  # a no-gradient screening pass over the b' clean samples, then the training pass
+        assert trainer.passes["train_forward"] == b + clean + adv
 
 
 def test_eq9_moves_p_up_only_for_its_methods(tiny_data: TensorData, smoke_config) -> None:
@@ -144,7 +148,8 @@ def test_readme_table_is_the_registrys(repo: Path) -> None:
 INTRO_BATCH = {"uniform": "uniform shuffling", "cat": "CAT's weighted sampler",
                "balanced": "CAT's sampler with its weights never updated", "subset": "stable half"}
 INTRO_BACKPROP = {"clean": "the $b'$ clean samples", "adv": "$b'$ PGD versions",
-                  "top": "top $P_{\\rm up}$ of the $2b'$", "random": "a random $P_{\\rm up}$ share of the $2b'$"}
+                  "top": "top $P_{\\rm up}$ of the $2b'$", "random": "a random $P_{\\rm up}$ share of the $2b'$",
+                  "screened": "highest clean loss"}
 
 
 def test_intro_table_agrees_with_the_registry(repo: Path) -> None:

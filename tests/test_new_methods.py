@@ -160,3 +160,53 @@ def test_python_m_advsel_cat_subprocess(tmp_path: Path) -> None:
     res = json.loads(out.read_text())
     assert res["config"]["method"] == "cat" and res["config"]["cat_alpha"] == 0.5
     assert len(res["epochs"]) == 1
+
+
+# ------------------------------------------------------------------ prescreen: attack only the screened share
+@pytest.mark.parametrize("share", [0.2, 0.5, 1.0])
+def test_prescreen_attack_passes_are_the_share_of_pgd_ats(share: float) -> None:
+    """Per step prescreen attacks share x b' samples: attack passes = share x PGD-AT's, exactly; its training
+    forward passes are the b' screening pass plus the b' trained samples (attacked + clean)."""
+    data = make_data()
+    at, _, _ = _fit_counting_forwards("robust", data)
+    pre = Trainer(smoke(method="prescreen", attack_share=share), data)
+    pre.evaluate = lambda: {"clean_acc": 0.0, "robust_acc": 0.0}
+    pre.warm_up = lambda: None
+    pre.fit()
+    steps = pre.epochs[0]["steps"]
+    assert steps == at.epochs[0]["steps"] == 4
+    for kind in ("attack_forward", "attack_backward"):
+        assert pre.passes[kind] == round(share * at.passes[kind])
+    assert pre.passes["train_forward"] == steps * (50 + 50) and pre.passes["train_backward"] == steps * 50
+
+
+def test_prescreen_attacks_the_highest_clean_loss_and_skips_the_rest() -> None:
+    from advsel.selectors import screen, screened
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    x, y = torch.rand(6, 1, 2, 2), torch.tensor([0, 1, 2, 0, 1, 2])
+    attacked, others = screen(model, x, y, 0.5)
+    with torch.no_grad():
+        losses = torch.nn.functional.cross_entropy(model(x), y, reduction="none")
+    assert set(attacked.tolist()) == set(losses.topk(3).indices.tolist())
+    assert sorted(attacked.tolist() + others.tolist()) == list(range(6))
+    x_adv = x[attacked] + 0.01
+    keep = screened(x, y, x_adv, attacked, others, "clean")
+    assert len(keep.y) == 6 and int(keep.n_adv) == 3 and int(keep.n_clean) == 3
+    skip = screened(x, y, x_adv, attacked, others, "skip")
+    assert len(skip.y) == 3 and torch.equal(skip.x, x_adv) and torch.equal(skip.y, y[attacked])
+    with pytest.raises(ValueError, match="unattacked='drop' is not allowed"):
+        screened(x, y, x_adv, attacked, others, "drop")
+
+
+@needs_mnist
+def test_cli_trains_prescreen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVSEL_DATA", str(real_data_dir()))
+    monkeypatch.setattr(experiments, "_DATA", _REAL)
+    out = tmp_path / "result.json"
+    assert cli.main(["train", "--profile", "smoke", "--method", "prescreen", "--attack-share", "0.25",
+                     "--unattacked", "skip", "--device", "cpu", "--cache-dir", str(tmp_path / "runs"), "--out",
+                     str(out), "--quiet"]) == 0
+    rec = json.loads(out.read_text())["epochs"][0]  # 4 steps: PGD-2 on 13 of 50, screening 50, training 13
+    assert rec["forward_passes"] == 4 * (2 * 13 + 50 + 13) and rec["selected_adv"] == 13  # per step

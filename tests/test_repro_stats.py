@@ -150,7 +150,9 @@ def test_common_budget_and_at_budget() -> None:
 def test_family_values_and_names() -> None:
     assert Family.ds(1) == Family("ds", 1.0) and Family.ds(1).name == "ds:1.0"
     assert str(Family.timed("cat")) == "timed:cat" and Family.method("robust").name == "robust"
-    for bad in (("ds", "0.5"), ("robust", 1.0), ("bogus", None), ("sampling", 2.5)):
+    assert Family.sampling(25, "robust").name == "sampling:robust@25" and Family.driver("clean").name == "driver:clean"
+    for bad in (("ds", "0.5"), ("robust", 1.0), ("bogus", None), ("sampling", 2.5), ("sampling", ("ds", 25)),
+                ("driver", "test"), ("timed", "standard")):
         with pytest.raises(ValueError, match="run family"):
             Family(*bad)
 
@@ -163,30 +165,69 @@ def test_scope_configs_are_the_books() -> None:
     (ds,) = s.replace(seeds=(2,)).configs(Family.ds(0.5))
     assert (ds.method, ds.p_up, ds.seed, ds.min_eps_probe, ds.similarity_probe) == ("ds", 0.5, 2, 32, 0)
     timed = s.configs(Family.timed("cat"))[0]
-    assert (timed.method, timed.eval_every, timed.similarity_probe) == ("cat", 10, 200)  # 4000 / 100 / 4
+    assert (timed.method, timed.eval_every, timed.similarity_probe) == ("cat", 20, 200)  # 4000 / 100 / 2
     assert s.configs(Family.sampling(timed.batch_size))[0].key() == timed.key()  # sampling:b' is timed:cat
-    big = s.configs(Family.sampling(400))[0]
-    assert (big.batch_size, big.eval_every) == (400, 2)
+    big, at = s.configs(Family.sampling(400))[0], s.configs(Family.sampling(400, "robust"))[0]
+    assert (big.batch_size, big.eval_every, big.lr) == (400, 5, pytest.approx(4 * timed.lr))  # lr linear in b'
+    assert (at.method, at.batch_size, at.lr) == ("robust", 400, big.lr)
     assert Scope("smoke").configs(Family.ds(0.5))[0].min_eps_probe == 8
+    # extra points run with the first seed only; Dong gets as many steps as PGD-AT
+    assert [c.seed for c in s.configs(Family.ds(0.25))] == [0] and len(s.configs(Family.ds(1.0))) == 2
+    (warm,) = s.configs(Family.warmup(0.25))
+    assert (warm.p_up, warm.p_up_warmup_epochs) == (0.25, 1)
+    (drv,) = s.configs(Family.driver("robust"))
+    assert (drv.method, drv.adaptive_accuracy, drv.validation_size) == ("ds-adaptive", "robust", 500)
+    assert s.configs(Family.driver("train"))[0].key() == s.configs(Family.method("ds-adaptive"))[0].key()
+    assert s.configs(Family.method("dong"))[0].dong_steps == "pgd-at"
+    cifar = s.replace(dataset="cifar10")  # a CIFAR-10 timed family is the method's own
+    assert cifar.configs(Family.timed("cat"))[0].key() == cifar.configs(Family.method("cat"))[0].key()
+    assert cifar.configs(Family.timed("ds"))[0].key() == cifar.configs(Family.ds(0.5))[0].key()
 
 
 def test_sampling_numbers_and_book_families() -> None:
-    assert Scope("smoke").sampling_numbers() == [25, 50, 100]
-    assert Scope("cpu").sampling_numbers() == [25, 50, 100, 200, 400]
+    assert Scope("smoke").sampling_numbers() == [25, 100]
+    assert Scope("cpu").sampling_numbers() == [25, 100, 400]
     fams = book_families("cpu")
-    assert len(fams) == 5 + 5 + 4 + 5 + 2
-    assert all(s.seeds == (0,) for s, _ in fams if s.dataset == "cifar10")
-    assert {f for s, f in fams if s.dataset == "cifar10"} == {Family.timed("robust"), Family.timed("cat")}
+    cifar = {f for s, f in fams if s.dataset == "cifar10"}
+    assert {Family.method(m) for m in ("standard", "robust", "ds-adaptive", "random", "dong")} <= cifar
+    assert {Family.ds(0.5), Family.ds(1.0), Family.warmup(0.25), Family.driver("robust")} <= cifar
+    mnist = {f for s, f in fams if s.dataset == "mnist"}
+    assert {Family.timed("cat-uniform"), Family.sampling(25, "robust"), Family.sampling(400, "cat")} <= mnist
+    assert all(s.seeds == (0, 1, 2) for s, _ in fams)
+    keys = [c.key() for s, f in fams for c in s.configs(f)]
+    assert len(keys) == len(set(keys))  # no run is computed twice
+
+
+def test_final_spec_autoattack_on_seed_0_core_cifar() -> None:
+    assert scope_module.final_spec("cpu", "cifar10", Family.ds(0.5), 0).autoattack_n == 500
+    assert scope_module.final_spec("cpu", "cifar10", Family.ds(0.5), 1).autoattack_n == 0
+    assert scope_module.final_spec("cpu", "mnist", Family.method("robust"), 0).autoattack_n == 0
+    spec = scope_module.final_spec("cpu", "cifar10", Family.ds(0.25), 0)
+    assert (spec.n, spec.steps, spec.restarts, spec.autoattack_n) == (2000, 20, 2, 0)
 
 
 def test_results_go_through_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = []
-    monkeypatch.setattr(scope_module, "load", lambda c: seen.append(c) or {"seed": c.seed})
+    monkeypatch.setattr(scope_module, "load", lambda c, final=None: seen.append((c, final)) or {"seed": c.seed})
     assert Scope().results(Family.ds(0.5)) == [{"seed": 0}, {"seed": 1}, {"seed": 2}]
-    assert [c.p_up for c in seen] == [0.5, 0.5, 0.5]
+    assert [c.p_up for c, _ in seen] == [0.5, 0.5, 0.5]
+    assert [f.n for _, f in seen] == [2000] * 3
+    seen.clear()
+    Scope(dataset="cifar10").results(Family.timed("robust"))  # the canonical family's final evaluation
+    assert [f.autoattack_n for _, f in seen] == [500, 0, 0]
     own = Scope(seeds=(4,), loader=lambda c: {"own": c.method})
     assert own.results(Family.method("dong")) == [{"own": "dong"}]
     assert own.replace(dataset="cifar10").results(Family.method("robust")) == [{"own": "robust"}]
+
+
+def test_convergence_criterion() -> None:
+    def run(curve: list[tuple[float, float]], epochs: int | None = None) -> dict:
+        return {"config": {"epochs": epochs or len(curve), "test_size": 500, "seed": 0},
+                "epochs": [{"clean_acc": c, "robust_acc": r} for c, r in curve]}
+    assert stats.converged(run([(0.3, 0.2), (0.40, 0.21), (0.405, 0.212)]))
+    assert not stats.converged(run([(0.3, 0.2), (0.35, 0.2), (0.45, 0.2)]))  # clean still rising by 4.5 SE
+    assert not stats.converged(run([(0.3, 0.2), (0.3, 0.2)], epochs=5))  # the schedule did not complete
+    assert stats.unconverged({"a": [run([(0.1, 0.1)])]}) == [("a", 0)]
 
 
 # ---------------------------------------------------------------------------- the t distribution and intervals

@@ -98,7 +98,7 @@ _RUNS = ("profile", "dataset", "device", "seeds")
 PAGE_PARAMETERS: dict[str, tuple[str, ...]] = {
     **{p: _RUNS for p in ("ds_fig3_p_up", "ds_fig4_5_accuracy", "ds_fig6_adaptive_p_up", "ds_fig7_selected_counts",
                           "ds_fig8_min_adv", "ds_fig9_10_selection_methods", "ds_table1_time", "cat_fig1_similarity",
-                          "cat_fig2_3_sampling_number", "new_ds_cat")},
+                          "cat_fig2_3_sampling_number", "new_ds_cat", "which_selection")},
     "cat_tables_time_to_accuracy": ("profile", "device", "seeds", "cifar_seeds"),
     "ledger": (*_RUNS, "notebooks"),
     "usage": ("profile", "device"),
@@ -212,6 +212,21 @@ def collapse_note(runs: Mapping[str, Sequence[Result]]) -> str:
     return f"**Collapsed runs.** {text}." if text else ""
 
 
+def convergence_note(runs: Mapping[str, Sequence[Result]]) -> str:
+    """The convergence criterion (:func:`advsel.repro.stats.converged`) and the runs that fail it (Markdown)."""
+    bad = stats.unconverged(runs)
+    total = sum(len(rs) for rs in runs.values())
+    rule = ("**Convergence.** Criterion: the learning-rate schedule completes and the last two epoch "
+            "evaluations differ by less than one test-set standard error in clean and in robust accuracy")
+    if not bad:
+        return f"{rule}; all {total} runs on this page meet it."
+    labels: dict[str, list[int]] = {}
+    for label, seed in bad:
+        labels.setdefault(label, []).append(seed)
+    shown = "; ".join(f"{k} seed{'s' if len(v) > 1 else ''} {', '.join(map(str, v))}" for k, v in labels.items())
+    return f"{rule}; {len(bad)} of {total} runs do not: {shown}."
+
+
 def setting(runs: Mapping[str, Sequence[Result]]) -> str:
     """Our setting from the runs: dataset, model, epochs, b', training attack, seeds, evaluation (Markdown)."""
     by_dataset: dict[str, list[Result]] = {}
@@ -265,6 +280,7 @@ def summary_box(evaluated: Sequence[tuple[Any, Any]], runs: Mapping[str, Sequenc
     lines += ["", f"**Our setting.** {setting(runs)}."]
     if c := collapse_note(runs):
         lines += ["", c]
+    lines += ["", convergence_note(runs)]
     dev = [*(deviations(paper_name, runs) if paper_name else []), *notes]
     if dev:
         lines += ["", f"**Deviations from {paper_name or 'the papers'}.** " + "; ".join(dev) + "."]

@@ -281,6 +281,38 @@ def collapsed_seeds(rs: Sequence[Result]) -> list[int]:
     return [r["config"]["seed"] for r in rs if collapsed(r)]
 
 
+# ---------------------------------------------------------------------------- convergence
+def convergence_gaps(r: Result) -> dict[str, float]:
+    """The change of clean and robust accuracy between the last two epoch evaluations, in units of the
+    test-set standard error sqrt(p (1 - p) / n) at the last value (``inf`` with fewer than two epochs)."""
+    eps = r["epochs"]
+    n = r.get("test_size") or r["config"]["test_size"]
+    out = {}
+    for metric in ("clean_acc", "robust_acc"):
+        if eps and metric not in eps[-1]:  # a run that does not record it
+            continue
+        if len(eps) < 2:
+            out[metric] = math.inf
+            continue
+        p, q = eps[-1][metric], eps[-2][metric]
+        se = math.sqrt(max(p * (1 - p), 1e-12) / n)
+        out[metric] = abs(p - q) / se
+    return out
+
+
+def converged(r: Result) -> bool:
+    """The book's convergence criterion: the learning-rate schedule completed (every configured epoch
+    ran) and the last two epoch evaluations differ by less than one test-set standard error, in clean
+    and in robust accuracy."""
+    done = len(r["epochs"]) == r["config"]["epochs"]
+    return done and all(g < 1 for g in convergence_gaps(r).values())
+
+
+def unconverged(runs: Runs) -> list[tuple[str, int]]:
+    """(label, seed) of every run of ``runs`` = {label: results} that fails :func:`converged`."""
+    return [(str(label), r["config"]["seed"]) for label, rs in runs.items() for r in rs if not converged(r)]
+
+
 # ---------------------------------------------------------------------------- final accuracies
 def final_value(r: Result, metric: str) -> float:
     """A run's final ``metric``: from ``final_eval`` when the result has one, else from the last epoch.
