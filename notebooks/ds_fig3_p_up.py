@@ -15,7 +15,7 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "cpu"
-dataset = "mnist"
+dataset = "cifar10"
 device = "auto"
 seeds = [0, 1, 2]
 
@@ -23,22 +23,34 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel.repro import P_UP_SWEEP, Family, Scope, claims, figures, pages, tables
+from advsel.repro import P_UP_SWEEP, Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro.scope import WARMUP_P_UP
 from advsel.selectors import n_selected
 
 PAGE = "ds_fig3_p_up"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
 scope = Scope(**params)
 sweep = {p: scope.results(Family.ds(p)) for p in P_UP_SWEEP}
-runs = {f"P_up = {p}": rs for p, rs in sweep.items()}
+warm = {p: scope.results(Family.warmup(p)) for p in WARMUP_P_UP}
+
+
+def warm_label(p: float) -> str:
+    return f"P_up = {p} after warm-up"
+
+
+runs = {}
+for p, rs in sweep.items():
+    runs[f"P_up = {p}"] = rs
+    if p in warm:
+        runs[warm_label(p)] = warm[p]
 evaluated = claims.evaluate_claims(scope, PAGE)
 display(Markdown(pages.summary_box(evaluated, runs, "DS")))
 
 # %% [markdown]
 # **The paper's claim.** Mendonça et al. vary P_up, the share of the 2b' clean +
 # adversarial samples of a batch that DS backpropagates, and plot the standard (clean)
-# and robust accuracy at the last epoch against it (Fig. 3). The text makes three
-# statements, with no numbers beyond the plot:
+# and robust accuracy at the last epoch against it (Fig. 3, CIFAR-10). The text makes
+# three statements, with no numbers beyond the plot:
 #
 # 1. P_up = 0.5 "slightly outperforms" P_up = 1 in standard accuracy, "with the benefit of
 #    requiring only 50% of the samples in the batch";
@@ -52,32 +64,115 @@ display(Markdown(pages.summary_box(evaluated, runs, "DS")))
 # **What we run.** DS at every P_up of `advsel.repro.P_UP_SWEEP` with the same b' clean
 # samples drawn per step, so a step backpropagates round(P_up x 2b') samples (P_up = 0.5:
 # b', as many as PGD-AT; P_up = 1: all 2b'); every run has the same number of steps and
-# epochs. Error bars: one standard deviation over seeds.
+# epochs. Accuracies are those of the final evaluation of each trained model (the attack
+# and the number of test samples are in the summary box and the table below). Not every
+# point has the same number of seeds (the line below says which): the P_up values the
+# ledger compares most run with every seed, the others with the first seed only, to keep
+# the budget. A point with one seed has no error bar, and a ledger row that compares it has
+# no interval, hence no verdict at this scale.
+#
+# **A warm-up variant.** When DS backpropagates only part of the 2b' samples, it can
+# collapse to a constant predictor: from the first steps it trains only on the samples with
+# the highest loss, mostly adversarial ones, and the model can settle at chance (the runs
+# that did are named in the summary box and below). Beside the paper's runs we
+# therefore also run DS at the P_up values of `advsel.repro.scope.WARMUP_P_UP` after a
+# warm-up at P_up = 1 (the named option `p_up_warmup_epochs`; its length is given below).
+# The warm-up is ours, not the paper's; it enters no ledger row.
 
 # %% tags=["hide-input"]
 c = sweep[1.0][0]["config"]
-display(Markdown(f"Backpropagated per step (b' = {c['batch_size']}): " + ", ".join(
-    f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + "."))
+by_seeds: dict[tuple[int, ...], list[str]] = {}
+for p in P_UP_SWEEP:
+    by_seeds.setdefault(scope.seeds_of(Family.ds(p)), []).append(f"{p:g}")
+for p in WARMUP_P_UP:
+    by_seeds.setdefault(scope.seeds_of(Family.warmup(p)), []).append(f"{p:g} after warm-up")
+display(Markdown(
+    "Seeds per point: " + "; ".join(f"P_up = {', '.join(ps)}: seed{'s' if len(s) > 1 else ''} "
+                                    f"{', '.join(map(str, s))}" for s, ps in by_seeds.items()) + ".\n\n"
+    + f"Backpropagated per step (b' = {c['batch_size']}): " + ", ".join(
+        f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + ".\n\n"
+    + "Warm-up: " + "; ".join(
+        f"P_up = {p:g}: {rs[0]['config']['p_up_warmup_epochs']} of {rs[0]['config']['epochs']} epoch(s) at P_up = 1"
+        + (" (no room for a warm-up in a one-epoch run: this is the plain run)"
+           if not rs[0]["config"]["p_up_warmup_epochs"] else "") for p, rs in warm.items()) + "."))
 
 # %% [markdown]
 # ## Final clean and robust accuracy against P_up (Fig. 3)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 3 reproduced: clean (left) and PGD robust (right) accuracy after the last epoch against P_up, mean and standard deviation over seeds.", "name": "ds-fig3"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 3 reproduced: clean (left) and PGD robust (right) accuracy of the final evaluation against P_up, mean and standard deviation over seeds (no bar: one seed); squares: DS after a warm-up epoch at P_up = 1.", "name": "ds-fig3"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-figures.sweep(axes[0], sweep, "clean_acc")
-axes[0].set_title("standard accuracy at the last epoch")
-figures.sweep(axes[1], sweep, "robust_acc")
-axes[1].set_title("robust accuracy at the last epoch")
+for ax, metric, title in zip(axes, ("clean_acc", "robust_acc"), ("standard accuracy", "robust accuracy"),
+                             strict=True):
+    figures.sweep(ax, sweep, metric, label="DS")
+    g = tables.final_table({p: rs for p, rs in warm.items()}, [metric])[metric]
+    ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0.0), marker="s", ls="none", capsize=4,
+                label="DS after warm-up at P_up = 1")
+    ax.set_title(f"{title}, final evaluation")
+    ax.legend(fontsize=8)
 fig.suptitle("Fig. 3: accuracy against the share P_up of backpropagated samples")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Final accuracies, mean and standard deviation over seeds (in %), the runs that collapsed
-# and the evaluation the numbers come from:
+# Final accuracies, mean and standard deviation over seeds (in %; no sd with one seed), the
+# runs that collapsed and the evaluation the numbers come from:
 
 # %% tags=["hide-input"]
 tables.final_table(runs)
+
+# %% [markdown]
+# **Collapse and the warm-up.** Whether each run at the warm-up's P_up collapsed (its last
+# epochs at chance, see the [claims ledger](ledger.ipynb)), without and with the warm-up:
+
+
+# %% tags=["hide-input"]
+def state(r: dict) -> str:
+    at = stats.chance_epochs(r)
+    word = ("collapsed" if stats.collapsed(r) else
+            f"on a plateau at chance in epochs {', '.join(map(str, at))}" if len(at) >= stats.PLATEAU_EPOCHS
+            else "did not collapse")
+    return (f"seed {r['config']['seed']} {word} (final clean {100 * stats.final_value(r, 'clean_acc'):.1f}%, "
+            f"robust {100 * stats.final_value(r, 'robust_acc'):.1f}%)")
+
+
+lines = [f"- DS P_up = {p:g}: " + "; ".join(state(r) for r in sweep[p]) + ". After the warm-up: "
+         + "; ".join(state(r) for r in rs) + "." for p, rs in warm.items()]
+note = pages.collapse_note(runs)
+display(Markdown("\n".join(lines) + ("\n\n" + note if note else "\n\nNo run on this page collapsed.")))
+
+# %% [markdown]
+# AutoAttack (standard) for the runs that have it (the first seed of the P_up values
+# DS's core comparisons use; one run each, no sd), beside the same run's PGD accuracy:
+
+
+# %% tags=["hide-input"]
+def show_autoattack(runs: dict) -> None:
+    aa_runs = {k: [r for r in rs if stats.has_autoattack([r])] for k, rs in runs.items()}
+    aa_runs = {k: rs for k, rs in aa_runs.items() if rs}
+    if not aa_runs:
+        display(Markdown("*No run on this page has an AutoAttack evaluation (the smoke profile has none, and only "
+                         "the first seed of DS's core CIFAR-10 runs gets one).*"))
+        return
+    display(Markdown("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc") + "."))
+    display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+    pairs = [(k, r, stats.final_value(r, "robust_acc"), stats.final_value(r, "autoattack_acc"))
+             for k, rs in aa_runs.items() for r in rs]
+    above = [(k, r, p, a) for k, r, p, a in pairs if a > p]
+    text = (f"AutoAttack is a stronger attack than PGD, so a run's AutoAttack accuracy should be at most its PGD "
+            f"accuracy: it is in {len(pairs) - len(above)} of {len(pairs)} runs.")
+    if above:
+        def gap(r: dict, p: float, a: float) -> str:
+            n = stats.evaluation(r, "autoattack_acc")["n"]
+            se = (a * (1 - a) / n) ** 0.5
+            return f"{100 * (a - p):.1f} points, {(a - p) / se:.1f} standard errors of AutoAttack's n = {n}" \
+                if se > 0 else f"{100 * (a - p):.1f} points"
+        text += (" Higher: " + "; ".join(f"{k} seed {r['config']['seed']} ({gap(r, p, a)})" for k, r, p, a in above)
+                 + ". AutoAttack runs on a class-balanced part of the PGD evaluation's samples, so a gap of a "
+                 "standard error or two can be sampling; a larger one would point to a weak PGD evaluation.")
+    display(Markdown(text))
+
+
+show_autoattack(runs)
 
 # %% [markdown]
 # ## Verdict

@@ -15,7 +15,7 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "cpu"
-dataset = "mnist"
+dataset = "cifar10"
 device = "auto"
 seeds = [0, 1, 2]
 
@@ -23,7 +23,8 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, tables
+from advsel.config import config_from_dict
+from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
 
 PAGE = "ds_fig4_5_accuracy"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
@@ -44,15 +45,27 @@ display(Markdown(pages.summary_box(evaluated, runs, "DS")))
 # over the robust baseline "without affecting the robust accuracy". The ledger has one row
 # per DS variant and figure: four rows.
 #
-# **What we run.** The same four methods with `advsel`, every method drawing b' clean
-# samples per step: standard backpropagates the b' clean samples, robust their b' PGD
-# versions, DS the top P_up share of the 2b' clean + adversarial samples (P_up = 0.5
-# backpropagates b', as many as the baselines).
+# **What we run.** The same four methods with `advsel` on CIFAR-10, the paper's dataset,
+# every method drawing b' clean samples per step: standard backpropagates the b' clean
+# samples, robust their b' PGD versions, DS the top P_up share of the 2b' clean +
+# adversarial samples (P_up = 0.5 backpropagates b', as many as the baselines).
+#
+# Two evaluations (the attacks and sample counts are printed below): the curves come from
+# the evaluation after every epoch, a cheaper PGD on a smaller test subset; the table and
+# the verdicts from the final evaluation of each trained model, a stronger PGD with
+# restarts on more test samples, and, for the first seed, AutoAttack.
+
+# %% tags=["hide-input"]
+c = config_from_dict(runs["robust (PGD-AT)"][0]["config"])
+per_epoch = stats.attack_label({"name": "pgd", "eps": c.effective_eval_eps, "alpha": c.effective_eval_alpha,
+                                "steps": c.eval_steps, "restarts": c.eval_restarts})
+display(Markdown(f"Curves: evaluation after every epoch, {per_epoch} on {runs['robust (PGD-AT)'][0]['test_size']:,} "
+                 f"test samples. Table and verdicts: {stats.evaluation_label(runs['robust (PGD-AT)'], 'robust_acc')}."))
 
 # %% [markdown]
 # ## Clean accuracy (Fig. 4) and robust accuracy (Fig. 5)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Figs. 4-5 reproduced: clean (left) and PGD robust (right) accuracy per epoch of standard training, PGD-AT, DS with P_up = 0.5 and DS with eq. (9), mean and standard deviation over seeds.", "name": "ds-fig4-5"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Figs. 4-5 reproduced: clean (left) and PGD robust (right) accuracy after each epoch (per-epoch evaluation) of standard training, PGD-AT, DS with P_up = 0.5 and DS with eq. (9), mean and standard deviation over seeds.", "name": "ds-fig4-5"}}
 figures.accuracy_panels(runs, ("Fig. 4: standard accuracy per epoch", "Fig. 5: robust accuracy per epoch"))
 plt.show()
 
@@ -62,6 +75,40 @@ plt.show()
 
 # %% tags=["hide-input"]
 tables.final_table(runs)
+
+# %% [markdown]
+# AutoAttack (standard) for the runs that have it (the first seed of each method; one run
+# each, no sd), beside the same run's PGD accuracy:
+
+
+# %% tags=["hide-input"]
+def show_autoattack(runs: dict) -> None:
+    aa_runs = {k: [r for r in rs if stats.has_autoattack([r])] for k, rs in runs.items()}
+    aa_runs = {k: rs for k, rs in aa_runs.items() if rs}
+    if not aa_runs:
+        display(Markdown("*No run on this page has an AutoAttack evaluation (the smoke profile has none, and only "
+                         "the first seed of DS's core CIFAR-10 runs gets one).*"))
+        return
+    display(Markdown("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc") + "."))
+    display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+    pairs = [(k, r, stats.final_value(r, "robust_acc"), stats.final_value(r, "autoattack_acc"))
+             for k, rs in aa_runs.items() for r in rs]
+    above = [(k, r, p, a) for k, r, p, a in pairs if a > p]
+    text = (f"AutoAttack is a stronger attack than PGD, so a run's AutoAttack accuracy should be at most its PGD "
+            f"accuracy: it is in {len(pairs) - len(above)} of {len(pairs)} runs.")
+    if above:
+        def gap(r: dict, p: float, a: float) -> str:
+            n = stats.evaluation(r, "autoattack_acc")["n"]
+            se = (a * (1 - a) / n) ** 0.5
+            return f"{100 * (a - p):.1f} points, {(a - p) / se:.1f} standard errors of AutoAttack's n = {n}" \
+                if se > 0 else f"{100 * (a - p):.1f} points"
+        text += (" Higher: " + "; ".join(f"{k} seed {r['config']['seed']} ({gap(r, p, a)})" for k, r, p, a in above)
+                 + ". AutoAttack runs on a class-balanced part of the PGD evaluation's samples, so a gap of a "
+                 "standard error or two can be sampling; a larger one would point to a weak PGD evaluation.")
+    display(Markdown(text))
+
+
+show_autoattack(runs)
 
 # %% [markdown]
 # ## Verdict

@@ -18,7 +18,9 @@
 # "Case-aware adversarial training"), the figure or table that makes the claim, the claim
 # in our words, the page that tests it, our verdict and the numbers behind it (the full
 # sentence folds out under *details*). A figure that makes two statements has two rows;
-# no verdict combines others.
+# no verdict combines others. Rows whose paper is *ours* are not the papers' claims but
+# our own, about a method of this book (prescreen, on the page "Which selection saves
+# time?"); they are tested the same way and counted apart.
 #
 # Nothing in the table is typed by hand: it is generated from `claims.CLAIMS`, each
 # claim's evaluator reading the same cached runs as its page (`claims.evaluate_claims`) and
@@ -36,7 +38,7 @@ notebooks = "notebooks"  # the pages' jupytext sources (their titles head the le
 # %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
-from advsel.repro import Family, Scope, book_families, claims, pages, tables
+from advsel.repro import Family, Scope, book_families, claims, pages, stats, tables
 
 PAGE = "ledger"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds,
@@ -47,6 +49,25 @@ smoke = scope.profile == "smoke"
 if smoke:
     display(Markdown("```{warning}\nThis ledger was built at the `smoke` profile: every verdict is a smoke run, "
                      "not a finding.\n```"))
+
+
+def rows_per_paper() -> str:
+    counts: dict[str, int] = {}
+    for c, _ in evaluated:
+        counts[c.paper] = counts.get(c.paper, 0) + 1
+    return ", ".join(f"{n} {'of our own' if p == 'ours' else f'from {p}'}" for p, n in counts.items())
+
+
+fixed = sorted({c.dataset for c in claims.CLAIMS if c.dataset})
+display(Markdown(
+    f"**In short.** {len(evaluated)} rows ({rows_per_paper()}). Each row compares two run families (or one "
+    f"against a bound) over seeds with a Welch (or one-sample t) {stats.LEVEL:.0%} interval; it is *reproduced* "
+    "when the interval lies on the claimed side, *not reproduced* when it lies wholly on the other, *inconclusive* "
+    f"otherwise. \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * stats.CLOSE_BAND:.0f} accuracy "
+    f"points; cost ratios \"about\" a value mean within {stats.COST_BAND:.0%} of it. DS's claims and ours run on "
+    "CIFAR-10 (DS's data set) and CAT's tables on the data set of each table, whatever this page's `dataset`; "
+    f"the claims that fix no data set (CAT Figs. 1-2) use `dataset` = `{scope.dataset}`. "
+    f"Seeds: {list(scope.seeds)}. The full rules follow."))
 
 # %% [markdown]
 # ## How a verdict is decided
@@ -63,12 +84,14 @@ display(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles
 # %% [markdown]
 # ## Verdicts per kind
 #
-# An implementation check is listed apart: it confirms our code, not a finding of the paper.
+# Rows per verdict and per paper ("ours": our own claims, not the papers'). An
+# implementation check is listed apart: it confirms our code, not a finding of the paper.
 
 # %% tags=["hide-input"]
 display(tables.verdict_counts(evaluated, claims.VERDICTS))
-display(Markdown(pages.numbers_from(scope.results(Family.method("robust")))
-                 + f"; CAT Table 2 from CIFAR-10 (seed {scope.seeds[0]}). Each page states its own runs."))
+display(Markdown("Numbers from: " + "; ".join(
+    f"{ds}: {pages.provenance(scope.replace(dataset=ds).results(Family.timed('robust')))}"
+    for ds in ("cifar10", "mnist")) + ". Each page states its own runs."))
 
 # %% [markdown]
 # ## Collapsed runs

@@ -615,6 +615,8 @@ def budget_verdict(runs: Mapping[str, Sequence[dict[str, Any]]], budget: float, 
         return f"{new} has no evaluation within this budget{note}."
     mean = {k: statistics.fmean(v) for k, v in vals.items()}
     ranked = sorted(mean, key=mean.get, reverse=True)
+    if len(ranked) == 1:  # nothing to compare with yet
+        return f"Within this budget only {new} has an evaluation ({100 * mean[new]:.1f}%){note}."
     unit = {"train_time_s": f"{budget:.1f} s of training", "f2b": f"{budget:,.0f} sample passes",
             "step": f"{budget:.0f} iterations"}[x]
     label = "robust" if metric == "robust_acc" else "clean"

@@ -221,7 +221,10 @@ class Scope:
 
     def canonical(self, family: Family) -> Family:
         """The family whose runs ``family`` reads: a CIFAR-10 ``timed`` family is the method's own family
-        (``timed:ds`` is ``ds:0.5``); a ``sampling`` family at the profile's b' is ``timed``; else itself."""
+        (``timed:ds`` is ``ds:0.5``); a ``sampling`` family at the profile's b' is ``timed``; the ``train``
+        driver is ``ds-adaptive``; else itself."""
+        if family.kind == "driver" and family.arg == "train":
+            return Family.method("ds-adaptive")
         if family.kind == "timed" and self.dataset == "cifar10":
             return Family.ds(0.5) if family.arg == "ds" else Family.method(str(family.arg))
         if family.kind == "sampling" and family.arg[1] == self.base().batch_size:  # type: ignore[index]
