@@ -285,10 +285,14 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: 
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         alive = _predict(model, xb, batch_size, check) == yb
         for _ in range(restarts):
+            # the random start of the whole chunk, drawn whatever survives, so that a sharded evaluation
+            # (advsel.distributed.sharded_correct) draws the same numbers for the same samples
+            noise = torch.empty_like(xb).uniform_(-eps, eps, generator=generator)
             idx = alive.nonzero().squeeze(1)
             if len(idx) == 0:
-                break
-            adv = _pgd(model, xb[idx], yb[idx], eps, alpha, steps, True, 1, autocast_dtype, generator, check)
+                continue
+            adv = _pgd(model, xb[idx], yb[idx], eps, alpha, steps, True, 1, autocast_dtype, None, check,
+                       start=noise[idx])
             alive[idx] = _predict(model, adv, batch_size, check) == yb[idx]
         correct += int(alive.sum())
     return correct / len(x)

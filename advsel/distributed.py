@@ -302,12 +302,17 @@ def sharded_correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, rank: in
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         rows = shard_rows(len(xb), rank, world_size)
         xr, yr = xb[rows.to(xb.device)], yb[rows.to(yb.device)]
-        if len(xr):
-            clean += int((predict(model, xr, batch_size) == yr).sum())
-        adv = pgd_rows(model, xr, yr, total=len(xb), rows=rows, eps=eps, alpha=alpha, steps=steps,
-                       restarts=restarts, autocast_dtype=autocast_dtype, generator=generator)
-        if len(xr):
-            robust += int((predict(model, adv, batch_size) == yr).sum())
+        alive = predict(model, xr, batch_size) == yr if len(xr) else torch.zeros(0, dtype=torch.bool,
+                                                                                  device=yr.device)
+        clean += int(alive.sum())
+        for _ in range(restarts):  # as attacks.robust_accuracy: the whole chunk's start, only survivors attacked
+            noise = _start_noise(xr, len(xb), rows, eps, generator)
+            idx = alive.nonzero().squeeze(1)
+            if len(idx):
+                adv = pgd(model, xr[idx], yr[idx], eps=eps, alpha=alpha, steps=steps, start=noise[idx],
+                          autocast_dtype=autocast_dtype)
+                alive[idx] = predict(model, adv, batch_size) == yr[idx]
+        robust += int(alive.sum())
     return clean, robust
 
 

@@ -283,8 +283,9 @@ print(f"clean {clean:.3f}, PGD-20 x 2 restarts {pgd20:.3f}, AutoAttack (8 sample
 # %% [markdown]
 # ## Whole runs: configuration, cache and trainer
 #
-# A configured run trains one of the book's methods (`standard`, `robust`, `ds`,
-# `ds-adaptive`, `random`, `cat`, `ds-cat`, `dong`) with its model, data, attack and
+# A configured run trains one of the book's methods (`python -m advsel methods` lists them:
+# `standard`, `robust`, `ds`, `ds-adaptive`, `random`, `cat`, `cat-uniform`, `ds-cat`,
+# `prescreen`, `dong`) with its model, data, attack and
 # evaluation, and is cached under a key of its configuration. The config below is one of
 # the book's own runs, so at the cpu profile it is read from the run cache (`results/runs/`,
 # or `$ADVSEL_RUNS`) instead of being trained:
@@ -294,7 +295,7 @@ from advsel.config import ConfigError, make_config
 from advsel.experiments import run
 
 # the profile's defaults for the data set, then the overrides
-cfg = make_config(profile, "mnist", method="ds-adaptive", seed=0)
+cfg = make_config(profile, "cifar10", method="ds-adaptive", seed=0)
 result = run(cfg, progress=False)  # trained now, or read from the run cache
 last = result["epochs"][-1]
 print(f"clean {last['clean_acc']:.3f}, robust {last['robust_acc']:.3f}, data: {result['data_source']}")
