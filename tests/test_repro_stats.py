@@ -358,3 +358,11 @@ def test_per_step_cost_and_log_times() -> None:
     sel = [with_epochs(selected_clean=[40, 60], selected_adv=[60, 40])]
     assert stats.selection_lead(sel, 0) == [20] and stats.selection_lead(sel, -1) == [-20]
     assert stats.thirds_growth([with_epochs(m=[1.0, 2.0, 3.0])], "m") == [2.0]
+
+
+def test_at_chance_allows_two_standard_errors_of_the_test_subset() -> None:
+    near = {"clean_acc": 0.122, "train_loss": 2.303}  # DS P_up 0.25 after a warm-up epoch, CIFAR-10, n = 500
+    assert stats.at_chance(near, 10, 500)  # 2 SE of 10 % on 500 samples: 2.7 points
+    assert not stats.at_chance(near, 10)  # without a test size: the fixed 2-point margin
+    assert not stats.at_chance(near, 10, 10_000)  # 2 SE = 0.6 points: the 2-point margin rules
+    assert not stats.at_chance({"clean_acc": 0.122, "train_loss": 2.0}, 10, 500)  # the loss is not ln C

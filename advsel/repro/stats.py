@@ -230,25 +230,34 @@ def num_classes(r: Result) -> int:
     return int(r.get("num_classes") or NUM_CLASSES.get(r.get("config", {}).get("dataset"), 10))
 
 
-def at_chance(e: Mapping[str, Any], classes: int = 10) -> bool:
-    """An epoch record at chance: clean accuracy at most 1/C + :data:`COLLAPSE_MARGIN` and training loss
-    within :data:`COLLAPSE_LOSS_TOL` of ln C (the loss of a uniform prediction)."""
+def at_chance(e: Mapping[str, Any], classes: int = 10, n: int | None = None) -> bool:
+    """An epoch record at chance: training loss within :data:`COLLAPSE_LOSS_TOL` of ln C (the loss of a
+    uniform prediction) and clean accuracy indistinguishable from 1/C: at most 1/C plus the larger of
+    :data:`COLLAPSE_MARGIN` and two standard errors of a chance-level accuracy on ``n`` test samples
+    (a constant predictor on a class-balanced subset scores 1/C, a near-constant one a little above)."""
     acc, loss = e.get("clean_acc"), e.get("train_loss")
     if acc is None or loss is None or _nan(acc) or _nan(loss):
         return False
-    return acc <= 1.0 / classes + COLLAPSE_MARGIN and abs(loss - math.log(classes)) <= COLLAPSE_LOSS_TOL
+    p = 1.0 / classes
+    margin = COLLAPSE_MARGIN if not n else max(COLLAPSE_MARGIN, 2 * math.sqrt(p * (1 - p) / n))
+    return acc <= p + margin and abs(loss - math.log(classes)) <= COLLAPSE_LOSS_TOL
 
 
 def chance_epochs(r: Result) -> list[int]:
     """The epochs at which a run sat at chance (:func:`at_chance`)."""
-    c = num_classes(r)
-    return [e["epoch"] for e in r["epochs"] if at_chance(e, c)]
+    c, n = num_classes(r), _test_size(r)
+    return [e["epoch"] for e in r["epochs"] if at_chance(e, c, n)]
 
 
 def collapsed(r: Result) -> bool:
     """A run collapsed: its last :data:`COLLAPSE_LAST` epochs are all at chance (a shorter run never is)."""
-    eps, c = r["epochs"], num_classes(r)
-    return len(eps) >= COLLAPSE_LAST and all(at_chance(e, c) for e in eps[-COLLAPSE_LAST:])
+    eps, c, n = r["epochs"], num_classes(r), _test_size(r)
+    return len(eps) >= COLLAPSE_LAST and all(at_chance(e, c, n) for e in eps[-COLLAPSE_LAST:])
+
+
+def _test_size(r: Result) -> int | None:
+    """The size of the test subset a run's per-epoch accuracies were measured on (None: unknown)."""
+    return r.get("test_size") or (r.get("config") or {}).get("test_size")
 
 
 @dataclass(frozen=True)
