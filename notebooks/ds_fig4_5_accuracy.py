@@ -82,33 +82,9 @@ tables.final_table(runs)
 
 
 # %% tags=["hide-input"]
-def show_autoattack(runs: dict) -> None:
-    aa_runs = {k: [r for r in rs if stats.has_autoattack([r])] for k, rs in runs.items()}
-    aa_runs = {k: rs for k, rs in aa_runs.items() if rs}
-    if not aa_runs:
-        display(Markdown("*No run on this page has an AutoAttack evaluation (the smoke profile has none, and only "
-                         "the first seed of DS's core CIFAR-10 runs gets one).*"))
-        return
-    display(Markdown("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc") + "."))
+display(Markdown(pages.autoattack_note(runs)))
+if aa_runs := pages.autoattack_runs(runs):
     display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
-    pairs = [(k, r, stats.final_value(r, "robust_acc"), stats.final_value(r, "autoattack_acc"))
-             for k, rs in aa_runs.items() for r in rs]
-    above = [(k, r, p, a) for k, r, p, a in pairs if a > p]
-    text = (f"AutoAttack is a stronger attack than PGD, so a run's AutoAttack accuracy should be at most its PGD "
-            f"accuracy: it is in {len(pairs) - len(above)} of {len(pairs)} runs.")
-    if above:
-        def gap(r: dict, p: float, a: float) -> str:
-            n = stats.evaluation(r, "autoattack_acc")["n"]
-            se = (a * (1 - a) / n) ** 0.5
-            return f"{100 * (a - p):.1f} points, {(a - p) / se:.1f} standard errors of AutoAttack's n = {n}" \
-                if se > 0 else f"{100 * (a - p):.1f} points"
-        text += (" Higher: " + "; ".join(f"{k} seed {r['config']['seed']} ({gap(r, p, a)})" for k, r, p, a in above)
-                 + ". AutoAttack runs on a class-balanced part of the PGD evaluation's samples, so a gap of a "
-                 "standard error or two can be sampling; a larger one would point to a weak PGD evaluation.")
-    display(Markdown(text))
-
-
-show_autoattack(runs)
 
 # %% [markdown]
 # ## Verdict

@@ -231,3 +231,21 @@ def test_provenance_line() -> None:
     assert line == ("Numbers from (Table 1): profile `cpu`, dataset `mnist` (files), model `small-cnn`, 10 training / "
                     "5 test samples, seeds [0, 1]; ran on cpu (x86, 2 threads, torch 2), advsel 0.1 at commit "
                     "`0123456789`")
+
+
+def test_autoattack_note_checks_autoattack_at_most_pgd() -> None:
+    from advsel.repro import pages as pg
+
+    def run(seed: int, pgd: float, aa: float | None) -> dict:
+        fe = {"n": 2000, "n_asked": 2000, "clean_acc": 0.4, "robust_acc": pgd,
+              "attack": {"name": "pgd", "eps": 8 / 255, "alpha": 2 / 255, "steps": 20, "restarts": 2}}
+        if aa is not None:
+            fe["autoattack"] = {"n": 500, "n_asked": 500, "version": "standard", "eps": 8 / 255, "robust_acc": aa}
+        return {"config": {"seed": seed, "test_size": 500}, "epochs": [], "final_eval": fe}
+
+    runs = {"PGD-AT": [run(0, 0.20, 0.15), run(1, 0.21, None)], "DS": [run(0, 0.10, 0.12)], "none": [run(0, .2, None)]}
+    assert {k: [r["config"]["seed"] for r in rs] for k, rs in pg.autoattack_runs(runs).items()} == \
+        {"PGD-AT": [0], "DS": [0]}
+    note = pg.autoattack_note(runs)
+    assert "it is in 1 of 2 runs" in note and "Higher: DS seed 0 (2.0 points" in note
+    assert pg.autoattack_note({"none": [run(0, 0.2, None)]}).startswith("*No run on this page")

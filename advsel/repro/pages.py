@@ -227,6 +227,40 @@ def convergence_note(runs: Mapping[str, Sequence[Result]]) -> str:
     return f"{rule}; {len(bad)} of {total} runs do not: {shown}."
 
 
+def autoattack_runs(runs: Mapping[str, Sequence[Result]]) -> dict[str, list[Result]]:
+    """The runs of each label that carry an AutoAttack evaluation (labels with none left out)."""
+    aa = {k: [r for r in rs if stats.has_autoattack([r])] for k, rs in runs.items()}
+    return {k: rs for k, rs in aa.items() if rs}
+
+
+def autoattack_note(runs: Mapping[str, Sequence[Result]]) -> str:
+    """Which AutoAttack evaluation the page's runs carry, and the check that each run's AutoAttack accuracy
+    is at most its PGD accuracy (a gap above it in AutoAttack standard errors), as Markdown."""
+    aa = autoattack_runs(runs)
+    if not aa:
+        return ("*No run on this page has an AutoAttack evaluation (the smoke profile has none; at the cpu "
+                "profile only the first seed of the CIFAR-10 core runs gets one).*")
+    pairs = [(k, r, stats.final_value(r, "robust_acc"), stats.final_value(r, "autoattack_acc"))
+             for k, rs in aa.items() for r in rs]
+    above = [(k, r, p, a) for k, r, p, a in pairs if a > p]
+    text = ("AutoAttack: " + stats.evaluation_label(next(iter(aa.values())), "autoattack_acc") + ". AutoAttack is "
+            "a stronger attack than PGD, so a run's AutoAttack accuracy should be at most its PGD accuracy: it is in "
+            f"{len(pairs) - len(above)} of {len(pairs)} runs.")
+    if above:
+        text += (" Higher: " + "; ".join(f"{k} seed {r['config']['seed']} ({_aa_gap(r, p, a)})"
+                                         for k, r, p, a in above)
+                 + ". AutoAttack runs on a class-balanced part of the PGD evaluation's samples, so a gap of a "
+                 "standard error or two can be sampling; a larger one would point to a weak PGD evaluation.")
+    return text
+
+
+def _aa_gap(r: Result, pgd: float, aa: float) -> str:
+    n = stats.evaluation(r, "autoattack_acc")["n"]
+    se = (aa * (1 - aa) / n) ** 0.5
+    return f"{100 * (aa - pgd):.1f} points, {(aa - pgd) / se:.1f} standard errors of AutoAttack's n = {n}" \
+        if se > 0 else f"{100 * (aa - pgd):.1f} points"
+
+
 def setting(runs: Mapping[str, Sequence[Result]]) -> str:
     """Our setting from the runs: dataset, model, epochs, b', training attack, seeds, evaluation (Markdown)."""
     by_dataset: dict[str, list[Result]] = {}
