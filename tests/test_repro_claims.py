@@ -10,6 +10,7 @@ import pytest
 
 from advsel.config import Config
 from advsel.repro import claims, pages
+from advsel.repro import scope as scope_module
 from advsel.repro.scope import Scope
 from advsel.selectors import adaptive_p_up
 
@@ -100,11 +101,11 @@ def test_verdict_vocabulary_and_labels() -> None:
 
 def test_one_row_per_sub_claim() -> None:
     ids = [c.id for c in claims.CLAIMS]
-    assert len(set(ids)) == len(ids) == 39
-    # the former compound claims are split: Fig. 3 robust (P_up 0.5 and 0.75), Fig. 3 small (2 x 2), Figs. 4/5/9/10
+    assert len(set(ids)) == len(ids) == 37
+    # the former compound claims are split: Fig. 3 robust (P_up 0.5 and 0.75), Fig. 3 small (P_up 0.25, clean and robust), Figs. 4/5/9/10
     assert [c.id for c in claims.claims_for("ds_fig3_p_up")] == [
-        "ds-fig3-clean", "ds-fig3-robust-0.5", "ds-fig3-robust-0.75", "ds-fig3-small-0.1-clean",
-        "ds-fig3-small-0.1-robust", "ds-fig3-small-0.25-clean", "ds-fig3-small-0.25-robust"]
+        "ds-fig3-clean", "ds-fig3-robust-0.5", "ds-fig3-robust-0.75",
+        "ds-fig3-small-0.25-clean", "ds-fig3-small-0.25-robust"]
     assert [c.id for c in claims.claims_for("ds_fig4_5_accuracy")] == ["ds-fig4-ds", "ds-fig4-eq9", "ds-fig5-ds",
                                                                        "ds-fig5-eq9"]
     assert {"cat-fig1-step", "cat-fig1-epoch", "cat-table2-clean", "cat-table2-robust", "ds-cost-per-step"} <= set(ids)
@@ -139,10 +140,10 @@ def test_reproduced_not_reproduced_inconclusive() -> None:
 def test_not_testable_with_one_seed_and_with_collapsed_runs() -> None:
     v = one("ds-fig3-clean", world({"ds:0.5": finals([0.9]), "ds:1.0": finals([0.8])}, seeds=(0,)))
     assert v.verdict == "not testable at this scale" and v.headline == "one seed has no interval (n = 1 vs 1)"
-    fams = {"ds:0.1": collapsing((0, 1, 2)), "ds:0.5": collapsing(())}
-    v = one("ds-fig3-small-0.1-clean", world(fams))
+    fams = {"ds:0.25": collapsing((0, 1, 2)), "ds:0.5": collapsing(())}
+    v = one("ds-fig3-small-0.25-clean", world(fams))
     assert v.verdict == "not testable at this scale"
-    assert v.headline == "collapsed runs: DS P_up = 0.1 seed 0"
+    assert v.headline == "collapsed runs: DS P_up = 0.25 seed 0"
 
 
 def test_collapsed_runs_are_left_out_when_enough_seeds_remain() -> None:
@@ -197,8 +198,8 @@ def test_ds_fig3_small_no_gain_band() -> None:
     assert no_gain(s).verdict == "reproduced"  # no gain: 20 points below
     s = world({"ds:0.5": finals([0.50, 0.51, 0.52]), "ds:1.0": finals([0.70, 0.71, 0.72])})
     assert no_gain(s).verdict == "not reproduced"  # a 20-point gain
-    one_seed = world({"ds:0.5": finals([0.50, 0.51, 0.52]), "ds:0.1": finals([0.30, 0.31, 0.32])})
-    assert one("ds-fig3-small-0.1-clean", one_seed).verdict == "not testable at this scale"  # P_up 0.1: seed 0
+    one_seed = world({"ds:0.5": finals([0.50, 0.51, 0.52]), "ds:0.25": finals([0.30, 0.31, 0.32])})
+    assert one("ds-fig3-small-0.25-clean", one_seed).verdict == "not testable at this scale"  # P_up 0.25: seed 0
 
 
 def test_ds_fig4_5_and_9_10_one_comparison_each() -> None:
@@ -339,7 +340,15 @@ def sampling_times(reach: dict[int, list[float]]) -> dict[str, Callable[[Config]
             for n, t in reach.items()}
 
 
-def test_cat_fig2_3_inner_against_each_end() -> None:
+def test_cat_fig2_3_needs_three_sampling_numbers() -> None:
+    """The book runs two sampling numbers (25 is cut for the budget): no inner number, no verdict."""
+    s = world(sampling_times({100: [4, 4.2, 3.8], 400: [10, 12, 11]}))
+    v = one("cat-fig2-3-small", s)
+    assert v.verdict == "not testable at this scale" and "fewer than three sampling numbers" in v.headline
+
+
+def test_cat_fig2_3_inner_against_each_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scope_module, "SAMPLING_NUMBERS", (25, 100, 400))
     reach = {25: [10, 11, 9], 100: [4, 4.2, 3.8], 400: [10, 12, 11]}
     s = world(sampling_times(reach))
     small, large = one("cat-fig2-3-small", s), one("cat-fig2-3-large", s)

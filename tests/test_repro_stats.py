@@ -173,8 +173,9 @@ def test_scope_configs_are_the_books() -> None:
     assert Scope("smoke").configs(Family.ds(0.5))[0].min_eps_probe == 8
     # extra points run with the first seed only; Dong gets as many steps as PGD-AT
     assert [c.seed for c in s.configs(Family.ds(0.25))] == [0] and len(s.configs(Family.ds(1.0))) == 2
-    (warm,) = s.configs(Family.warmup(0.25))
-    assert (warm.p_up, warm.p_up_warmup_epochs) == (0.25, 1)
+    (warm,) = s.configs(Family.warmup(0.5))
+    assert (warm.p_up, warm.p_up_warmup_epochs) == (0.5, 3)
+    assert Scope("smoke").configs(Family.warmup(0.5))[0].p_up_warmup_epochs < make_config("smoke", "mnist").epochs
     (drv,) = s.configs(Family.driver("robust"))
     assert (drv.method, drv.adaptive_accuracy, drv.validation_size) == ("ds-adaptive", "robust", 500)
     assert s.configs(Family.driver("train"))[0].key() == s.configs(Family.method("ds-adaptive"))[0].key()
@@ -185,14 +186,14 @@ def test_scope_configs_are_the_books() -> None:
 
 
 def test_sampling_numbers_and_book_families() -> None:
-    assert Scope("smoke").sampling_numbers() == [25, 100]
-    assert Scope("cpu").sampling_numbers() == [25, 100, 400]
+    assert Scope("smoke").sampling_numbers() == [100]
+    assert Scope("cpu").sampling_numbers() == [100, 400]
     fams = book_families("cpu")
     cifar = {f for s, f in fams if s.dataset == "cifar10"}
     assert {Family.method(m) for m in ("standard", "robust", "ds-adaptive", "random", "dong")} <= cifar
-    assert {Family.ds(0.5), Family.ds(1.0), Family.warmup(0.25), Family.driver("robust")} <= cifar
+    assert {Family.ds(0.5), Family.ds(1.0), Family.warmup(0.5), Family.driver("robust")} <= cifar
     mnist = {f for s, f in fams if s.dataset == "mnist"}
-    assert {Family.timed("cat-uniform"), Family.sampling(25, "robust"), Family.sampling(400, "cat")} <= mnist
+    assert {Family.timed("cat-uniform"), Family.sampling(400, "robust"), Family.sampling(400, "cat")} <= mnist
     assert all(s.seeds == (0, 1, 2) for s, _ in fams)
     keys = [c.key() for s, f in fams for c in s.configs(f)]
     assert len(keys) == len(set(keys))  # no run is computed twice

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import paper, stats
-from .scope import Family, Scope
+from .scope import P_UP_SWEEP, Family, Scope
 
 Result = dict[str, Any]
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not testable at this scale", "implementation check")
@@ -524,7 +524,8 @@ CLAIMS: list[Claim] = [
          _final_claim(Family.ds(p), DS_FULL, "robust_acc", "close")) for p in (0.5, 0.75)],
     *[_c(f"ds-fig3-small-{p}-{m.split('_')[0]}", "DS", "Fig. 3",
          f"P_up = {p} brings no gain over P_up = 0.5 in {m.split('_')[0]} accuracy.", F3,
-         _final_claim(Family.ds(p), DS_HALF, m, "no_gain")) for p in (0.1, 0.25) for m in ("clean_acc", "robust_acc")],
+         _final_claim(Family.ds(p), DS_HALF, m, "no_gain")) for p in P_UP_SWEEP if p < 0.5
+      for m in ("clean_acc", "robust_acc")],
     _c("ds-fig4-ds", "DS", "Fig. 4", "DS with P_up = 0.5 improves clean accuracy over PGD-AT.", F45,
        _final_claim(DS_HALF, ROBUST, "clean_acc", "higher")),
     _c("ds-fig4-eq9", "DS", "Fig. 4", "DS with P_up by eq. (9) improves clean accuracy over PGD-AT.", F45,
