@@ -102,7 +102,7 @@ def test_verdict_vocabulary_and_labels() -> None:
 def test_one_row_per_sub_claim() -> None:
     ids = [c.id for c in claims.CLAIMS]
     assert len(set(ids)) == len(ids) == 37
-    # the former compound claims are split: Fig. 3 robust (P_up 0.5 and 0.75), Fig. 3 small (P_up 0.25, clean and robust), Figs. 4/5/9/10
+    # the former compound claims are split: Fig. 3 robust (P_up 0.5 and 0.75), Fig. 3 small (0.25 x 2), Figs. 4/5/9/10
     assert [c.id for c in claims.claims_for("ds_fig3_p_up")] == [
         "ds-fig3-clean", "ds-fig3-robust-0.5", "ds-fig3-robust-0.75",
         "ds-fig3-small-0.25-clean", "ds-fig3-small-0.25-robust"]
