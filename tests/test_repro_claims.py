@@ -154,9 +154,25 @@ def test_collapsed_runs_are_left_out_when_enough_seeds_remain() -> None:
     assert "collapsed runs left out: DS P_up = 0.5 seed 1" in v.summary and "(collapsed runs left out)" in v.headline
 
 
-def test_cost_claims_keep_collapsed_runs() -> None:
-    fams = {"ds:0.5": costing([97.0, 98.0, 99.0]), "ds:1.0": costing([100.0, 100.5, 101.0])}
-    assert one("ds-table1-ds", world(fams)).verdict == "reproduced"
+def collapsed_costing(seconds: list[float]) -> Callable[[Config], Result]:
+    """:func:`costing` results whose three epochs sit at chance (accuracy 0.1, loss ln 10): collapsed."""
+    def make(c: Config) -> Result:
+        r = costing(seconds)(c)
+        r["epochs"] = [{**r["epochs"][0], "epoch": i + 1, "clean_acc": 0.1, "robust_acc": 0.1, "train_loss": 2.303}
+                       for i in range(3)]
+        return r
+    return make
+
+
+def test_cost_claims_keep_collapsed_runs_but_never_reproduce_on_them() -> None:
+    healthy = {"ds:0.5": costing([97.0, 98.0, 99.0]), "ds:1.0": costing([100.0, 100.5, 101.0])}
+    assert one("ds-table1-ds", world(healthy)).verdict == "reproduced"
+    cheaper = one("ds-table1-ds", world({**healthy, "ds:0.5": collapsed_costing([97.0, 98.0, 99.0])}))
+    assert cheaper.verdict == "not testable at this scale"
+    assert cheaper.headline.startswith("collapsed runs: DS P_up = 0.5 seeds 0, 1, 2 (measured ratio 0.")
+    assert "reproduces no claim" in cheaper.headline and "kept (cost only)" in cheaper.summary
+    dearer = one("ds-table1-ds", world({**healthy, "ds:0.5": collapsed_costing([110.0, 111.0, 112.0])}))
+    assert dearer.verdict == "not reproduced"  # a cost that misses the claim is the computation's
 
 
 def adaptive(accs: list[float], tamper: bool = False) -> Callable[[Config], Result]:

@@ -224,7 +224,11 @@ def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | N
 
     ``a``, ``b``: (name, results).  Collapsed runs (:func:`advsel.repro.stats.collapsed`) are
     left out when ``exclude_collapsed`` (accuracy claims), which the summary says; with fewer
-    than two runs left on a side the claim is not testable at this scale.  A run whose value
+    than two runs left on a side the claim is not testable at this scale.  Cost claims keep
+    them (a run's passes do not depend on its weights), but a claim that rests on a collapsed
+    run is never "reproduced": an outcome in the claimed direction is reported as not
+    testable, with the measured interval.  The opposite outcome stands: a cost that misses
+    the claim is the computation's, collapsed or not.  A run whose value
     is None (e.g. never reached a level) is left out and named ``missing``.
     """
     sides = [a] if b is None else [a, b]
@@ -268,6 +272,10 @@ def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | N
     summary = (f"{what}: {shown}; {scale.estimate(iv)} ({method} 95% interval, df {iv.df:.1f}); "
                f"{_rule(kind, low, high, scale, b is None)}")
     numbers.update(interval=iv, outcome=outcome)
+    if outcome == "claimed" and collapsed_reason and not exclude_collapsed:  # kept for the cost: reproduces nothing
+        return not_testable(f"collapsed runs: {'; '.join(collapsed_reason)} (measured {scale.estimate(iv)}, "
+                            "in the claimed direction, but a collapsed run reproduces no claim)",
+                            summary + note, **numbers)
     if outcome == "undecided":
         sds = [stats.mean_sd(xs)[1] for xs in clean]
         text, needed = _seeds_text(iv, sds, kind, low, high)
