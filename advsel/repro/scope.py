@@ -30,7 +30,7 @@ P_UP_SWEEP = (0.25, 0.5, 0.75, 1.0)  # DS Fig. 3; the values outside P_UP_CORE r
 # (0.1 is cut for the rerun budget: it collapses like 0.25 and decides no ledger row at this scale)
 WARMUP_P_UP = (0.5,)  # DS also runs at these P_up after WARMUP_EPOCHS epochs at P_up = 1 (first seed only)
 WARMUP_EPOCHS = 3  # pilots on the CIFAR-10 track: 3 epochs avoid the collapse
-# at P_up 0.5 (seeds 0 and 1) but not at 0.25 (seed 0); 1 epoch did not at 0.25
+# at P_up 0.5 (seeds 0 and 1), not at 0.25 (seed 0: loss back at ln C after it); 1 epoch did not at 0.25
 DRIVERS = ("train", "clean", "robust")  # eq. (9)'s driving accuracy; clean/robust on a validation split
 VALIDATION_SIZE = 500  # held out of the training pool for the clean/robust drivers
 SAMPLING_NUMBERS = (100, 400)  # CAT Fig. 2 (MNIST), CAT and PGD-AT at each, lr scaled with b'
