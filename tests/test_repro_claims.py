@@ -21,6 +21,8 @@ def family_of(c: Config) -> str:
     """The run family a config of the book belongs to: ``ds:0.5``, ``robust``, ``mnist:cat:100`` (timed) ..."""
     if c.eval_every:
         return f"{c.dataset}:{c.method}:{c.batch_size}"
+    if c.method == "ds" and c.p_up_warmup_epochs:
+        return f"warmup:{c.p_up}"
     return f"ds:{c.p_up}" if c.method == "ds" else c.method
 
 
@@ -101,13 +103,14 @@ def test_verdict_vocabulary_and_labels() -> None:
 
 def test_one_row_per_sub_claim() -> None:
     ids = [c.id for c in claims.CLAIMS]
-    assert len(set(ids)) == len(ids) == 37
+    assert len(set(ids)) == len(ids) == 39
     # the former compound claims are split: Fig. 3 robust (P_up 0.5 and 0.75), Fig. 3 small (0.25 x 2), Figs. 4/5/9/10
     assert [c.id for c in claims.claims_for("ds_fig3_p_up")] == [
         "ds-fig3-clean", "ds-fig3-robust-0.5", "ds-fig3-robust-0.75",
         "ds-fig3-small-0.25-clean", "ds-fig3-small-0.25-robust"]
     assert [c.id for c in claims.claims_for("ds_fig4_5_accuracy")] == ["ds-fig4-ds", "ds-fig4-eq9", "ds-fig5-ds",
-                                                                       "ds-fig5-eq9"]
+                                                                       "ds-fig5-eq9", "new-ds-warmup-clean",
+                                                                       "new-ds-warmup-robust"]
     assert {"cat-fig1-step", "cat-fig1-epoch", "cat-table2-clean", "cat-table2-robust", "ds-cost-per-step"} <= set(ids)
 
 
@@ -162,6 +165,17 @@ def collapsed_costing(seconds: list[float]) -> Callable[[Config], Result]:
                        for i in range(3)]
         return r
     return make
+
+
+def test_ds_warmup_rows_compare_the_warm_up_variant_with_pgd_at() -> None:
+    s = world({"warmup:0.5": finals([0.40, 0.41, 0.39]), "robust": finals([0.32, 0.31, 0.33])})
+    clean = one("new-ds-warmup-clean", s)
+    assert (clean.verdict, clean.numbers["interval"].n) == ("reproduced", (3, 3))
+    assert "DS P_up = 0.5 after warm-up" in clean.summary and "PGD-AT" in clean.summary
+    assert one("new-ds-warmup-robust", s).verdict == "reproduced"  # robust = clean here: 8 points above
+    assert [c.id for c in claims.claims_for("ds_fig4_5_accuracy")][-2:] == ["new-ds-warmup-clean",
+                                                                           "new-ds-warmup-robust"]
+    assert {c.paper for c in claims.CLAIMS if c.id.startswith("new-ds-warmup")} == {"ours"}
 
 
 def test_cost_claims_keep_collapsed_runs_but_never_reproduce_on_them() -> None:

@@ -173,8 +173,8 @@ def test_scope_configs_are_the_books() -> None:
     assert Scope("smoke").configs(Family.ds(0.5))[0].min_eps_probe == 8
     # extra points run with the first seed only; Dong gets as many steps as PGD-AT
     assert [c.seed for c in s.configs(Family.ds(0.25))] == [0] and len(s.configs(Family.ds(1.0))) == 2
-    (warm,) = s.configs(Family.warmup(0.5))
-    assert (warm.p_up, warm.p_up_warmup_epochs) == (0.5, 3)
+    warm = s.configs(Family.warmup(0.5))  # every seed: compared with PGD-AT
+    assert [(c.p_up, c.p_up_warmup_epochs, c.seed) for c in warm] == [(0.5, 3, 0), (0.5, 3, 1)]
     assert Scope("smoke").configs(Family.warmup(0.5))[0].p_up_warmup_epochs < make_config("smoke", "mnist").epochs
     (drv,) = s.configs(Family.driver("robust"))
     assert (drv.method, drv.adaptive_accuracy, drv.validation_size) == ("ds-adaptive", "robust", 500)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import paper, stats
-from .scope import P_UP_SWEEP, Family, Scope
+from .scope import P_UP_SWEEP, WARMUP_EPOCHS, Family, Scope
 
 Result = dict[str, Any]
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not testable at this scale", "implementation check")
@@ -39,7 +39,7 @@ FINDINGS = VERDICTS[:3]  # the verdicts that test a claim (an implementation che
 SMOKE = "smoke run, not a finding"
 WORD = {"claimed": "reproduced", "opposite": "not reproduced", "undecided": "inconclusive"}
 
-DS_HALF, DS_FULL = Family.ds(0.5), Family.ds(1.0)
+DS_HALF, DS_FULL, DS_WARM = Family.ds(0.5), Family.ds(1.0), Family.warmup(0.5)
 ROBUST, ADAPTIVE = Family.method("robust"), Family.method("ds-adaptive")
 RANDOM, DONG = Family.method("random"), Family.method("dong")
 AT_TIMED, CAT_TIMED = Family.timed("robust"), Family.timed("cat")
@@ -56,6 +56,8 @@ def name(f: Family) -> str:
         return NAMES[f]
     if f.kind == "ds":
         return f"DS P_up = {f.arg:g}"
+    if f.kind == "warmup":
+        return f"DS P_up = {f.arg:g} after warm-up"
     return f"CAT N = {f.arg}" if f.kind == "sampling" else f.name
 
 
@@ -591,6 +593,12 @@ CLAIMS: list[Claim] = [
        "sample passes than PGD-AT (CIFAR-10).", WS, _sooner(PRESCREEN, 1.0, "f2b")),
     _c("new-prescreen-final", "ours", "prescreen", "prescreen does not hurt final robust accuracy (against PGD-AT, "
        "CIFAR-10).", WS, _final_claim(PRESCREEN, ROBUST, "robust_acc", "not_worse")),
+    _c("new-ds-warmup-clean", "ours", "DS warm-up", f"DS with P_up = 0.5 after {WARMUP_EPOCHS} warm-up epochs at "
+       "P_up = 1 improves clean accuracy over PGD-AT (CIFAR-10).", F45,
+       _final_claim(DS_WARM, ROBUST, "clean_acc", "higher"), "cifar10"),
+    _c("new-ds-warmup-robust", "ours", "DS warm-up", f"DS with P_up = 0.5 after {WARMUP_EPOCHS} warm-up epochs at "
+       "P_up = 1 does not hurt robust accuracy (against PGD-AT, CIFAR-10).", F45,
+       _final_claim(DS_WARM, ROBUST, "robust_acc", "not_worse"), "cifar10"),
 ]
 
 

@@ -28,7 +28,7 @@ SEEDS = (0, 1, 2)
 P_UP_CORE = (0.5, 1.0)  # DS P_up values run with every seed
 P_UP_SWEEP = (0.25, 0.5, 0.75, 1.0)  # DS Fig. 3; the values outside P_UP_CORE run with the first seed only
 # (0.1 is cut for the rerun budget: it collapses like 0.25 and decides no ledger row at this scale)
-WARMUP_P_UP = (0.5,)  # DS also runs at these P_up after WARMUP_EPOCHS epochs at P_up = 1 (first seed only)
+WARMUP_P_UP = (0.5,)  # DS also runs at these P_up after WARMUP_EPOCHS epochs at P_up = 1 (every seed)
 WARMUP_EPOCHS = 3  # pilots on the CIFAR-10 track: 3 epochs avoid the collapse
 # at P_up 0.5 (seeds 0 and 1), not at 0.25 (seed 0: loss back at ln C after it); 1 epoch did not at 0.25
 DRIVERS = ("train", "clean", "robust")  # eq. (9)'s driving accuracy; clean/robust on a validation split
@@ -176,10 +176,10 @@ class Scope:
 
     def seeds_of(self, family: Family) -> tuple[int, ...]:
         """The seeds ``family`` runs with: all of the scope's, or the first only for the extra points
-        (DS P_up outside :data:`P_UP_CORE`, warm-up, the clean/robust drivers, sampling numbers other
-        than the profile's b')."""
+        (DS P_up outside :data:`P_UP_CORE`, the clean/robust drivers, sampling numbers other than the
+        profile's b').  The warm-up variant runs with every seed: it is compared with PGD-AT."""
         first = self.seeds[:1]
-        if family.kind == "ds" and family.arg not in P_UP_CORE or family.kind == "warmup":
+        if family.kind == "ds" and family.arg not in P_UP_CORE:
             return first
         if family.kind == "driver" and family.arg != "train":
             return first
