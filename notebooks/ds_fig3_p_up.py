@@ -79,9 +79,9 @@ display(Markdown(pages.summary_box(evaluated, runs, "DS")))
 # that did are named in the summary box and below). Beside the paper's runs we
 # therefore also run DS at the P_up values of `advsel.repro.scope.WARMUP_P_UP` after a
 # warm-up at P_up = 1 (the named option `p_up_warmup_epochs`, `--p-up-warmup-epochs` on the
-# command line; its length is given below). The warm-up is ours, not the paper's; it enters
-# no ledger row, and with one seed it shows whether the collapse is avoided, not by how much
-# DS then gains.
+# command line; its length is given below). The warm-up is ours, not the paper's: it enters
+# none of this page's rows. It runs with every seed, and the
+# [DS Figs. 4-5 page](ds_fig4_5_accuracy.ipynb) compares it with PGD-AT in two rows of ours.
 
 # %% tags=["hide-input"]
 c = sweep[1.0][0]["config"]

@@ -19,8 +19,9 @@
 # in our words, the page that tests it, our verdict and the numbers behind it (the full
 # sentence folds out under *details*). A figure that makes two statements has two rows;
 # no verdict combines others. Rows whose paper is *ours* are not the papers' claims but
-# our own, about a method of this book (prescreen, on the page "Which selection saves
-# time?"); they are tested the same way and counted apart.
+# our own, about what this book adds: prescreen (on the page "Which selection saves
+# time?") and DS after a warm-up at P_up = 1 (on the DS Figs. 4-5 page); they are tested
+# the same way and counted apart.
 #
 # Nothing in the table is typed by hand: it is generated from `claims.CLAIMS`, each
 # claim's evaluator reading the same cached runs as its page (`claims.evaluate_claims`) and
