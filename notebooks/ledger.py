@@ -98,7 +98,7 @@ display(Markdown("Numbers from: " + "; ".join(
 # ## Collapsed runs
 #
 # Runs of the book's families that sat at chance: *collapsed* runs (the last epochs at
-# chance) are left out of every accuracy comparison; runs on a *plateau* (epochs at
+# chance) are left out of every comparison and verdict; runs on a *plateau* (epochs at
 # chance earlier in training) are kept and only reported.
 
 # %% tags=["hide-input"]

@@ -23,14 +23,13 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Scope, claims, figures, pages, stats, tables
 
 PAGE = "new_ds_cat"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
 scope = Scope(**params)
-runs = {label: scope.results(Family.timed(method))
-        for label, method in (("PGD-AT", "robust"), ("DS", "ds"), ("CAT", "cat"), ("DS-CAT", "ds-cat"))}
-FRACTIONS = (0.25, 0.5, 1.0)  # budgets: shares of the time at which the fastest-finishing method ended
+runs = scope.timed_results(["robust", "ds", "cat", "ds-cat"])
+FRACTIONS = stats.BUDGET_FRACTIONS
 display(Markdown(pages.summary_box([], runs, None, [
     "DS-CAT is our combination; no paper claims anything about it"])))
 

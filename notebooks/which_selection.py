@@ -27,16 +27,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Scope, claims, figures, pages, stats, tables
 
 PAGE = "which_selection"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
 scope = Scope(**params)
-runs = {label: scope.results(Family.timed(m))
-        for label, m in (("PGD-AT", "robust"), ("DS", "ds"), ("CAT", "cat"), ("DS-CAT", "ds-cat"),
-                         ("prescreen", "prescreen"))}
+runs = scope.timed_results(["robust", "ds", "cat", "ds-cat", "prescreen"])
 REFERENCE, NEW = "PGD-AT", "prescreen"
-FRACTIONS = (0.25, 0.5, 1.0)  # budgets: shares of the time at which the fastest-finishing method ended
+FRACTIONS = stats.BUDGET_FRACTIONS
 evaluated = claims.evaluate_claims(scope, PAGE)
 display(Markdown(pages.summary_box(evaluated, runs, None, [
     "prescreen is our method, inspired by selective adversarial training, adversarial coreset selection and "

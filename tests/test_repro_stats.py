@@ -185,6 +185,14 @@ def test_scope_configs_are_the_books() -> None:
     assert cifar.configs(Family.timed("ds"))[0].key() == cifar.configs(Family.ds(0.5))[0].key()
 
 
+def test_timed_results_label_the_timed_families() -> None:
+    s = Scope("cpu", "cifar10", loader=lambda c: {"config": c.to_dict()})
+    runs = s.timed_results(["robust", "ds", "prescreen"])
+    assert list(runs) == ["PGD-AT", "DS", "prescreen"]
+    assert [r["config"]["method"] for r in runs["DS"]] == ["ds"] * 3
+    assert [r["config"]["seed"] for r in runs["prescreen"]] == [0, 1, 2]
+
+
 def test_sampling_numbers_and_book_families() -> None:
     assert Scope("smoke").sampling_numbers() == [100]
     assert Scope("cpu").sampling_numbers() == [100, 400]

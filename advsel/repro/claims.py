@@ -220,17 +220,14 @@ def _collapse_text(label: str, seeds: Sequence[int]) -> str:
 
 def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | None, measure: Measure, kind: str,
             what: str, *, low: float | None = None, high: float | None = None, scale: Scale = POINTS,
-            exclude_collapsed: bool = True, missing: str = "no value") -> Verdict:
+            missing: str = "no value") -> Verdict:
     """The verdict of one sub-claim about ``measure``'s values: ``a`` against ``b`` (Welch) or, with ``b`` None,
     ``a``'s per-run values against the claim's bound (one-sample t interval).
 
     ``a``, ``b``: (name, results).  Collapsed runs (:func:`advsel.repro.stats.collapsed`) are
-    left out when ``exclude_collapsed`` (accuracy claims), which the summary says; with fewer
-    than two runs left on a side the claim is not testable at this scale.  Cost claims keep
-    them (a run's passes do not depend on its weights), but a claim that rests on a collapsed
-    run is never "reproduced": an outcome in the claimed direction is reported as not
-    testable, with the measured interval.  The opposite outcome stands: a cost that misses
-    the claim is the computation's, collapsed or not.  A run whose value
+    left out of every claim, accuracy and cost alike (a run that learned nothing is no result),
+    which the summary says; with fewer than two runs left on a side the claim is not testable
+    at this scale.  A run whose value
     is None (e.g. never reached a level) is left out and named ``missing``.
     """
     sides = [a] if b is None else [a, b]
@@ -241,8 +238,8 @@ def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | N
         if bad:
             txt = _collapse_text(label, bad)
             collapsed_reason.append(txt)
-            notes.append(f"collapsed runs {'left out' if exclude_collapsed else 'kept (cost only)'}: {txt}")
-        kept.append([r for r in rs if not (exclude_collapsed and stats.collapsed(r))])
+            notes.append(f"collapsed runs left out: {txt}")
+        kept.append([r for r in rs if not stats.collapsed(r)])
     vals_a, vals_b = measure(kept[0], kept[1] if b is not None else None)
     values = [vals_a] if b is None else [vals_a, vals_b]
     clean: list[list[float]] = []
@@ -256,7 +253,7 @@ def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | N
                         in zip(sides, clean, strict=True))
     note = ("; " + "; ".join(notes)) if notes else ""
     if any(len(xs) < 2 for xs in clean):
-        dropped = exclude_collapsed and collapsed_reason and any(len(rs) < 2 for rs in kept)
+        dropped = collapsed_reason and any(len(rs) < 2 for rs in kept)
         if dropped:
             reason = "collapsed runs: " + "; ".join(collapsed_reason)
             note = ""
@@ -274,10 +271,6 @@ def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | N
     summary = (f"{what}: {shown}; {scale.estimate(iv)} ({method} 95% interval, df {iv.df:.1f}); "
                f"{_rule(kind, low, high, scale, b is None)}")
     numbers.update(interval=iv, outcome=outcome)
-    if outcome == "claimed" and collapsed_reason and not exclude_collapsed:  # kept for the cost: reproduces nothing
-        return not_testable(f"collapsed runs: {'; '.join(collapsed_reason)} (measured {scale.estimate(iv)}, "
-                            "in the claimed direction, but a collapsed run reproduces no claim)",
-                            summary + note, **numbers)
     if outcome == "undecided":
         sds = [stats.mean_sd(xs)[1] for xs in clean]
         text, needed = _seeds_text(iv, sds, kind, low, high)
@@ -285,7 +278,7 @@ def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | N
         headline += f"; {text}"
         numbers["seeds_needed"] = needed
     return Verdict(word, summary + note, numbers, headline=headline + (" (collapsed runs left out)"
-                                                                       if exclude_collapsed and collapsed_reason
+                                                                       if collapsed_reason
                                                                        else ""))
 
 
@@ -374,7 +367,7 @@ def _cost_claim(fa: Family, fb: Family, kind: str, low: float | None = None, hig
     def evaluate(scope: Scope) -> Verdict:
         v = compare(_side(scope, fa), _side(scope, fb), per_run(lambda r: stats.log_total_costs([r])[0]), kind,
                     "total training time (attack + training passes, pre-training included)", low=lg(low),
-                    high=lg(high), scale=RATIO_S, exclude_collapsed=False)
+                    high=lg(high), scale=RATIO_S)
         if extra is not None:
             v.summary += "; " + extra(scope)
         return v
@@ -401,8 +394,7 @@ def _table1_adaptive_extra(scope: Scope) -> str:
 def _cost_per_step(scope: Scope) -> Verdict:
     ds, rob = _side(scope, DS_HALF), _side(scope, ROBUST)
     v = compare(ds, rob, per_run(lambda r: math.log(stats.per_step(r)["time_s"])), "at_most",
-                "training time per optimizer step", high=math.log(1 + stats.COST_BAND), scale=RATIO_STEP,
-                exclude_collapsed=False)
+                "training time per optimizer step", high=math.log(1 + stats.COST_BAND), scale=RATIO_STEP)
     f_ds, f_rob = (statistics.fmean(stats.per_step(r)["f2b"] for r in rs) for _, rs in (ds, rob))
     ratio = f_ds / f_rob if f_rob else math.nan
     v.summary += (f"; sample passes per step F + 2B: {f_ds:,.0f} vs {f_rob:,.0f} (ratio {ratio:.3f}, exact); "
@@ -623,11 +615,14 @@ def evaluate_claims(scope: Scope, page: str | None = None,
 def budget_verdict(runs: Mapping[str, Sequence[dict[str, Any]]], budget: float, new: str,
                    metric: str = "robust_acc", interpolate: bool = False, x: str = "train_time_s") -> str:
     """A plain sentence: the methods ranked by ``metric`` within ``budget``, and ``new`` against each other
-    method (difference of means with its Welch 95 % interval, and whether the interval excludes zero)."""
+    method (difference of means with its Welch 95 % interval, and whether the interval excludes zero).
+    Collapsed runs are left out (:func:`~advsel.repro.stats.at_budget`); a method with no other run is named."""
     everything = stats.at_budget(runs, budget, metric, interpolate, x)
     vals = {k: v for k, v in everything.items() if v}
-    missing = [k for k, v in everything.items() if not v]
-    note = f" ({', '.join(missing)}: no evaluation yet within this budget)" if missing else ""
+    dead = [k for k, rs in runs.items() if rs and all(stats.collapsed(r) for r in rs)]
+    missing = [k for k, v in everything.items() if not v and k not in dead]
+    note = "".join([f" ({', '.join(missing)}: no evaluation yet within this budget)" if missing else "",
+                    f" ({', '.join(dead)}: every run collapsed, left out)" if dead else ""])
     if new not in vals:
         return f"{new} has no evaluation within this budget{note}."
     mean = {k: statistics.fmean(v) for k, v in vals.items()}

@@ -178,9 +178,8 @@ def test_description() -> str:
         f"accuracy at most 1/C plus the larger of {s.COLLAPSE_MARGIN:.2f} and two standard errors of a chance-level "
         f"accuracy on the run's test samples, with a training loss within {s.COLLAPSE_LOSS_TOL} of ln C "
         f"(C classes; ln 10 = 2.303). Collapsed runs are named on their page and in the ledger and left out of "
-        "accuracy comparisons; with fewer than two runs left the claim is not testable at this scale. Their cost "
-        "still counts, but a cost in the claimed direction on collapsed runs is not testable (a collapsed run "
-        "reproduces no claim), while a cost that misses the claim stands as not reproduced. A run with at "
+        "every comparison, of accuracy, cost or accuracy within a budget (a run that learned nothing is no "
+        "result); with fewer than two runs left the claim is not testable at this scale. A run with at "
         f"least {s.PLATEAU_EPOCHS} epochs at chance elsewhere is reported as on a "
         "plateau.\n"
         f"- **Smoke runs.** At the `smoke` profile (one seed, one epoch, for the tests) every verdict reads "
@@ -195,7 +194,7 @@ def _evaluated_runs_note(runs: Mapping[str, Sequence[Result]]) -> str:
     plat = [c for c in rep if not c.collapsed]
     parts = []
     if col:
-        parts.append("collapsed (at chance over the last epochs, left out of accuracy comparisons): "
+        parts.append("collapsed (at chance over the last epochs, left out of every comparison): "
                      + _by_label(col))
     if plat:
         parts.append("on a plateau at chance for some epochs (kept): " + _by_label(plat))

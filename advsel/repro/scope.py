@@ -39,6 +39,8 @@ SAMPLING_NUMBERS = (100, 400)  # CAT Fig. 2 (MNIST), CAT and PGD-AT at each, lr 
 PLAIN = ("standard", "robust", "ds-adaptive", "random", "dong", "cat", "cat-uniform", "ds-cat", "prescreen")
 TIMED = ("robust", "ds", "cat", "cat-uniform", "ds-cat", "prescreen")  # methods of the time-to-accuracy families
 MNIST_TIMED = ("robust", "cat", "cat-uniform")  # CAT Table 1 and its control
+TIMED_LABELS = {"robust": "PGD-AT", "ds": "DS", "cat": "CAT", "cat-uniform": "CAT uniform", "ds-cat": "DS-CAT",
+                "prescreen": "prescreen"}  # how the pages that compare timed families name them
 CIFAR_METHODS = ("standard", "robust", "ds-adaptive", "random", "dong", "cat", "ds-cat", "prescreen")
 # the seed-0 runs whose final evaluation includes AutoAttack (CIFAR-10): DS's core families and the
 # methods of the "which selection saves time" page
@@ -233,6 +235,11 @@ class Scope:
         if family.kind == "sampling" and family.arg[1] == self.base().batch_size:  # type: ignore[index]
             return self.canonical(Family.timed(family.arg[0]))  # type: ignore[index]
         return family
+
+    def timed_results(self, methods: Sequence[str]) -> dict[str, list[Result]]:
+        """{label: results} of the time-to-accuracy families of ``methods`` (:data:`TIMED`), labelled by
+        :data:`TIMED_LABELS`: the runs the pages comparing cost against accuracy read."""
+        return {TIMED_LABELS[m]: self.results(Family.timed(m)) for m in methods}
 
     def results(self, family: Family) -> list[Result]:
         """The results of ``family`` (cached; trained only when missing), each with its ``final_eval``."""

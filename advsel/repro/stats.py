@@ -746,11 +746,15 @@ def common_budget(runs: Runs, x: str = "train_time_s") -> float:
     return min(statistics.fmean(cost(r["evals"][-1], x) for r in rs) for rs in runs.values())
 
 
+BUDGET_FRACTIONS = (0.25, 0.5, 1.0)  # budgets: shares of the cost at which the fastest-finishing method ended
+
+
 def at_budget(runs: Runs, budget: float, metric: str = "robust_acc", interpolate: bool = False,
               x: str = "train_time_s") -> dict[Any, list[float]]:
-    """Per method, each run's ``metric`` (fraction) within ``budget`` (:func:`accuracy_at_time`; NaN dropped)."""
+    """Per method, each run's ``metric`` (fraction) within ``budget`` (:func:`accuracy_at_time`; NaN dropped).
+    Collapsed runs (:func:`collapsed`) are left out: a run that learned nothing is no result."""
     out = {}
     for label, rs in runs.items():
-        vals = [accuracy_at_time(r, budget, metric, interpolate, x) for r in rs]
+        vals = [accuracy_at_time(r, budget, metric, interpolate, x) for r in rs if not collapsed(r)]
         out[label] = [v for v in vals if not math.isnan(v)]
     return out

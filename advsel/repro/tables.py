@@ -225,8 +225,8 @@ def time_to_level_table(runs: Runs, level: float, metric: str = "robust_acc") ->
 # ---------------------------------------------------------------------------- equal budgets
 def budget_table(runs: Runs, budgets: Sequence[float], metrics: Sequence[str] = ("clean_acc", "robust_acc"),
                  interpolate: bool = False, x: str = "train_time_s") -> pd.DataFrame:
-    """Accuracy (percent) within each budget of cost ``x`` per method: mean, sd, seeds
-    (:func:`~advsel.repro.stats.at_budget`, as the budget verdict uses it)."""
+    """Accuracy (percent) within each budget of cost ``x`` per method: mean, sd and the seeds behind them
+    (:func:`~advsel.repro.stats.at_budget`, as the budget verdict uses it: collapsed runs left out)."""
     if x not in stats.COSTS:
         raise ValueError(f"x={x!r} is not allowed; choose one of: {', '.join(stats.COSTS)}")
     name = {"train_time_s": "budget (s)", "f2b": "budget (passes)", "step": "budget (iterations)"}[x]
@@ -238,7 +238,7 @@ def budget_table(runs: Runs, budgets: Sequence[float], metrics: Sequence[str] = 
             for m in metrics:
                 mean, sd = stats.mean_sd(within[m][label]) if within[m][label] else (math.nan, 0.0)
                 row[f"{m} mean"], row[f"{m} sd"] = 100 * mean, 100 * sd
-            row["seeds"] = len(rs)
+            row["seeds"] = sum(not stats.collapsed(r) for r in rs)  # the runs behind the numbers
             rows.append(row)
     return pd.DataFrame(rows).set_index([name, "method"]).round(2)
 
