@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 import torch
 
+from advsel import checkpoint
 from advsel.config import ConfigError
 from advsel.data import TensorData
-from advsel.selectors import adaptive_p_up
-from advsel.trainer import NonFiniteLossError, Trainer, lr_factor, resolve_device
+from advsel.device import resolve_device
+from advsel.p_up import adaptive_p_up
+from advsel.trainer import NonFiniteLossError, Trainer, lr_factor
 
 METHODS = ("standard", "robust", "ds", "ds-adaptive", "random")
 EPOCH_KEYS = ("epoch", "clean_acc", "robust_acc", "p_up", "selected_clean", "selected_adv", "time_s",
@@ -217,8 +219,10 @@ def test_checkpoint_loads_with_weights_only_and_round_trips(method: str, tiny_da
 
     random.seed(12345)  # the resumed run must restore the Python generator, not keep this one
     again = Trainer(cfg, tiny_data, checkpoint=ckpt, observers=[Interrupt(None)], progress=False)
-    assert again._resume()
-    restored = again._state()
+    state = checkpoint.read(ckpt, cfg.key(), again.observers, map_location="cpu")
+    assert state is not None
+    checkpoint.restore(again, state)
+    restored = checkpoint.state(again)
     for name in ("model", "py_rng", "torch_rng", "aug_gen", "sel_gen", "sampler", "observers", "epochs", "step", "p_up",
                  "passes", "optimizer", "scheduler"):
         assert _equal(restored[name], saved[name]), name
