@@ -40,9 +40,11 @@ def state(t: Trainer) -> dict[str, Any]:
     }
 
 
-def save(t: Trainer, path: Path) -> None:
-    """Write trainer ``t``'s checkpoint to ``path`` atomically (a crash never leaves half a file)."""
-    atomic_torch_save(state(t), path)
+def save(t: Trainer) -> None:
+    """Write trainer ``t``'s checkpoint to its file atomically (a crash never leaves half a file); only
+    rank 0 writes, every rank holding the same state."""
+    if t.checkpoint is not None and t.dist.is_main:
+        atomic_torch_save(state(t), t.checkpoint)
 
 
 def read(path: Path, key: str, observers: Sequence[object], map_location: str | torch.device,
@@ -63,6 +65,27 @@ def read(path: Path, key: str, observers: Sequence[object], map_location: str | 
         warnings.warn(f"checkpoint {path} is unusable ({e}); starting the run from scratch", stacklevel=stacklevel + 1)
         return None
     return s
+
+
+def resume(t: Trainer) -> bool:
+    """Restore trainer ``t`` from its checkpoint file if there is a usable one; True when resumed.
+
+    With several ranks, rank 0 reads it (onto the CPU) and broadcasts it, so every rank
+    resumes from the same state; only rank 0 writes checkpoints (:func:`save`).
+    """
+    if t.checkpoint is None:
+        return False
+    s = None
+    if t.dist.is_main:
+        s = read(t.checkpoint, t.config.key(), t.observers, map_location="cpu" if t.dist.enabled else t.device,
+                 stacklevel=2)
+    s = t.dist.broadcast_object(s)
+    if s is None:
+        return False
+    restore(t, s)
+    if t.log:
+        t.log(f"resumed from {t.checkpoint} after epoch {len(t.epochs)}")
+    return True
 
 
 def restore(t: Trainer, s: dict[str, Any]) -> None:

@@ -21,13 +21,12 @@ for what crosses ranks per method, the evaluation, BatchNorm and checkpoints.
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import random
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,38 +35,27 @@ from tqdm import tqdm
 from . import __version__
 from . import checkpoint as ckpt
 from . import distributed as ddp
-from .analysis import MinEpsProbe, SimilarityProbe
-from .attacks import clean_accuracy, pgd, robust_accuracy
-from .cat import CATSampler
+from .attacks import pgd
+from .batches import method_sampler, sampler_errors
 from .config import Config, ConfigError
 from .data import MEAN_STD, TensorData, load, to_float
 from .device import resolve_device
 from .dong import StabilityTracker
-from .epoch_stats import EpochStats, format_epoch
+from .epoch import EpochStats, accuracies, epoch_record, format_epoch, pass_totals
 from .evaluation import test_subset
 from .methods import REGISTRY, pretraining_methods
 from .models import build_model, save_model
+from .observers import Observer, Observers, config_probes
 from .provenance import git_commit, hardware
 from .runs import RESULT_SCHEMA
-from .samplers import Sampler, UniformSampler
+from .samplers import Sampler
 from .selectors import Screening, Selection, before_attack, frozen_bn_stats, select
 from .splits import check_labels, make_splits
+from .timing import Clock, warm_up
 
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-class Observer(Protocol):
-    """Something that watches training (trackers, probes); optional hooks."""
-
-    def on_step(self, trainer: Trainer, idx: torch.Tensor, sel: Selection, x: torch.Tensor,
-                x_adv: torch.Tensor | None, y: torch.Tensor, logits_adv: torch.Tensor | None) -> None: ...
-
-    def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None: ...
-
-    def before_update(self, trainer: Trainer, idx: torch.Tensor, sel: Selection, x: torch.Tensor,
-                      x_adv: torch.Tensor | None, y: torch.Tensor) -> None: ...
 
 
 def lr_factor(schedule: str, step: int, total: int, milestones: Sequence[float]) -> float:
@@ -77,18 +65,6 @@ def lr_factor(schedule: str, step: int, total: int, milestones: Sequence[float])
     if schedule == "cosine":
         return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
     return 0.1 ** sum(step >= m * total for m in milestones)
-
-
-class _Clock:
-    """Wall-clock phases; synchronizes CUDA so each phase is charged its own kernels."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.cuda = device.type == "cuda"
-
-    def now(self) -> float:
-        if self.cuda:
-            torch.cuda.synchronize()
-        return time.perf_counter()
 
 
 class Trainer:
@@ -195,33 +171,13 @@ class Trainer:
         self.train_module = ddp.wrap(self.model, self.dist)  # the model itself for one process
 
     def _make_sampler(self, sampler: Sampler | Callable[[Trainer], Sampler] | None) -> Sampler:
-        """The given sampler, else the method's: CAT's for ``batch='cat'``, CAT's with its weights
-        never updated for ``batch='balanced'``, uniform over the training indices otherwise
-        (``subset`` is uniform over the subset passed as ``train_indices``; with
-        ``dong_steps='pgd-at'`` its epoch takes as many steps as a PGD-AT epoch over the pool)."""
-        c = self.config
-        n = len(self.train_indices)
-        if sampler is None and c.batch_size > n:
-            reason = f"larger than the {n} training samples; it must be <= {n}"
-            raise ConfigError(f"batch_size={c.batch_size} is {reason}", param="batch_size", value=c.batch_size,
-                              reason=reason)
-        d = self.dist
-        shard = {"rank": d.rank, "world_size": d.world_size}
-        per_rank = c.batch_size // d.world_size
-        try:
-            if sampler is None and self.method.batch in ("cat", "balanced"):
-                return CATSampler(self.train_indices, self.y_train, per_rank, c.seed, alpha=c.cat_alpha,
-                                  temperature=c.cat_temperature, num_classes=self.num_classes,
-                                  all_gather=d.all_gather, update=self.method.batch == "cat", **shard)
-            if sampler is None and self.method.batch == "subset" and c.dong_steps == "pgd-at":
-                steps = len(self.pool_indices) // c.batch_size  # a PGD-AT epoch over the whole pool
-                return UniformSampler(self.train_indices, per_rank, c.seed, steps_per_epoch=steps, **shard)
-            if sampler is None:
-                return UniformSampler(self.train_indices, per_rank, c.seed, **shard)
+        """The given sampler (or what a given factory makes of this trainer), else the method's
+        (:func:`advsel.batches.method_sampler`)."""
+        if sampler is None:
+            return method_sampler(self.config, self.method, self.train_indices, len(self.pool_indices),
+                                  self.y_train, self.num_classes, self.dist)
+        with sampler_errors(self.config):
             return sampler(self) if callable(sampler) and not hasattr(sampler, "batches") else sampler
-        except ValueError as e:
-            param = "batch_size" if str(e).startswith("batch_size=") else None
-            raise ConfigError(str(e), param=param, value=c.batch_size if param else None) from None
 
     def _build_optimizer(self) -> None:
         """SGD with the config's learning-rate schedule over the run's optimizer steps."""
@@ -233,23 +189,12 @@ class Trainer:
             self.optimizer, lambda s: lr_factor(c.lr_schedule, s, self.total_steps, c.milestones))
 
     def _attach_observers(self, observers: Sequence[Observer]) -> None:
-        """The caller's observers, the stability tracker of a pre-training run, and the config's probes.
-
-        Every rank holds the same observers (one checkpoint fits all); the probes act on rank 0 only.
-        """
+        """The caller's observers, the stability tracker of a pre-training run, the config's probes
+        (:mod:`advsel.observers`)."""
         c = self.config
-        self.observers = list(observers)
         self.tracker = StabilityTracker(self.train_indices, self.dist.all_gather if self.dist.enabled else None) \
             if c.method in pretraining_methods() else None
-        if self.tracker is not None:
-            self.observers.append(self.tracker)
-        probes: list[Observer] = []
-        if c.min_eps_probe:
-            probes.append(MinEpsProbe(c.min_eps_probe))
-        if c.similarity_probe:
-            probes.append(SimilarityProbe(c.similarity_probe, seed=c.seed))
-        self.observers += probes
-        self._idle = set() if self.dist.is_main else {id(o) for o in probes}
+        self.observers = Observers(observers, self.tracker, config_probes(c), self.dist.is_main)
 
     def _start_state(self) -> None:
         """The training generators, P_up and the counters at the start of a run (a checkpoint replaces them)."""
@@ -264,7 +209,7 @@ class Trainer:
         self.train_time = 0.0  # attack + training passes, evaluation excluded
         # sample passes: an attack step on b' samples is b' forward and b' backward passes
         self.passes = {"attack_forward": 0, "attack_backward": 0, "train_forward": 0, "train_backward": 0}
-        self.clock = _Clock(self.device)
+        self.clock = Clock(self.device)
 
     # ------------------------------------------------------------------ one step
     def train_batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -278,7 +223,8 @@ class Trainer:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
 
-    def _autocast(self) -> Any:
+    def autocast(self) -> Any:
+        """The autocast context of the training passes (bf16 with ``Config.amp``, else off)."""
         if self.autocast_dtype is None:
             return torch.autocast(device_type=self.device.type, enabled=False)
         return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
@@ -292,15 +238,13 @@ class Trainer:
         x_adv = self._attack(x, y, screening)
         t1 = self.clock.now()
         sel = self._select(x, x_adv, y, screening)
-        probe_s = self._before_update(idx, sel, x, x_adv, y)
+        probe_s = self.observers.before_update(self.clock.now, self, idx, sel, x, x_adv, y)
         logits, loss_sum = self._update(sel, stats)
         logits_adv = sel.logits_adv if sel.logits_adv is not None else (
             logits.detach() if self.selection == "adv" else None)
         self.sampler.observe(idx, logits_adv, y)  # CAT's weight update is part of its cost
         t2 = self.clock.now()
-        for o in self.observers:  # trackers and probes: measurements, not training cost
-            if hasattr(o, "on_step") and self._active(o):
-                o.on_step(self, idx, sel, x, x_adv, y, logits_adv)
+        self.observers.on_step(self, idx, sel, x, x_adv, y, logits_adv)  # measurements, not training cost
         self.step += 1
         self.train_time += t2 - t0 - probe_s
         stats.add_step(sel, logits, loss_sum, attack_s=t1 - t0, train_s=t2 - t1 - probe_s)
@@ -311,20 +255,16 @@ class Trainer:
         c, d = self.config, self.dist
         if not self.method.attacks:
             return None
-        n = len(y) * d.world_size  # the global b'
-        if screening is not None:  # each rank attacks its own screened rows (the same count on every rank)
-            rows = screening.attacked
+        if d.enabled and screening is None:  # the random starts of the whole global batch, this rank's rows
+            b = len(y) * d.world_size
+            x_adv = ddp.pgd_rows(self.model, x, y, total=b, rows=ddp.shard_rows(b, d.rank, d.world_size), eps=c.eps,
+                                 alpha=c.alpha, steps=c.steps, autocast_dtype=self.autocast_dtype)
+        else:  # each rank attacks its own rows, the screened ones only when there is a screening
+            rows = slice(None) if screening is None else screening.attacked
             x_adv = pgd(self.model, x[rows], y[rows], eps=c.eps, alpha=c.alpha, steps=c.steps, random_start=True,
                         autocast_dtype=self.autocast_dtype)
-            n = len(rows) * d.world_size
-        elif d.enabled:  # the random starts of the whole global batch, this rank's rows
-            x_adv = ddp.pgd_rows(self.model, x, y, total=n, rows=ddp.shard_rows(n, d.rank, d.world_size), eps=c.eps,
-                                 alpha=c.alpha, steps=c.steps, autocast_dtype=self.autocast_dtype)
-        else:
-            x_adv = pgd(self.model, x, y, eps=c.eps, alpha=c.alpha, steps=c.steps, random_start=True,
-                        autocast_dtype=self.autocast_dtype)
-        self.passes["attack_forward"] += c.steps * n
-        self.passes["attack_backward"] += c.steps * n
+        self.passes["attack_forward"] += c.steps * len(x_adv) * d.world_size
+        self.passes["attack_backward"] += c.steps * len(x_adv) * d.world_size
         return x_adv
 
     def _select(self, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,
@@ -335,7 +275,7 @@ class Trainer:
         self.model.train()
         ranks = {"rank": d.rank, "world_size": d.world_size, "all_gather": d.all_gather} \
             if d.enabled and self.ds_selection == "global" else {}
-        with self._autocast():
+        with self.autocast():
             sel = select(self.selection, self.model, x, x_adv, y, self.p_up, self.sel_gen, screening=screening,
                          **ranks)
         if sel.total is None and d.enabled:  # the same number on every rank
@@ -347,7 +287,7 @@ class Trainer:
         logits and summed loss.  A non-finite loss stops every rank before the update."""
         d = self.dist
         ws = d.world_size
-        with self._autocast(), (frozen_bn_stats(self.model) if len(sel.y) == 0 else contextlib.nullcontext()):
+        with self.autocast(), (frozen_bn_stats(self.model) if len(sel.y) == 0 else contextlib.nullcontext()):
             logits = self.train_module(sel.x).float()  # an empty batch still joins DDP's all-reduce
         if d.enabled:  # DDP averages over the ranks: sum / k * N averages to the mean over all k selected
             loss_sum = F.cross_entropy(logits, sel.y, reduction="sum")
@@ -371,21 +311,6 @@ class Trainer:
         self.passes["train_backward"] += sel.n_total
         return logits, loss_sum
 
-    def _active(self, o: Any) -> bool:
-        """Whether observer ``o`` acts on this rank (the config's probes: rank 0 only)."""
-        return id(o) not in self._idle
-
-    def _before_update(self, idx: torch.Tensor, sel: Selection, x: torch.Tensor, x_adv: torch.Tensor | None,
-                       y: torch.Tensor) -> float:
-        """Call the observers' ``before_update`` hooks; return the seconds they took (not training cost)."""
-        hooks = [o.before_update for o in self.observers if hasattr(o, "before_update") and self._active(o)]
-        if not hooks:
-            return 0.0
-        t = self.clock.now()
-        for hook in hooks:
-            hook(self, idx, sel, x, x_adv, y)
-        return self.clock.now() - t
-
     def eval_generator(self, purpose: int = 0) -> torch.Generator:
         """A generator for evaluation-side randomness (PGD random starts, probes' subsets).
 
@@ -397,38 +322,18 @@ class Trainer:
         return g.manual_seed((self.config.seed * 1_000_003 + self.step) * 101 + purpose + 17)
 
     def warm_up(self) -> None:
-        """Run the attack and a training pass once on a throwaway copy of the model.
-
-        The first calls of a process pay one-time costs (kernel selection, allocator
-        growth); charging them to whichever run comes first would bias time comparisons.
-        The copy leaves the model, the optimizer and every random generator untouched.
-        """
-        c = self.config
-        rng = torch.get_rng_state()
-        cuda_rng = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
-        model = copy.deepcopy(self.model)
-        idx = self.train_indices[: min(c.batch_size // self.dist.world_size, len(self.train_indices))]
-        x = to_float(self.x_train[idx.to(self.x_train.device)]).to(self.device)
-        y = self.y_train[idx.to(self.y_train.device)].to(self.device)
-        x_adv = pgd(model, x, y, eps=c.eps, alpha=c.alpha, steps=min(c.steps, 2), autocast_dtype=self.autocast_dtype)
-        with self._autocast():
-            loss = F.cross_entropy(model(torch.cat([x, x_adv])).float(), y.repeat(2))
-        loss.backward()
-        torch.set_rng_state(rng)
-        if cuda_rng is not None:
-            torch.cuda.set_rng_state(cuda_rng, self.device)
-        self.clock.now()
+        """Pay the process's one-time costs on a throwaway copy of the model (:func:`advsel.timing.warm_up`)."""
+        warm_up(self)
 
     def pass_totals(self) -> dict[str, int]:
         """Forward and backward sample passes so far (attack + training)."""
-        p = self.passes
-        return {"forward_passes": p["attack_forward"] + p["train_forward"],
-                "backward_passes": p["attack_backward"] + p["train_backward"]}
+        return pass_totals(self.passes)
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self) -> dict[str, float]:
         """Clean and PGD robust accuracy on the fixed test subset."""
-        clean, robust = self._accuracies(self.x_test, self.y_test, purpose=0)
+        clean, robust = accuracies(self.model, self.x_test, self.y_test, self.config, self.dist, self.autocast_dtype,
+                                   self.eval_generator(0))
         return {"clean_acc": clean, "robust_acc": robust}
 
     def evaluate_validation(self) -> dict[str, float]:
@@ -437,29 +342,9 @@ class Trainer:
         its own), so validating leaves every training generator untouched."""
         if self.x_val is None or self.y_val is None:
             raise ValueError("this run has no validation split; set validation_size > 0")
-        clean, robust = self._accuracies(self.x_val, self.y_val, purpose=self.VALIDATION_PURPOSE)
+        clean, robust = accuracies(self.model, self.x_val, self.y_val, self.config, self.dist, self.autocast_dtype,
+                                   self.eval_generator(self.VALIDATION_PURPOSE))
         return {"val_clean_acc": clean, "val_robust_acc": robust}
-
-    def _accuracies(self, x: torch.Tensor, y: torch.Tensor, purpose: int) -> tuple[float, float]:
-        """Clean and PGD robust accuracy of the model on ``x``, ``y`` (the evaluation attack)."""
-        c = self.config
-        d = self.dist
-        if not d.enabled:
-            clean = clean_accuracy(self.model, x, y)
-            robust = robust_accuracy(self.model, x, y, eps=c.effective_eval_eps,
-                                     alpha=c.effective_eval_alpha, steps=c.eval_steps, restarts=c.eval_restarts,
-                                     autocast_dtype=self.autocast_dtype, generator=self.eval_generator(purpose))
-            return clean, robust
-        # every rank evaluates rank 0's model on its share of the samples; the counts are summed
-        d.broadcast_buffers(self.model)
-        counts = ddp.sharded_correct(self.model, x, y, d.rank, d.world_size,
-                                     eps=c.effective_eval_eps, alpha=c.effective_eval_alpha, steps=c.eval_steps,
-                                     restarts=c.eval_restarts, autocast_dtype=self.autocast_dtype,
-                                     generator=self.eval_generator(purpose))
-        clean_n, robust_n = d.all_reduce_sum(torch.tensor(counts, dtype=torch.float64)).long().tolist()
-        n = len(y)
-        # the same float as one process: clean as a float32 mean, robust as a Python division
-        return (torch.tensor(float(clean_n)) / n).item(), robust_n / n
 
     def _record_eval(self, epoch: int) -> dict[str, float]:
         acc = self.evaluate()
@@ -470,7 +355,7 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def fit(self) -> dict[str, Any]:
         """Train (resuming from the checkpoint when there is one) and return the result."""
-        if not self._resume():
+        if not ckpt.resume(self):
             # random starts, augmentation draws...: seeded here, so the result does not
             # depend on what ran between construction and fit()
             _seed_everything(self.config.seed)
@@ -501,57 +386,17 @@ class Trainer:
         acc = self._record_eval(epoch + 1)
         val = self.evaluate_validation() if self.x_val is not None else {}
         stats.time_eval_s += time.perf_counter() - te
-        record = self._epoch_record(epoch, stats, {**acc, **val}, p_up_used, passes0)
-        for o in self.observers:
-            if hasattr(o, "on_epoch_end") and self._active(o):
-                o.on_epoch_end(self, record)
+        record = epoch_record(epoch, stats, {**acc, **val}, p_up_used, self.optimizer.param_groups[0]["lr"],
+                              {k: v - passes0[k] for k, v in self.passes.items()}, self.train_time)
+        self.observers.on_epoch_end(self, record)
         self.p_up = rule.after_epoch(self.p_up, record, c)
         record["time_s"] = time.perf_counter() - t_start
         self.epochs.append(record)
-        self._save_checkpoint()
+        ckpt.save(self)
         if self.log:
             self.log(format_epoch(record, c.epochs))
 
-    def _epoch_record(self, epoch: int, stats: EpochStats, accuracies: dict[str, float], p_up: float,
-                      passes0: dict[str, int]) -> dict[str, Any]:
-        """The epoch's record: accuracies, P_up, training loss and accuracy, selection, passes, times."""
-        p = self.passes
-        return {
-            "epoch": epoch + 1, **accuracies, "p_up": p_up,
-            "train_loss": stats.train_loss, "train_acc": stats.train_acc,
-            "selected_clean": stats.per_step(stats.selected_clean), "selected_adv": stats.per_step(stats.selected_adv),
-            "steps": stats.steps, "lr": self.optimizer.param_groups[0]["lr"],
-            **{k: v - passes0[k] for k, v in p.items()},
-            "forward_passes": p["attack_forward"] + p["train_forward"] - passes0["attack_forward"]
-            - passes0["train_forward"],
-            "backward_passes": p["attack_backward"] + p["train_backward"] - passes0["attack_backward"]
-            - passes0["train_backward"],
-            "time_attack_s": stats.time_attack_s, "time_train_s": stats.time_train_s,
-            "time_eval_s": stats.time_eval_s, "train_time_s": self.train_time,
-        }
-
     # ------------------------------------------------------------ checkpointing
-    def _save_checkpoint(self) -> None:
-        if self.checkpoint is not None and self.dist.is_main:  # every rank holds the same state
-            ckpt.save(self, self.checkpoint)
-
-    def _resume(self) -> bool:
-        """Restore the last checkpoint if there is a usable one; True when resumed.  With several
-        ranks, rank 0 reads it (onto the CPU) and broadcasts it, so every rank resumes from the same state."""
-        if self.checkpoint is None:
-            return False
-        s = None
-        if self.dist.is_main:
-            s = ckpt.read(self.checkpoint, self.config.key(), self.observers,
-                          map_location="cpu" if self.dist.enabled else self.device, stacklevel=2)
-        s = self.dist.broadcast_object(s)
-        if s is None:
-            return False
-        ckpt.restore(self, s)
-        if self.log:
-            self.log(f"resumed from {self.checkpoint} after epoch {len(self.epochs)}")
-        return True
-
     def save_model(self, path: str | Path) -> Path:
         """Write the current weights (and the config that rebuilds them) to ``path``, atomically.
 

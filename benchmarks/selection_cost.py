@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from advsel.attacks import pgd
 from advsel.config import Config, make_config
-from advsel.epoch_stats import EpochStats
+from advsel.epoch import EpochStats
 from advsel.experiments import dataset
 from advsel.provenance import hardware
 from advsel.trainer import Trainer

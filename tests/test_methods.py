@@ -13,7 +13,7 @@ from advsel import config, experiments, methods
 from advsel.cat import CATSampler
 from advsel.config import Config, ConfigError
 from advsel.data import TensorData
-from advsel.epoch_stats import EpochStats
+from advsel.epoch import EpochStats
 from advsel.methods import METHOD_PARAMS, REGISTRY, Method, markdown_table, pretraining_methods
 from advsel.p_up import EQ9, RULES
 from advsel.samplers import UniformSampler

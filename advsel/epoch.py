@@ -1,21 +1,28 @@
-"""What one epoch of training measured, summed over its steps and over the ranks.
+"""What one epoch of training measures and records.
 
 The trainer adds every step's selection, loss and phase times to an :class:`EpochStats`;
 at the end of the epoch the counts are summed over the ranks (one all-reduce) and turned
-into the epoch record's training loss and accuracy, the mean number of clean and
-adversarial samples selected per step, and the phase times.  The counts stay device
-tensors during the epoch, so no step waits for the GPU to report them.
-:func:`format_epoch` is the epoch's line in the log.
+into the epoch record (:func:`epoch_record`): the training loss and accuracy, the mean
+number of clean and adversarial samples selected per step, the sample passes and the
+phase times, beside the accuracies of the model after the epoch (:func:`accuracies`: clean
+and PGD robust accuracy under the evaluation attack, on the test subset or the validation
+split, shared out over the ranks).  The counts stay device tensors during the epoch, so
+no step waits for the GPU to report them.  :func:`format_epoch` is the epoch's line in
+the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
+import torch.nn as nn
 
+from . import distributed as ddp
+from .attacks import clean_accuracy, robust_accuracy
+from .config import Config
 from .selectors import Selection
 
 SUMMED = {"summed": True}  # field metadata: the count is summed over the ranks
@@ -93,6 +100,48 @@ class EpochStats:
     def per_step(self, total: torch.Tensor) -> float:
         """``total`` (a count of the epoch) per step."""
         return total.item() / max(self.steps, 1)
+
+
+def pass_totals(passes: Mapping[str, int]) -> dict[str, int]:
+    """Forward and backward sample passes (attack + training) of the pass counters ``passes``."""
+    return {"forward_passes": passes["attack_forward"] + passes["train_forward"],
+            "backward_passes": passes["attack_backward"] + passes["train_backward"]}
+
+
+def epoch_record(epoch: int, stats: EpochStats, accuracies: dict[str, float], p_up: float, lr: float,
+                 passes: Mapping[str, int], train_time_s: float) -> dict[str, Any]:
+    """The record of ``epoch`` (0-based): its accuracies, the P_up it trained with, its training loss and
+    accuracy, selection, learning rate, the sample ``passes`` it made, and its times."""
+    return {
+        "epoch": epoch + 1, **accuracies, "p_up": p_up, "train_loss": stats.train_loss, "train_acc": stats.train_acc,
+        "selected_clean": stats.per_step(stats.selected_clean), "selected_adv": stats.per_step(stats.selected_adv),
+        "steps": stats.steps, "lr": lr, **passes, **pass_totals(passes),
+        "time_attack_s": stats.time_attack_s, "time_train_s": stats.time_train_s,
+        "time_eval_s": stats.time_eval_s, "train_time_s": train_time_s,
+    }
+
+
+def accuracies(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: Config, dist: ddp.Dist,
+               autocast_dtype: torch.dtype | None, generator: torch.Generator) -> tuple[float, float]:
+    """Clean and PGD robust accuracy of ``model`` on ``x``, ``y`` under the evaluation attack of ``c``.
+
+    With several ranks every rank evaluates rank 0's model (its buffers broadcast) on its
+    share of the samples and the counts are summed, giving the same floats as one process.
+    """
+    if not dist.enabled:
+        clean = clean_accuracy(model, x, y)
+        robust = robust_accuracy(model, x, y, eps=c.effective_eval_eps, alpha=c.effective_eval_alpha,
+                                 steps=c.eval_steps, restarts=c.eval_restarts, autocast_dtype=autocast_dtype,
+                                 generator=generator)
+        return clean, robust
+    dist.broadcast_buffers(model)
+    counts = ddp.sharded_correct(model, x, y, dist.rank, dist.world_size, eps=c.effective_eval_eps,
+                                 alpha=c.effective_eval_alpha, steps=c.eval_steps, restarts=c.eval_restarts,
+                                 autocast_dtype=autocast_dtype, generator=generator)
+    clean_n, robust_n = dist.all_reduce_sum(torch.tensor(counts, dtype=torch.float64)).long().tolist()
+    n = len(y)
+    # the same float as one process: clean as a float32 mean, robust as a Python division
+    return (torch.tensor(float(clean_n)) / n).item(), robust_n / n
 
 
 def format_epoch(r: dict[str, Any], epochs: int) -> str:
