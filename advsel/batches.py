@@ -6,7 +6,8 @@ sampler with its weights never updated (the control for CAT).  ``subset``: a shu
 epoch over Dong et al.'s subset (the run's ``train_indices``), as many steps as that
 subset gives, or, with ``dong_steps='pgd-at'``, as many as a PGD-AT epoch over the whole
 pool.  With several ranks each sampler yields this rank's b'/N rows of every global
-batch.  Bad sizes are :class:`ConfigError`\\ s naming ``batch_size``.
+batch, so b' must split evenly over the ranks (:func:`check_shards`).  A bad size is a
+:class:`ConfigError` naming ``batch_size``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ from .config import Config, ConfigError
 from .distributed import Dist
 from .methods import Method
 from .samplers import Sampler, UniformSampler
+
+
+def check_shards(c: Config, world_size: int) -> None:
+    """Raise a ConfigError unless the global b' (``batch_size``) splits evenly over ``world_size`` ranks."""
+    if c.batch_size % world_size:
+        reason = (f"not divisible by the world size {world_size}: batch_size is the global b', split evenly over "
+                  f"the {world_size} processes; choose a multiple of {world_size}")
+        raise ConfigError(f"batch_size={c.batch_size} is {reason}", param="batch_size", value=c.batch_size,
+                          reason=reason)
 
 
 def method_sampler(c: Config, method: Method, train_indices: torch.Tensor, pool_size: int, y_train: torch.Tensor,

@@ -1,17 +1,20 @@
-"""The training loop: sampler -> training attack -> selector -> optimizer step.
+"""The training loop: sampler -> training attack -> selection -> optimizer step, epoch after epoch.
 
 One loop serves every method.  What differs between methods is read from the method
-registry, :data:`advsel.methods.REGISTRY`: which sampler draws the batch (``batch``),
-which of the clean/adversarial samples are backpropagated (``backprop``, see
-:func:`advsel.selectors.select`), how P_up evolves between epochs (``p_up``), and
-whether the run records learning stability because it is another method's
-pre-training (Dong et al.'s ``robust`` run).
+registry, :data:`advsel.methods.REGISTRY`: which sampler draws the batch (``batch``,
+:mod:`advsel.batches`), which of the clean/adversarial samples are backpropagated
+(``backprop``, :func:`advsel.selectors.select`; ``prescreen``'s choice of the rows to
+attack is made by :func:`advsel.selectors.before_attack`), how P_up evolves between
+epochs (``p_up``, a rule of :mod:`advsel.p_up`), and whether the run records learning
+stability because it is another method's pre-training (Dong et al.'s ``robust`` run).
 
 After each epoch the model is evaluated on a fixed, seeded, class-balanced test subset
-(clean and PGD robust accuracy) and a checkpoint is written, so an interrupted run
-resumes to the same result.  With ``validation_size`` > 0 a class-balanced part of the
-training pool is held out and evaluated too (``val_clean_acc``, ``val_robust_acc``); it,
-never the test subset, is what eq. (9) reads under ``adaptive_accuracy`` clean/robust.
+(clean and PGD robust accuracy), the epoch's record is written (:mod:`advsel.epoch`) and
+so is a checkpoint (:mod:`advsel.checkpoint`), so an interrupted run resumes to the same
+result.  With ``validation_size`` > 0 a class-balanced part of the training pool is held
+out (:mod:`advsel.splits`) and evaluated too; it, never the test subset, is what eq. (9)
+reads under ``adaptive_accuracy`` clean/robust.  Wall time is charged by phase
+(:mod:`advsel.timing`); observers' time is charged to none (:mod:`advsel.observers`).
 
 Under ``torchrun`` the same loop runs data-parallel with DistributedDataParallel:
 ``batch_size`` stays the global b', split over the ranks; see :mod:`advsel.distributed`
@@ -21,7 +24,6 @@ for what crosses ranks per method, the evaluation, BatchNorm and checkpoints.
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +38,7 @@ from . import __version__
 from . import checkpoint as ckpt
 from . import distributed as ddp
 from .attacks import pgd
-from .batches import method_sampler, sampler_errors
+from .batches import check_shards, method_sampler, sampler_errors
 from .config import Config, ConfigError
 from .data import MEAN_STD, TensorData, load, to_float
 from .device import resolve_device
@@ -46,6 +48,7 @@ from .evaluation import test_subset
 from .methods import REGISTRY, pretraining_methods
 from .models import build_model, save_model
 from .observers import Observer, Observers, config_probes
+from .optimization import sgd
 from .provenance import git_commit, hardware
 from .runs import RESULT_SCHEMA
 from .samplers import Sampler
@@ -56,15 +59,6 @@ from .timing import Clock, warm_up
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-def lr_factor(schedule: str, step: int, total: int, milestones: Sequence[float]) -> float:
-    """Multiplier of the base learning rate after ``step`` of ``total`` optimizer steps."""
-    if schedule == "constant":
-        return 1.0
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-    return 0.1 ** sum(step >= m * total for m in milestones)
 
 
 class Trainer:
@@ -114,7 +108,8 @@ class Trainer:
         self._take_data(data, train_indices)
         self._build_model(model, data)
         self.sampler = self._make_sampler(sampler)
-        self._build_optimizer()
+        self.total_steps = self.sampler.steps_per_epoch * config.epochs
+        self.optimizer, self.scheduler = sgd(self.model, config, self.total_steps)
         self._attach_observers(observers)
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.log = log if self.dist.is_main else None
@@ -127,12 +122,7 @@ class Trainer:
         self.dist = dist if dist is not None else ddp.setup(resolve_device(c.device))
         self.device = self.dist.device
         self.ds_selection, self.sync_bn = ddp.options(ds_selection, sync_bn)
-        ws = self.dist.world_size
-        if c.batch_size % ws:
-            reason = (f"not divisible by the world size {ws}: batch_size is the global b', split evenly over "
-                      f"the {ws} processes; choose a multiple of {ws}")
-            raise ConfigError(f"batch_size={c.batch_size} is {reason}", param="batch_size", value=c.batch_size,
-                              reason=reason)
+        check_shards(c, self.dist.world_size)
         self.autocast_dtype = torch.bfloat16 if c.amp else None  # bf16 autocast on CPU (AVX-512 BF16) and CUDA
 
     def _take_data(self, data: TensorData, train_indices: torch.Tensor | None) -> None:
@@ -178,15 +168,6 @@ class Trainer:
                                   self.y_train, self.num_classes, self.dist)
         with sampler_errors(self.config):
             return sampler(self) if callable(sampler) and not hasattr(sampler, "batches") else sampler
-
-    def _build_optimizer(self) -> None:
-        """SGD with the config's learning-rate schedule over the run's optimizer steps."""
-        c = self.config
-        self.total_steps = self.sampler.steps_per_epoch * c.epochs
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum,
-                                         weight_decay=c.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: lr_factor(c.lr_schedule, s, self.total_steps, c.milestones))
 
     def _attach_observers(self, observers: Sequence[Observer]) -> None:
         """The caller's observers, the stability tracker of a pre-training run, the config's probes
@@ -347,6 +328,7 @@ class Trainer:
         return {"val_clean_acc": clean, "val_robust_acc": robust}
 
     def _record_eval(self, epoch: int) -> dict[str, float]:
+        """Evaluate on the test subset and append the evaluation to ``evals`` (step, time, passes)."""
         acc = self.evaluate()
         self.evals.append({"step": self.step, "epoch": epoch, "train_time_s": self.train_time,
                            **self.pass_totals(), **acc})
@@ -365,15 +347,26 @@ class Trainer:
         return self.result()
 
     def _run_epoch(self, epoch: int) -> None:
-        """Train one epoch (with the config's intermediate evaluations), evaluate, record, update
-        P_up by the method's rule, write the checkpoint, log."""
+        """Train epoch ``epoch`` (0-based), evaluate and record it, move P_up by the method's rule,
+        write the checkpoint, log."""
         c = self.config
         t_start = time.perf_counter()
-        stats = EpochStats.start(self.device)
         passes0 = dict(self.passes)
-        rule = self.method.p_up
-        self.p_up = rule.for_epoch(epoch, self.p_up, c)
-        p_up_used = self.p_up
+        self.p_up = self.method.p_up.for_epoch(epoch, self.p_up, c)
+        stats = self._train_epoch(epoch)
+        record = self._evaluate_epoch(epoch, stats, passes0)
+        self.observers.on_epoch_end(self, record)
+        self.p_up = self.method.p_up.after_epoch(self.p_up, record, c)
+        record["time_s"] = time.perf_counter() - t_start
+        self.epochs.append(record)
+        ckpt.save(self)
+        if self.log:
+            self.log(format_epoch(record, c.epochs))
+
+    def _train_epoch(self, epoch: int) -> EpochStats:
+        """The epoch's steps, with the config's intermediate evaluations; their statistics summed over the ranks."""
+        c = self.config
+        stats = EpochStats.start(self.device)
         for idx in _progress(self.sampler.batches(epoch), self.sampler.steps_per_epoch, epoch, self.progress):
             self.train_step(idx, stats)
             if c.eval_every and self.step % c.eval_every == 0 and stats.steps < self.sampler.steps_per_epoch:
@@ -382,19 +375,16 @@ class Trainer:
                 stats.time_eval_s += time.perf_counter() - te
         if self.dist.enabled:
             stats.reduce(self.dist.all_reduce_sum)
+        return stats
+
+    def _evaluate_epoch(self, epoch: int, stats: EpochStats, passes0: dict[str, int]) -> dict[str, Any]:
+        """Evaluate after the epoch (test subset, validation split) and return the epoch's record."""
         te = time.perf_counter()
         acc = self._record_eval(epoch + 1)
         val = self.evaluate_validation() if self.x_val is not None else {}
         stats.time_eval_s += time.perf_counter() - te
-        record = epoch_record(epoch, stats, {**acc, **val}, p_up_used, self.optimizer.param_groups[0]["lr"],
-                              {k: v - passes0[k] for k, v in self.passes.items()}, self.train_time)
-        self.observers.on_epoch_end(self, record)
-        self.p_up = rule.after_epoch(self.p_up, record, c)
-        record["time_s"] = time.perf_counter() - t_start
-        self.epochs.append(record)
-        ckpt.save(self)
-        if self.log:
-            self.log(format_epoch(record, c.epochs))
+        return epoch_record(epoch, stats, {**acc, **val}, self.p_up, self.optimizer.param_groups[0]["lr"],
+                            {k: v - passes0[k] for k, v in self.passes.items()}, self.train_time)
 
     # ------------------------------------------------------------ checkpointing
     def save_model(self, path: str | Path) -> Path:

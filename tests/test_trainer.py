@@ -13,8 +13,9 @@ from advsel import checkpoint
 from advsel.config import ConfigError
 from advsel.data import TensorData
 from advsel.device import resolve_device
+from advsel.optimization import lr_factor
 from advsel.p_up import adaptive_p_up
-from advsel.trainer import NonFiniteLossError, Trainer, lr_factor
+from advsel.trainer import NonFiniteLossError, Trainer
 
 METHODS = ("standard", "robust", "ds", "ds-adaptive", "random")
 EPOCH_KEYS = ("epoch", "clean_acc", "robust_acc", "p_up", "selected_clean", "selected_adv", "time_s",
