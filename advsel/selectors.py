@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .p_up import adaptive_p_up, n_selected  # noqa: F401 - adaptive_p_up: re-exported for its callers here
+from .p_up import adaptive_p_up, n_selected  # noqa: F401 - adaptive_p_up: importable here until repro/claims and notebooks/usage import advsel.p_up
 
 SELECTIONS = ("clean", "adv", "top", "random", "screened")
 
@@ -165,10 +165,17 @@ def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | N
         return screened(x, y, x_adv, screening.attacked, screening.others, screening.unattacked)
     if kind not in ("top", "random"):
         raise ValueError(f"selection={kind!r} is not allowed; choose one of: {', '.join(SELECTIONS)}")
+    return _select_share(kind, model, x, x_adv, y, p_up, generator)
+
+
+def _select_share(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, p_up: float,
+                  generator: torch.Generator | None) -> Selection:
+    """``top`` or ``random``: the P_up share of this process's 2b' clean + adversarial samples."""
+    b = len(y)
     k = n_selected(p_up, 2 * b)
     both, y2 = torch.cat([x, x_adv]), y.repeat(2)  # built once per step, scored and indexed
     if kind == "random":
-        chosen = torch.randperm(2 * b, generator=generator)[:k].to(dev)
+        chosen = torch.randperm(2 * b, generator=generator)[:k].to(y.device)
         return _pack(both, y2, chosen, b, None, None)
     logits, losses = per_sample_losses(model, both, y2)
     chosen = losses.topk(k, sorted=False).indices
