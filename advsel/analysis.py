@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .attacks import eval_mode, pgd
+from .cat import information_gain
+from .data import to_float
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 MIN_EPS_PURPOSE = 1  # MinEpsProbe's ``purpose`` for Trainer.eval_generator (0: the evaluation's random starts)
@@ -356,8 +358,6 @@ class SimilarityProbe:
     def _record_gains(self, trainer: Any, idx: torch.Tensor, y: torch.Tensor, logits_adv: torch.Tensor | None) -> None:
         if logits_adv is None:
             return
-        from .cat import information_gain
-
         gain = information_gain(logits_adv, y).to(logits_adv.device).double()
         if self.last_gain is None:
             n = len(trainer.y_train)
@@ -402,8 +402,6 @@ class SimilarityProbe:
 
 def _plain(trainer: Any, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Probe images without augmentation (the probe must be the same images every time)."""
-    from .data import to_float
-
     dev_idx = idx.to(trainer.x_train.device)
     return to_float(trainer.x_train[dev_idx]).to(trainer.device), trainer.y_train[dev_idx].to(trainer.device)
 

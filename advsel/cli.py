@@ -487,9 +487,9 @@ def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
     Raises :class:`_EvalError` naming the flag or file for every usage error.
     """
     from .config import config_from_dict
+    from .device import resolve_device
     from .evaluation import TEST_SUBSET_SEED, evaluate_model, test_subset
     from .models import load_model
-    from .trainer import resolve_device
 
     path = Path(args.model_file)
     if not path.is_file():

@@ -94,7 +94,7 @@ def _has_final(result: dict[str, Any], config: Config, final: FinalEval) -> bool
 
 
 def _final_eval(model: torch.nn.Module, config: Config, final: FinalEval) -> dict[str, Any]:
-    from .trainer import resolve_device
+    from .device import resolve_device
 
     return final_eval(model, dataset(config.dataset), final, eps=config.effective_eval_eps,
                       alpha=config.effective_eval_alpha, device=resolve_device(config.device))

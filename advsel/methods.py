@@ -18,10 +18,10 @@ parts is one :class:`Method` entry.  An entry has four parts:
   samples before the attack; only the ``Config.attack_share`` with the highest clean loss
   are attacked and backpropagated as PGD versions, the others clean or not at all by
   ``Config.unattacked``: the attack is paid for the attacked share only).
-- ``p_up``: how P_up evolves: ``none`` (not used), ``fixed`` (``Config.p_up``, after
-  ``Config.p_up_warmup_epochs`` epochs at P_up = 1), ``eq9`` (1 in the first epoch, then
-  DS's eq. (9) after every epoch, down to ``p_up_floor``; no warm-up: eq. (9) already
-  starts from 1 and raises nothing, so ``p_up_warmup_epochs`` is not one of its parameters).
+- ``p_up``: how P_up evolves, one rule object of :mod:`advsel.p_up`: ``NONE`` (not
+  used), ``FIXED`` (``Config.p_up``, after ``Config.p_up_warmup_epochs`` epochs at
+  P_up = 1), ``EQ9`` (1 in the first epoch, then DS's eq. (9) after every epoch, down to
+  ``p_up_floor``).
 - ``pretrain``: the method of the run that must precede this one (Dong et al.'s
   ``robust`` run, whose per-sample learning stability chooses the subset), or None.
 
@@ -34,19 +34,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .p_up import EQ9, FIXED, NONE, RULES, PUpRule
+
 BATCHES = ("uniform", "cat", "balanced", "subset")
 BACKPROPS = ("clean", "adv", "top", "random", "screened")
-P_UP_RULES = ("none", "fixed", "eq9")
 
 # the Config parameters each part brings with it
 _BATCH_PARAMS = {"uniform": (), "cat": ("cat_alpha", "cat_temperature"), "balanced": (),
                  "subset": ("dong_keep", "dong_steps")}
 _BACKPROP_PARAMS = {"screened": ("attack_share", "unattacked")}
-_P_UP_PARAMS = {"none": (), "fixed": ("p_up", "p_up_warmup_epochs"), "eq9": ("p_up_floor", "adaptive_accuracy")}
 # every method-specific parameter: p_up, p_up_warmup_epochs, p_up_floor, adaptive_accuracy, cat_alpha,
 # cat_temperature, dong_keep, dong_steps, attack_share, unattacked
 METHOD_PARAMS: tuple[str, ...] = tuple(dict.fromkeys(
-    p for table in (_P_UP_PARAMS, _BATCH_PARAMS, _BACKPROP_PARAMS) for params in table.values() for p in params))
+    p for params in (*(rule.params for rule in RULES.values()), *_BATCH_PARAMS.values(),
+                     *_BACKPROP_PARAMS.values()) for p in params))
 
 # wording of the parts, for tables (README) and the CLI
 BATCH_TEXT = {"uniform": "b' uniform", "cat": "b' by CAT's weighted sampler",
@@ -57,8 +58,7 @@ BACKPROP_TEXT = {"clean": "the b' clean samples", "adv": "their b' PGD versions"
                  "random": "a random P_up share of the 2b'",
                  "screened": "PGD versions of the attacked share of the b' (highest clean loss, chosen before the "
                              "attack); the others clean or skipped"}
-P_UP_TEXT = {"none": "—", "fixed": "fixed (after an optional warm-up at 1)",
-             "eq9": "eq. (9) per epoch, from 1"}
+P_UP_TEXT = {rule: rule.text for rule in RULES.values()}  # keyed by the rule, as Method.p_up holds it
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Method:
     name: str
     batch: str
     backprop: str
-    p_up: str
+    p_up: PUpRule
     description: str  # one line, shown by ``python -m advsel train --help``
     pretrain: str | None = None  # method of the run whose result this one needs first
 
@@ -78,40 +78,24 @@ class Method:
     @property
     def params(self) -> tuple[str, ...]:
         """The method-specific Config parameters this method reads (the others are ignored)."""
-        return _P_UP_PARAMS[self.p_up] + _BATCH_PARAMS[self.batch] + _BACKPROP_PARAMS.get(self.backprop, ())
+        return self.p_up.params + _BATCH_PARAMS[self.batch] + _BACKPROP_PARAMS.get(self.backprop, ())
 
     @property
     def attacks(self) -> bool:
         """Whether a step runs the training attack (every method but natural training)."""
         return self.backprop != "clean"
 
-    def first_p_up(self, p_up: float, warmup_epochs: int = 0) -> float:
-        """P_up of the first epoch given ``Config.p_up``: it under ``fixed`` (1 with a warm-up),
-        1 under eq. (9) (which starts from all of the 2b'), and 1 (recorded, not used) for methods
-        without P_up."""
-        return self.fixed_p_up(0, p_up, warmup_epochs) if self.p_up == "fixed" else 1.0
-
-    @staticmethod
-    def fixed_p_up(epoch: int, p_up: float, warmup_epochs: int) -> float:
-        """P_up of ``epoch`` (0-based) under the ``fixed`` rule: 1 (all 2b' clean + adversarial samples)
-        in the first ``warmup_epochs`` epochs, ``p_up`` after them.
-
-        Why: DS at a small P_up (0.1, 0.25; 0.5 in epochs 1-3 on CIFAR-10) can collapse to a
-        constant predictor (accuracy at chance, loss ln C): from a random model the top-P_up
-        losses are dominated by one kind of sample and the first updates push every input to
-        one class.  A few epochs on all 2b' samples give the selection a model worth trusting.
-        """
-        return 1.0 if epoch < warmup_epochs else p_up
-
 
 def _check_entry(m: Method) -> None:
     """Reject an entry whose parts are unknown or do not fit together (a table typo fails at import)."""
-    for part, value, allowed in (("batch", m.batch, BATCHES), ("backprop", m.backprop, BACKPROPS),
-                                 ("p_up", m.p_up, P_UP_RULES)):
+    for part, value, allowed in (("batch", m.batch, BATCHES), ("backprop", m.backprop, BACKPROPS)):
         if value not in allowed:
             raise ValueError(f"method {m.name!r}: {part}={value!r} is not one of {', '.join(allowed)}")
-    if (m.p_up != "none") != (m.backprop in ("top", "random")):
-        raise ValueError(f"method {m.name!r}: p_up={m.p_up!r} does not fit backprop={m.backprop!r}; "
+    if not isinstance(m.p_up, PUpRule):
+        raise ValueError(f"method {m.name!r}: p_up={m.p_up!r} is not a P_up rule; choose one of advsel.p_up's "
+                         f"{', '.join(r.upper() for r in RULES)}")
+    if (m.p_up is not NONE) != (m.backprop in ("top", "random")):
+        raise ValueError(f"method {m.name!r}: p_up={m.p_up.name!r} does not fit backprop={m.backprop!r}; "
                          "a P_up rule goes with backprop 'top' or 'random' and only with them")
     if (m.pretrain is not None) != (m.batch == "subset"):
         raise ValueError(f"method {m.name!r}: batch='subset' needs a pre-training method and only it has one "
@@ -121,25 +105,25 @@ def _check_entry(m: Method) -> None:
 
 
 _TABLE = (
-    Method("standard", "uniform", "clean", "none", "natural training on the b' clean samples (no attack)"),
-    Method("robust", "uniform", "adv", "none",
+    Method("standard", "uniform", "clean", NONE, "natural training on the b' clean samples (no attack)"),
+    Method("robust", "uniform", "adv", NONE,
            "PGD-AT (Madry et al.): train on the b' PGD versions; also Dong et al.'s pre-training"),
-    Method("ds", "uniform", "top", "fixed",
+    Method("ds", "uniform", "top", FIXED,
            "DS: backpropagate the top P_up of the 2b' clean + adversarial samples by cross-entropy"),
-    Method("ds-adaptive", "uniform", "top", "eq9",
+    Method("ds-adaptive", "uniform", "top", EQ9,
            "DS with P_up set after every epoch by eq. (9), from 1 down to --p-up-floor"),
-    Method("random", "uniform", "random", "fixed", "DS's 'random robust' baseline: a random P_up share of the 2b'"),
-    Method("cat", "cat", "adv", "none",
+    Method("random", "uniform", "random", FIXED, "DS's 'random robust' baseline: a random P_up share of the 2b'"),
+    Method("cat", "cat", "adv", NONE,
            "CAT: b' drawn by CAT's weighted class-balanced sampler (eq. (4)), train on their PGD versions"),
-    Method("cat-uniform", "balanced", "adv", "none",
+    Method("cat-uniform", "balanced", "adv", NONE,
            "control for CAT: CAT's sampler with its weights never updated (class-balanced, uniform within a "
            "class), train on the PGD versions"),
-    Method("ds-cat", "cat", "top", "fixed",
+    Method("ds-cat", "cat", "top", FIXED,
            "new: DS's top-P_up selection inside CAT's batches (CAT weights from DS's scoring pass)"),
-    Method("prescreen", "uniform", "screened", "none",
+    Method("prescreen", "uniform", "screened", NONE,
            "new: attack only the --attack-share of the b' with the highest clean loss (a no-gradient screening "
            "pass before PGD); the others train clean or are skipped (--unattacked)"),
-    Method("dong", "subset", "adv", "none",
+    Method("dong", "subset", "adv", NONE,
            "Dong et al.: PGD-AT on each class's most stable share of a robust pre-training run", pretrain="robust"),
 )
 
@@ -177,6 +161,6 @@ def markdown_table() -> str:
     rows = ["| method | batch | backpropagated | P_up | flags |", "| --- | --- | --- | --- | --- |"]
     for m in REGISTRY.values():
         batch = BATCH_TEXT[m.batch] + (f", after a `{m.pretrain}` pre-training run" if m.pretrain else "")
-        rows.append(f"| `{m.name}` | {batch} | {BACKPROP_TEXT[m.backprop]} | {P_UP_TEXT[m.p_up]} | "
+        rows.append(f"| `{m.name}` | {batch} | {BACKPROP_TEXT[m.backprop]} | {m.p_up.text} | "
                     f"{_flags(m.params)} |")
     return "\n".join(rows)

@@ -11,18 +11,25 @@ as in the paper's single forward pass) but leaves the running statistics untouch
 (:func:`frozen_bn_stats`); the training pass over the selected samples uses their batch
 statistics and is the one that updates the running statistics, so the running averages
 describe the samples the model is trained on.
+
+Every method's backprop kind (:data:`advsel.methods.REGISTRY`) is one selection of
+:func:`select`.  One of them, ``screened`` (method ``prescreen``), decides part of its
+choice before the attack: :func:`before_attack` names the rows worth attacking, the trainer
+attacks only those, and :func:`select` then forms the set from the screening.  For the
+other kinds :func:`before_attack` returns None and the whole batch is attacked.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .p_up import adaptive_p_up, n_selected  # noqa: F401 - adaptive_p_up: importable here until repro/claims and notebooks/usage import advsel.p_up
 
 SELECTIONS = ("clean", "adv", "top", "random", "screened")
 
@@ -57,11 +64,23 @@ class Selection:
         return len(self.y) if self.total is None else self.total
 
 
-def n_selected(p_up: float, n: int) -> int:
-    """round(P_up * n), at least 1: the size of the selection set S."""
-    if not 0 < p_up <= 1:
-        raise ValueError(f"p_up={p_up!r} is not allowed; P_up must be in (0, 1]")
-    return max(1, int(math.floor(p_up * n + 0.5)))
+@dataclass
+class Screening:
+    """The choice a ``screened`` selection makes before the attack: the rows of the b' to attack
+    (``attacked``), the others, and what becomes of the others (``unattacked``: ``clean`` or ``skip``)."""
+
+    attacked: torch.Tensor
+    others: torch.Tensor
+    unattacked: str
+
+
+def before_attack(kind: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, share: float,
+              unattacked: str) -> Screening | None:
+    """What selection ``kind`` decides before the attack: for ``screened`` the ``share`` of the
+    b' clean samples to attack (:func:`screen`); None for every other kind (attack them all)."""
+    if kind != "screened":
+        return None
+    return Screening(*screen(model, x, y, share), unattacked)
 
 
 @contextlib.contextmanager
@@ -108,13 +127,16 @@ def global_to_local(chosen: torch.Tensor, b: int, rank: int, world_size: int) ->
 
 def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,
            p_up: float = 1.0, generator: torch.Generator | None = None, *, rank: int = 0, world_size: int = 1,
-           all_gather: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Selection:
+           all_gather: Callable[[torch.Tensor], torch.Tensor] | None = None,
+           screening: Screening | None = None) -> Selection:
     """Form the training set S of one step.
 
     ``clean``: the b' clean samples (standard training).  ``adv``: their b' adversarial
     versions (PGD-AT).  ``top``: the P_up share of the 2b' clean + adversarial samples
     with the highest cross-entropy (DS).  ``random``: a random P_up share of the 2b'
     (DS's "random robust" baseline), drawn from ``generator`` with no scoring pass.
+    ``screened``: the adversarial versions ``x_adv`` of the rows ``screening`` chose
+    to attack (:func:`before_attack`), with the others clean or left out (:func:`screened`).
 
     Several processes (``world_size`` > 1, see :mod:`advsel.distributed`): ``x``, ``y`` are
     this rank's rows ``rank::world_size`` of the global batch and ``top``/``random`` select
@@ -137,12 +159,23 @@ def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | N
     if kind == "adv":
         return Selection(x_adv, y, torch.tensor(0, device=dev), torch.tensor(b, device=dev),
                          torch.ones(b, dtype=torch.bool, device=dev), torch.arange(b, device=dev))
+    if kind == "screened":
+        if screening is None:
+            raise ValueError("selection 'screened' needs the screening made before the attack (before_attack)")
+        return screened(x, y, x_adv, screening.attacked, screening.others, screening.unattacked)
     if kind not in ("top", "random"):
         raise ValueError(f"selection={kind!r} is not allowed; choose one of: {', '.join(SELECTIONS)}")
+    return _select_share(kind, model, x, x_adv, y, p_up, generator)
+
+
+def _select_share(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, p_up: float,
+                  generator: torch.Generator | None) -> Selection:
+    """``top`` or ``random``: the P_up share of this process's 2b' clean + adversarial samples."""
+    b = len(y)
     k = n_selected(p_up, 2 * b)
     both, y2 = torch.cat([x, x_adv]), y.repeat(2)  # built once per step, scored and indexed
     if kind == "random":
-        chosen = torch.randperm(2 * b, generator=generator)[:k].to(dev)
+        chosen = torch.randperm(2 * b, generator=generator)[:k].to(y.device)
         return _pack(both, y2, chosen, b, None, None)
     logits, losses = per_sample_losses(model, both, y2)
     chosen = losses.topk(k, sorted=False).indices
@@ -203,20 +236,3 @@ def screened(x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, attacked: to
     return Selection(torch.cat([x_adv, x[others]]), torch.cat([y[attacked], y[others]]),
                      torch.tensor(len(others), device=dev), torch.tensor(n_adv, device=dev), is_adv, attacked,
                      scored=len(y))
-
-
-def adaptive_p_up(previous: float, accuracy: float, floor: float) -> float:
-    """Eq. (9) of DS with a floor: P_up(t) = max(floor, (1 - acc(t-1)) * P_up(t-1)).
-
-    As written in the paper P_up only decreases and would reach 0; ``floor`` in [0, 1]
-    keeps it usable (``floor = 0`` is the paper's equation, clipped to (0, 1] only
-    because an empty selection cannot train).  Raises ValueError naming the argument when
-    ``previous`` is outside (0, 1] or ``accuracy``/``floor`` outside [0, 1].
-    """
-    if not 0 < previous <= 1:
-        raise ValueError(f"p_up={previous!r} is not allowed; the previous P_up must be in (0, 1]")
-    if not 0 <= accuracy <= 1:
-        raise ValueError(f"accuracy={accuracy!r} is not allowed; it must be in [0, 1]")
-    if not 0 <= floor <= 1:
-        raise ValueError(f"p_up_floor={floor!r} is not allowed; it must be in [0, 1]")
-    return max(floor, (1 - accuracy) * previous, 1e-6)

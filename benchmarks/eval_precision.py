@@ -25,7 +25,8 @@ from advsel.attacks import clean_accuracy, robust_accuracy
 from advsel.config import make_config
 from advsel.evaluation import test_subset
 from advsel.experiments import dataset
-from advsel.trainer import Trainer, hardware
+from advsel.provenance import hardware
+from advsel.trainer import Trainer
 
 TOLERANCE = 0.005  # 0.5 accuracy points
 

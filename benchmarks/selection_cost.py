@@ -37,19 +37,14 @@ import torch.nn.functional as F
 
 from advsel.attacks import pgd
 from advsel.config import Config, make_config
+from advsel.epoch import EpochStats
 from advsel.experiments import dataset
-from advsel.trainer import Trainer, hardware
+from advsel.provenance import hardware
+from advsel.trainer import Trainer
 
 METHODS = [("standard", {}), ("robust", {}), ("ds", {"p_up": 1.0}), ("ds", {"p_up": 0.5}), ("ds", {"p_up": 0.25}),
            ("random", {"p_up": 0.5}), ("cat", {}), ("ds-cat", {"p_up": 0.5})]
 PRECISIONS = {"fp32": {"amp": False, "channels_last": False}, "fast": {"amp": True, "channels_last": True}}
-
-
-def _stats() -> dict[str, Any]:
-    z = torch.zeros(())
-    return {"time_attack_s": 0.0, "time_train_s": 0.0, "time_eval_s": 0.0, "steps": 0, "loss_sum": z.clone(),
-            "n_selected": 0, "correct": z.clone(), "selected_clean": z.clone(), "selected_adv": z.clone(),
-            "scored_correct": z.clone(), "scored": 0}
 
 
 class StepTimer:
@@ -58,7 +53,7 @@ class StepTimer:
     def __init__(self, config: Config) -> None:
         self.trainer = tr = Trainer(config, dataset(config.dataset), progress=False)
         tr.warm_up()
-        self.stats = _stats()
+        self.stats = EpochStats.start(tr.device)
         self.batches = itertools.chain.from_iterable(tr.sampler.batches(e) for e in itertools.count())
         tr.train_step(next(self.batches), self.stats)  # one untimed step
         self.times: list[float] = []

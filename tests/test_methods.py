@@ -13,7 +13,9 @@ from advsel import config, experiments, methods
 from advsel.cat import CATSampler
 from advsel.config import Config, ConfigError
 from advsel.data import TensorData
+from advsel.epoch import EpochStats
 from advsel.methods import METHOD_PARAMS, REGISTRY, Method, markdown_table, pretraining_methods
+from advsel.p_up import EQ9, RULES
 from advsel.samplers import UniformSampler
 from advsel.selectors import SELECTIONS
 from advsel.trainer import Trainer
@@ -21,7 +23,7 @@ from advsel.trainer import Trainer
 # ------------------------------------------------------------------ the table
 
 
-def test_the_nine_methods_in_order() -> None:
+def test_the_ten_methods_in_order() -> None:
     assert methods.METHODS == ("standard", "robust", "ds", "ds-adaptive", "random", "cat", "cat-uniform", "ds-cat",
                                "prescreen", "dong")
     assert config.METHODS == methods.METHODS, "config's allowed methods come from the registry"
@@ -56,13 +58,19 @@ def test_robust_is_dongs_pretraining() -> None:
     (("uniform", "all", "none"), "backprop='all' is not one of clean, adv, top, random"),
 ])
 def test_an_inconsistent_entry_is_rejected(parts: tuple[str, str, str], message: str) -> None:
+    batch, backprop, p_up = parts
     with pytest.raises(ValueError, match=re.escape(message)):
-        Method("new", *parts, description="a new method")
+        Method("new", batch, backprop, RULES[p_up], description="a new method")
+
+
+def test_an_entry_names_its_p_up_rule_by_the_object() -> None:
+    with pytest.raises(ValueError, match="p_up='fixed' is not a P_up rule; choose one of advsel.p_up's NONE, FIXED"):
+        Method("new", "uniform", "top", "fixed", description="a new method")  # type: ignore[arg-type]
 
 
 def test_an_entry_needs_a_one_line_description() -> None:
     with pytest.raises(ValueError, match="one non-empty line"):
-        Method("new", "uniform", "adv", "none", description="")
+        Method("new", "uniform", "adv", RULES["none"], description="")
 
 
 # ------------------------------------------------------------------ the trainer follows the entries
@@ -79,22 +87,20 @@ def test_the_trainer_follows_the_entry(name: str, tiny_data: TensorData, smoke_c
     if m.batch in ("cat", "balanced"):
         assert trainer.sampler.update is (m.batch == "cat"), "only CAT updates its weights"
     assert trainer.selection == m.backprop
-    assert trainer.p_up == {"fixed": 0.25, "eq9": 1.0, "none": 1.0}[m.p_up]
+    assert trainer.p_up == {"fixed": 0.25, "eq9": 1.0, "none": 1.0}[m.p_up.name]
     assert (trainer.tracker is not None) == (name in pretraining_methods())
 
-    stats = {"time_attack_s": 0.0, "time_train_s": 0.0, "steps": 0, "loss_sum": torch.zeros(()), "n_selected": 0,
-             "correct": torch.zeros(()), "selected_clean": torch.zeros(()), "selected_adv": torch.zeros(()),
-             "scored_correct": torch.zeros(()), "scored": 0}
+    stats = EpochStats.start()
     trainer.train_step(next(iter(trainer.sampler.batches(0))), stats)
     b = cfg.batch_size
     attacked = round(cfg.attack_share * b) if m.backprop == "screened" else b
     assert trainer.passes["attack_forward"] == (cfg.steps * attacked if m.attacks else 0)
-    clean, adv = int(stats["selected_clean"]), int(stats["selected_adv"])
+    clean, adv = int(stats.selected_clean), int(stats.selected_adv)
     k = round(trainer.p_up * 2 * b)
     assert {"clean": (clean, adv) == (b, 0), "adv": (clean, adv) == (0, b),
             "top": clean + adv == k, "random": clean + adv == k,
             "screened": (clean, adv) == (b - attacked, attacked)}[m.backprop]
-    assert (stats["scored"] == 2 * b) == (m.backprop == "top"), "only DS scores the 2b'"
+    assert (stats.scored == 2 * b) == (m.backprop == "top"), "only DS scores the 2b'"
     if m.backprop == "screened":  # a no-gradient screening pass over the b' clean samples, then the training pass
         assert trainer.passes["train_forward"] == b + clean + adv
 
@@ -105,7 +111,7 @@ def test_eq9_moves_p_up_only_for_its_methods(tiny_data: TensorData, smoke_config
             trainer = Trainer(smoke_config(method=name, epochs=2, p_up=0.5), tiny_data, progress=False)
             trainer.evaluate = lambda: {"clean_acc": 0.5, "robust_acc": 0.5}
             p_ups = [r["p_up"] for r in trainer.fit()["epochs"]]
-            assert (p_ups[1] != p_ups[0]) == (m.p_up == "eq9"), name
+            assert (p_ups[1] != p_ups[0]) == (m.p_up is EQ9), name
 
 
 def test_a_method_with_a_pretraining_needs_its_subset(tiny_data: TensorData, smoke_config) -> None:
@@ -158,4 +164,4 @@ def test_intro_table_agrees_with_the_registry(repo: Path) -> None:
     for (_, batch, backprop, _paper), m in zip(rows, REGISTRY.values(), strict=True):
         assert INTRO_BATCH[m.batch] in batch, m.name
         assert INTRO_BACKPROP[m.backprop] in backprop, m.name
-        assert ("eq. (9)" in backprop) == (m.p_up == "eq9"), m.name
+        assert ("eq. (9)" in backprop) == (m.p_up is EQ9), m.name

@@ -13,9 +13,10 @@ from advsel import experiments
 from advsel.cat import CATSampler
 from advsel.config import ConfigError
 from advsel.data import TensorData
+from advsel.p_up import adaptive_p_up
 from advsel.samplers import UniformSampler
-from advsel.selectors import adaptive_p_up
-from advsel.trainer import Trainer, _training_subset, validation_split
+from advsel.splits import training_subset, validation_split
+from advsel.trainer import Trainer
 
 # ------------------------------------------------------------------ 1. P_up warm-up
 
@@ -75,7 +76,7 @@ def test_eq9_takes_no_warm_up(tiny_data: TensorData, smoke_config) -> None:
 def test_the_validation_split_is_class_balanced_seeded_and_held_out_of_the_pool(tiny_data: TensorData,
                                                                                 smoke_config) -> None:
     cfg = smoke_config(train_size=200, validation_size=50)
-    pool = _training_subset(cfg, tiny_data)
+    pool = training_subset(cfg, tiny_data)
     val, train = validation_split(cfg, tiny_data, pool)
     assert len(val) == 50 and len(train) == 150
     assert not bool(torch.isin(val, train).any()), "disjoint"
@@ -83,7 +84,7 @@ def test_the_validation_split_is_class_balanced_seeded_and_held_out_of_the_pool(
     assert torch.bincount(tiny_data.y_train[val], minlength=10).tolist() == [5] * 10
     again, _ = validation_split(cfg, tiny_data, pool)
     assert torch.equal(again, val), "seeded"
-    other, _ = validation_split(cfg.replace(seed=1), tiny_data, _training_subset(cfg.replace(seed=1), tiny_data))
+    other, _ = validation_split(cfg.replace(seed=1), tiny_data, training_subset(cfg.replace(seed=1), tiny_data))
     assert not torch.equal(other, val)
 
     trainer = Trainer(cfg, tiny_data, progress=False)
@@ -131,7 +132,7 @@ def test_a_validation_split_as_large_as_the_pool_or_meeting_train_indices_is_an_
         Trainer(smoke_config(train_size=None, validation_size=300), tiny_data)
     assert info.value.param == "validation_size"
     cfg = smoke_config(train_size=200, validation_size=50)
-    val, _ = validation_split(cfg, tiny_data, _training_subset(cfg, tiny_data))
+    val, _ = validation_split(cfg, tiny_data, training_subset(cfg, tiny_data))
     with pytest.raises(ValueError, match="train_indices holds 50 samples of the validation split"):
         Trainer(cfg, tiny_data, train_indices=val)
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from advsel.config import Config
+from advsel.p_up import adaptive_p_up
 from advsel.repro import claims, pages
 from advsel.repro import scope as scope_module
 from advsel.repro.scope import Scope
-from advsel.selectors import adaptive_p_up
 
 Result = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""DS selection (top P_up of 2b' by loss), its baselines, frozen BatchNorm statistics, eq. (9)."""
+"""DS selection (top P_up of 2b' by loss), its baselines, prescreen's screening, frozen BatchNorm statistics."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from advsel.data import MEAN_STD
 from advsel.models import build_model
-from advsel.selectors import SELECTIONS, Selection, adaptive_p_up, frozen_bn_stats, n_selected, select
+from advsel.selectors import SELECTIONS, Selection, before_attack, frozen_bn_stats, select
 
 
 def make_batch(b: int, seed: int = 0, shape: tuple[int, ...] = (1, 8, 8)):
@@ -184,14 +184,6 @@ def test_select_argument_errors(bn_model: nn.Module) -> None:
             select("top", bn_model, x, x_adv, y, p_up)
 
 
-@settings(deadline=None, database=None)
-@given(p_up=st.floats(min_value=1e-6, max_value=1.0), n=st.integers(min_value=1, max_value=10_000))
-def test_n_selected_rounds(p_up: float, n: int) -> None:
-    k = n_selected(p_up, n)
-    assert 1 <= k <= n
-    assert k == 1 or abs(k - p_up * n) <= 0.5 + 1e-9
-
-
 def test_works_with_a_cifar_model() -> None:
     torch.manual_seed(0)
     model = build_model("small-cnn", (3, 32, 32), 10, *MEAN_STD["cifar10"]).train()
@@ -200,47 +192,22 @@ def test_works_with_a_cifar_model() -> None:
     assert sel.x.shape == (4, 3, 32, 32)
 
 
-# ------------------------------------------------------------------ eq. (9)
+# ------------------------------------------------------------------ screened (prescreen)
 
 
-def test_adaptive_p_up_by_hand() -> None:
-    # P_up(t) = max(floor, (1 - acc(t-1)) * P_up(t-1)), from P_up(0) = 1
-    p = adaptive_p_up(1.0, 0.3, 0.1)
-    assert p == pytest.approx(0.7)
-    p = adaptive_p_up(p, 0.5, 0.1)
-    assert p == pytest.approx(0.35)
-    p = adaptive_p_up(p, 0.6, 0.1)
-    assert p == pytest.approx(0.14)
-    p = adaptive_p_up(p, 0.5, 0.1)
-    assert p == pytest.approx(0.1), "held at the floor, not 0.07"
-    assert adaptive_p_up(0.8, 0.0, 0.1) == pytest.approx(0.8), "a model that gets nothing right keeps P_up"
-    assert adaptive_p_up(0.8, 0.25, 0.0) == pytest.approx(0.6)
-    assert 0 < adaptive_p_up(0.8, 1.0, 0.0) <= 1e-6, "floor 0 is the paper's equation, kept above 0"
-
-
-@settings(deadline=None, database=None)
-@given(accuracies=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=30),
-       floor=st.floats(min_value=0.0, max_value=1.0))
-def test_adaptive_sequence_is_non_increasing_and_floored(accuracies: list[float], floor: float) -> None:
-    p = 1.0
-    for acc in accuracies:
-        nxt = adaptive_p_up(p, acc, floor)
-        assert nxt <= p
-        assert nxt >= floor and 0 < nxt <= 1
-        assert nxt == pytest.approx(max(floor, (1 - acc) * p), abs=1e-6)
-        p = nxt
-
-
-@pytest.mark.parametrize(("args", "name"), [
-    ((1.0, 1.5, 0.1), "accuracy"),
-    ((1.0, -0.1, 0.1), "accuracy"),
-    ((1.0, float("nan"), 0.1), "accuracy"),
-    ((1.0, 0.5, -0.1), "p_up_floor"),
-    ((1.0, 0.5, 1.5), "p_up_floor"),
-    ((0.0, 0.5, 0.1), "p_up"),
-    ((1.5, 0.5, 0.1), "p_up"),
-    ((float("nan"), 0.5, 0.1), "p_up"),
-])
-def test_adaptive_p_up_bad_inputs(args: tuple[float, float, float], name: str) -> None:
-    with pytest.raises(ValueError, match=rf"^{name}=.* is not allowed"):
-        adaptive_p_up(*args)
+@pytest.mark.parametrize("unattacked", ["clean", "skip"])
+def test_screened_is_a_selection_chosen_before_the_attack(bn_model: nn.Module, unattacked: str) -> None:
+    b = 10
+    x, x_adv_all, y = make_batch(b)
+    assert before_attack("top", bn_model, x, y, 0.3, unattacked) is None, "only 'screened' decides before the attack"
+    screening = before_attack("screened", bn_model, x, y, 0.3, unattacked)
+    assert screening is not None and len(screening.attacked) == 3 and len(screening.others) == 7
+    with torch.no_grad():
+        losses = F.cross_entropy(copy.deepcopy(bn_model)(x), y, reduction="none")
+    assert set(screening.attacked.tolist()) == set(losses.topk(3).indices.tolist()), "the highest clean losses"
+    x_adv = x_adv_all[screening.attacked]
+    sel = select("screened", bn_model, x, x_adv, y, screening=screening)
+    assert int(sel.n_adv) == 3 and torch.equal(sel.x[:3], x_adv) and torch.equal(sel.adv_index, screening.attacked)
+    assert int(sel.n_clean) == (7 if unattacked == "clean" else 0) and sel.scored == b
+    with pytest.raises(ValueError, match="needs the screening made before the attack"):
+        select("screened", bn_model, x, x_adv, y)

@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 import torch
 
+from advsel import checkpoint
 from advsel.config import ConfigError
 from advsel.data import TensorData
-from advsel.selectors import adaptive_p_up
-from advsel.trainer import NonFiniteLossError, Trainer, lr_factor, resolve_device
+from advsel.device import resolve_device
+from advsel.epoch import EpochStats
+from advsel.optimization import lr_factor
+from advsel.p_up import adaptive_p_up
+from advsel.trainer import NonFiniteLossError, Trainer
 
 METHODS = ("standard", "robust", "ds", "ds-adaptive", "random")
 EPOCH_KEYS = ("epoch", "clean_acc", "robust_acc", "p_up", "selected_clean", "selected_adv", "time_s",
@@ -217,8 +221,10 @@ def test_checkpoint_loads_with_weights_only_and_round_trips(method: str, tiny_da
 
     random.seed(12345)  # the resumed run must restore the Python generator, not keep this one
     again = Trainer(cfg, tiny_data, checkpoint=ckpt, observers=[Interrupt(None)], progress=False)
-    assert again._resume()
-    restored = again._state()
+    state = checkpoint.read(ckpt, cfg.key(), again.observers, map_location="cpu")
+    assert state is not None
+    checkpoint.restore(again, state)
+    restored = checkpoint.state(again)
     for name in ("model", "py_rng", "torch_rng", "aug_gen", "sel_gen", "sampler", "observers", "epochs", "step", "p_up",
                  "passes", "optimizer", "scheduler"):
         assert _equal(restored[name], saved[name]), name
@@ -408,3 +414,15 @@ def test_a_huge_learning_rate_diverges_with_a_clear_error(tiny_data: TensorData,
     with pytest.raises(NonFiniteLossError, match=r"training loss is (nan|inf) at epoch 1, step \d+; "
                                                  r"the last good checkpoint is kept"):
         Trainer(smoke_config(method="robust", lr=1e30, epochs=2), tiny_data, progress=False).fit()
+
+
+def test_epoch_stats_sum_the_counts_over_the_ranks_and_keep_steps_and_times() -> None:
+    s = EpochStats.start()
+    s.loss_sum += 1.5
+    s.correct += 2
+    s.n_selected, s.scored, s.steps, s.time_attack_s = 3, 4, 2, 0.5
+    s.reduce(lambda v: v * 2)  # two ranks that hold the same sums
+    assert (s.n_selected, s.scored, float(s.loss_sum), float(s.correct)) == (6, 8, 3.0, 4.0)
+    assert isinstance(s.n_selected, int) and s.loss_sum.dtype == torch.float32, "types kept"
+    assert (s.steps, s.time_attack_s) == (2, 0.5), "steps and times stay this rank's"
+    assert s.train_loss == 0.5 and s.train_acc == 0.0, "scored but none correct: eq. (9)'s training accuracy"
