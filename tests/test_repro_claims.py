@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from advsel.config import Config
-from advsel.repro import budgets, claims, pages, verdicts
+from advsel.repro import claims, equal_cost, pages, verdicts
 from advsel.repro import scope as scope_module
 from advsel.repro.scope import Scope
+from advsel.repro.stats import Result
 from advsel.selectors import adaptive_p_up
-
-Result = dict[str, Any]
 
 
 def family_of(c: Config) -> str:
@@ -217,7 +216,7 @@ def test_budget_sentence_leaves_collapsed_runs_out() -> None:
         for r in rs:
             r["evals"] = [{"train_time_s": 1.0, "f2b": 1, "step": 1, **{k: r["epochs"][-1].get(k, 0.1)
                                                                           for k in ("clean_acc", "robust_acc")}}]
-    text = budgets.budget_verdict(runs, 5.0, "prescreen")
+    text = equal_cost.budget_verdict(runs, 5.0, "prescreen")
     assert "DS: every run collapsed, left out" in text and "DS 10.0%" not in text
 
 

@@ -1,4 +1,4 @@
-"""The book's numbers (repro stats, inference, costs, levels, budgets) and scope on hand-made results (no training)."""
+"""The book's numbers (stats, inference, costs, speedup, equal_cost) and scope on hand-made results (no training)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import t as student_t
 
 from advsel.config import make_config
-from advsel.repro import budgets, costs, inference, levels, stats
+from advsel.repro import costs, equal_cost, inference, speedup, stats
 from advsel.repro import scope as scope_module
 from advsel.repro.scope import Family, Scope, book_families
 
@@ -114,68 +114,68 @@ def test_cost_axes() -> None:
 # ---------------------------------------------------------------------------- time to a level
 def test_level_stats_average_over_the_runs_that_reached() -> None:
     rs = [run_(0, [1.0, 2.0, 3.0], [0.2, 0.5, 0.6]), run_(1, [1.0, 2.0, 4.0], [0.1, 0.2, 0.6])]
-    s = levels.level_stats(rs, 0.5)
+    s = speedup.level_stats(rs, 0.5)
     assert (s.reached, s.runs, s.all_reached) == (2, 2, True)
     assert s.mean() == 3.0  # 2 s and 4 s
     assert s.mean("f2b") == (600 + 900) / 2  # 200 + 2 * 200 and 300 + 2 * 300 passes
-    assert levels.time_to_level(rs, 0.5) == 3.0
-    never = levels.level_stats(rs, 0.9)
+    assert speedup.time_to_level(rs, 0.5) == 3.0
+    never = speedup.level_stats(rs, 0.9)
     assert never.reached == 0 and never.mean() is None
     partial = [*rs, run_(2, [1.0], [0.3])]
-    assert levels.level_stats(partial, 0.5).mean() == 3.0  # the table's mean over those that reached it
-    assert levels.time_to_level(partial, 0.5) is None  # the verdict's: some run never does
+    assert speedup.level_stats(partial, 0.5).mean() == 3.0  # the table's mean over those that reached it
+    assert speedup.time_to_level(partial, 0.5) is None  # the verdict's: some run never does
 
 
 def test_relative_levels_and_speedups() -> None:
     at = [run_(s, [1.0, 2.0, 3.0, 4.0], [0.2, 0.4, 0.6, 0.8]) for s in (0, 1)]
     cat = [run_(s, [1.0, 2.0, 3.0, 4.0], [0.4, 0.6, 0.8, 0.8]) for s in (0, 1)]
-    assert levels.best_mean(at, "robust_acc") == 0.8
-    lvs, rows = levels.speedups(at, cat, "robust_acc")
+    assert speedup.best_mean(at, "robust_acc") == 0.8
+    lvs, rows = speedup.speedups(at, cat, "robust_acc")
     assert lvs == [0.4, 0.56, 0.72]
     assert [r.ratio for r in rows] == [2.0, 1.5, pytest.approx(4 / 3)]
-    assert levels.sampling_level({25: at, 50: cat}) == 0.64
+    assert speedup.sampling_level({25: at, 50: cat}) == 0.64
     short = [run_(0, [1.0, 2.0], [0.2, 0.3]), at[1]]  # one AT run never reaches 0.4
-    assert levels.speedup_rows(short, cat, [0.4], "robust_acc")[0].ratio is None
+    assert speedup.speedup_rows(short, cat, [0.4], "robust_acc")[0].ratio is None
 
 
 # ---------------------------------------------------------------------------- equal budgets
 def test_accuracy_at_time_last_and_interpolated() -> None:
     r = run_(0, [1.0, 2.0, 4.0], [0.1, 0.3, 0.5])
-    assert math.isnan(budgets.accuracy_at_time(r, 0.5))
-    assert budgets.accuracy_at_time(r, 1.0) == 0.1
-    assert budgets.accuracy_at_time(r, 3.0) == 0.3  # last evaluation at or before the budget
-    assert budgets.accuracy_at_time(r, 3.0, interpolate=True) == pytest.approx(0.4)
-    assert budgets.accuracy_at_time(r, 99.0, interpolate=True) == 0.5  # after the end: the final value
-    assert budgets.accuracy_at_time(r, 450, x="f2b") == 0.1  # 300, then 600 passes (F + 2B)
+    assert math.isnan(equal_cost.accuracy_at_time(r, 0.5))
+    assert equal_cost.accuracy_at_time(r, 1.0) == 0.1
+    assert equal_cost.accuracy_at_time(r, 3.0) == 0.3  # last evaluation at or before the budget
+    assert equal_cost.accuracy_at_time(r, 3.0, interpolate=True) == pytest.approx(0.4)
+    assert equal_cost.accuracy_at_time(r, 99.0, interpolate=True) == 0.5  # after the end: the final value
+    assert equal_cost.accuracy_at_time(r, 450, x="f2b") == 0.1  # 300, then 600 passes (F + 2B)
     with pytest.raises(ValueError, match="metric"):
-        budgets.accuracy_at_time(r, 1.0, "loss")
+        equal_cost.accuracy_at_time(r, 1.0, "loss")
     with pytest.raises(ValueError, match="x="):
-        budgets.accuracy_at_time(r, 1.0, x="minutes")
+        equal_cost.accuracy_at_time(r, 1.0, x="minutes")
 
 
 def test_common_budget_and_at_budget() -> None:
     runs = {"a": [run_(0, [1, 2], [0.1, 0.2]), run_(1, [1, 4], [0.1, 0.3])], "b": [run_(0, [2, 5], [0.4, 0.6])]}
-    assert budgets.common_budget(runs) == 3.0
-    assert budgets.at_budget(runs, 3.0) == {"a": [0.2, 0.1], "b": [0.4]}
-    assert budgets.at_budget(runs, 1.0) == {"a": [0.1, 0.1], "b": []}  # b has no evaluation yet
+    assert equal_cost.common_budget(runs) == 3.0
+    assert equal_cost.at_budget(runs, 3.0) == {"a": [0.2, 0.1], "b": [0.4]}
+    assert equal_cost.at_budget(runs, 1.0) == {"a": [0.1, 0.1], "b": []}  # b has no evaluation yet
 
 
 def test_budget_ranking_and_its_sentence() -> None:
     runs = {"AT": [run_(s, [1.0, 2.0], [0.3, 0.40 + 0.01 * s]) for s in (0, 1, 2)],
             "new": [run_(s, [1.0, 2.0], [0.3, 0.50 + 0.01 * s]) for s in (0, 1, 2)],
             "late": [run_(0, [3.0], [0.9])]}
-    ranking = budgets.budget_ranking(runs, 2.0)
+    ranking = equal_cost.budget_ranking(runs, 2.0)
     assert ranking.ranked == ["new", "AT"] and ranking.missing == ["late"] and ranking.collapsed == []
     assert ranking.means["new"] == pytest.approx(0.51)
     iv = ranking.interval("new", "AT")
     assert iv.estimate == pytest.approx(0.1) and iv.lo > 0 and iv.n == (3, 3)
-    assert budgets.budget_verdict(runs, 2.0, "new") == (
+    assert equal_cost.budget_verdict(runs, 2.0, "new") == (
         "Within 2.0 s of training, robust accuracy ranks new 51.0% > AT 41.0%; new is 10.0 points higher than AT "
         f"(95% interval [{100 * iv.lo:+.1f}, {100 * iv.hi:+.1f}], excludes zero) (late: no evaluation yet within "
         "this budget).")
-    single = budgets.budget_ranking({**runs, "AT": runs["AT"][:1]}, 2.0)
+    single = equal_cost.budget_ranking({**runs, "AT": runs["AT"][:1]}, 2.0)
     assert single.interval("new", "AT") is None
-    assert budgets.budget_verdict(runs, 2.0, "late") == "late has no evaluation within this budget (late: no " \
+    assert equal_cost.budget_verdict(runs, 2.0, "late") == "late has no evaluation within this budget (late: no " \
         "evaluation yet within this budget)."
 
 
@@ -383,9 +383,9 @@ def test_per_step_cost_and_log_times() -> None:
     assert costs.ds_step_units(20, 1.0) == 68 and costs.ds_step_units(20, 0.5) == 65
     assert costs.ds_step_units(20, 1.0, scoring_pass=False) == 66 and costs.ds_step_units(20, 0.5, False) == 64
     rs = [run_(0, [1.0, 2.0, 4.0], [0.2, 0.5, 0.8]), run_(1, [1.0, 2.0], [0.2, 0.4])]
-    assert levels.run_times_to_level(rs, 0.5) == [2.0, None]
-    assert levels.mean_log_times(rs, [0.2, 0.5], "robust_acc") == [pytest.approx(math.log(2.0) / 2), None]
-    assert levels.common_levels([rs[:1], rs], [0.2, 0.5], "robust_acc") == [0.2]
+    assert speedup.run_times_to_level(rs, 0.5) == [2.0, None]
+    assert speedup.mean_log_times(rs, [0.2, 0.5], "robust_acc") == [pytest.approx(math.log(2.0) / 2), None]
+    assert speedup.common_levels([rs[:1], rs], [0.2, 0.5], "robust_acc") == [0.2]
     sel = [with_epochs(selected_clean=[40, 60], selected_adv=[60, 40])]
     assert stats.selection_lead(sel, 0) == [20] and stats.selection_lead(sel, -1) == [-20]
     assert stats.thirds_growth([with_epochs(m=[1.0, 2.0, 3.0])], "m") == [2.0]

@@ -9,8 +9,8 @@ imports it, so training needs neither pandas nor matplotlib.  By concern:
 - :mod:`~advsel.repro.stats` — what a run's result says: final accuracies, per-epoch series,
   collapse, convergence (and :data:`~advsel.repro.stats.Result`).
 - :mod:`~advsel.repro.costs` — training time and sample passes, pre-training included.
-- :mod:`~advsel.repro.levels` — time to an accuracy level, CAT's speed-ups.
-- :mod:`~advsel.repro.budgets` — accuracy at equal training cost, and its sentence.
+- :mod:`~advsel.repro.speedup` — time to an accuracy level, CAT's speed-ups.
+- :mod:`~advsel.repro.equal_cost` — accuracy at equal training cost, and its sentence.
 - :mod:`~advsel.repro.inference` — t intervals, their classification, seeds needed.
 - :mod:`~advsel.repro.verdicts` — the comparison behind a claim and its verdict in words.
 - :mod:`~advsel.repro.claims` — the claims table and its evaluators.

@@ -4,7 +4,7 @@ into a verdict.
 :data:`CLAIMS` lists every sub-claim of both papers the book tests (a figure that makes two
 statements gives two rows; no verdict combines others), and the claims of ours beside them.
 An evaluator takes the page's :class:`~advsel.repro.scope.Scope`, reads its numbers through
-:mod:`~advsel.repro.stats`, :mod:`~advsel.repro.costs` and :mod:`~advsel.repro.levels`, as
+:mod:`~advsel.repro.stats`, :mod:`~advsel.repro.costs` and :mod:`~advsel.repro.speedup`, as
 the tables above the verdict do, and asks :func:`~advsel.repro.verdicts.judge` for the
 verdict; :func:`evaluate_claims` runs them for a page or the ledger.  The vocabulary and
 the test are in :mod:`~advsel.repro.verdicts` and :mod:`~advsel.repro.inference`.
@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 
 from ..selectors import adaptive_p_up
-from . import costs, levels, paper, stats
+from . import costs, paper, speedup, stats
 from .inference import CLOSE_BAND, COST_BAND, SIMILAR_COSINE
 from .scope import P_UP_SWEEP, WARMUP_EPOCHS, Family, Scope
 from .stats import Result
@@ -203,10 +203,10 @@ def _cat_table(dataset: str, metric: str, base: Family = AT_TIMED) -> Callable[[
         usable = [[r for r in rs if not stats.collapsed(r)] for rs in (at, cat)]
         if not all(usable):
             return not_testable("collapsed runs: every run of a method collapsed")
-        lvs, _ = levels.speedups(*usable, metric)
-        common = levels.common_levels(usable, lvs, metric)
+        lvs, _ = speedup.speedups(*usable, metric)
+        common = speedup.common_levels(usable, lvs, metric)
         printed = paper.paper_speedups(dataset, metric)
-        fractions = ", ".join(f"{f:.0%}" for f in levels.SPEEDUP_FRACTIONS)
+        fractions = ", ".join(f"{f:.0%}" for f in speedup.SPEEDUP_FRACTIONS)
         dropped = [lv for lv in lvs if lv not in common]
         what = (f"time to {_metric_name(metric)} accuracy levels " + ", ".join(pct(lv) for lv in common)
                 + f" ({fractions} of the lower best mean accuracy"
@@ -214,8 +214,8 @@ def _cat_table(dataset: str, metric: str, base: Family = AT_TIMED) -> Callable[[
                 + "), AT over CAT, geometric mean over the levels")
         if not common:
             return not_testable("no accuracy level was reached by every run of both methods")
-        v = judge((name(base), at), ("CAT", cat), lambda a, b: (levels.mean_log_times(a, common, metric),
-                                                                  levels.mean_log_times(b, common, metric)),
+        v = judge((name(base), at), ("CAT", cat), lambda a, b: (speedup.mean_log_times(a, common, metric),
+                                                                  speedup.mean_log_times(b, common, metric)),
                   "higher", what.replace("AT over CAT", f"{name(base)} over CAT"), scale=Scale("ratio", " s"))
         if base != AT_TIMED:
             return v
@@ -229,19 +229,19 @@ def _cat_fig2_3(end: str) -> Callable[[Scope], Verdict]:
     def evaluate(scope: Scope) -> Verdict:
         numbers = scope.sampling_numbers()
         runs = {n: scope.results(Family.sampling(n)) for n in numbers}
-        level = levels.sampling_level(runs)
-        inner = [n for n in numbers[1:-1] if levels.time_to_level(runs[n], level) is not None]
+        level = speedup.sampling_level(runs)
+        inner = [n for n in numbers[1:-1] if speedup.time_to_level(runs[n], level) is not None]
         if len(numbers) < 3 or not inner:
             return not_testable("no sampling number inside the range reaches the level in every run"
                                 if len(numbers) >= 3 else "fewer than three sampling numbers at this profile")
-        fastest = min(inner, key=lambda n: levels.time_to_level(runs[n], level))
+        fastest = min(inner, key=lambda n: speedup.time_to_level(runs[n], level))
         other = numbers[0] if end == "small" else numbers[-1]
-        times = {n: levels.time_to_level(rs, level) for n, rs in runs.items()}
+        times = {n: speedup.time_to_level(rs, level) for n, rs in runs.items()}
         shown = ", ".join(f"{n}: {'never (some seed)' if t is None else f'{t:.1f} s'}" for n, t in times.items())
         v = judge((f"N = {fastest}", runs[fastest]), (f"N = {other}", runs[other]),
                   per_run(lambda r: (lambda t: None if t is None else math.log(t))(
-                      levels.run_times_to_level([r], level)[0])), "lower",
-                  f"time to {pct(level)} robust accuracy ({levels.SAMPLING_FRACTION:.0%} of the lowest best over the "
+                      speedup.run_times_to_level([r], level)[0])), "lower",
+                  f"time to {pct(level)} robust accuracy ({speedup.SAMPLING_FRACTION:.0%} of the lowest best over the "
                   f"sampling numbers), the fastest inner sampling number (chosen from the data) over the "
                   f"{'smallest' if end == 'small' else 'largest'}", scale=Scale("ratio", " s"),
                   missing="never reached the level")
@@ -269,14 +269,14 @@ def _sooner(new: Family, fraction: float, x: str = "time_s") -> Callable[[Scope]
                 f"accuracy ({fraction:.0%} of PGD-AT's lowest final robust accuracy over its seeds; per-epoch "
                 "evaluation)")
         never = [r["config"]["seed"] for r in rs[1] if not stats.collapsed(r)
-                 and levels.level_stats([r], level).reached == 0]
+                 and speedup.level_stats([r], level).reached == 0]
         if never and len(rs[1]) - len(never) < 2:
             return Verdict("not reproduced", f"{what}: {label_seeds(rs[0], never)} never reached it within its "
                            "schedule", {"level": level, "never": never},
                            headline=f"{rs[0]} never reaches {pct(level)} (seeds {never})")
 
         def log_cost(r: Result) -> float | None:
-            s = levels.level_stats([r], level)
+            s = speedup.level_stats([r], level)
             return math.log(s.mean(x)) if s.reached and s.mean(x) else None
         v = judge(rs, at, per_run(log_cost), "lower", what, scale=Scale("ratio", unit),
                   missing="never reached the level")

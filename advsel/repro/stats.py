@@ -6,7 +6,7 @@ holds (``config``, ``epochs``, ``evals``, ``final_eval`` ...; :data:`Result`); a
 stay fractions (tables turn them into percent).  A run that collapsed (:func:`collapsed`:
 accuracy at chance with a training loss of about ln C over the last :data:`COLLAPSE_LAST`
 epochs) is reported here and left out of comparisons by the verdicts and budgets.  Costs
-are in :mod:`~advsel.repro.costs`, times to a level in :mod:`~advsel.repro.levels`, the
+are in :mod:`~advsel.repro.costs`, times to a level in :mod:`~advsel.repro.speedup`, the
 intervals in :mod:`~advsel.repro.inference`.
 """
 
