@@ -24,6 +24,9 @@ from .runs import atomic_copy, atomic_write_json, checkpoint_path, load_result, 
 from .trainer import Trainer
 
 _DATA: dict[str, TensorData] = {}
+# per-epoch counts summed into a Dong result's pre-training record, beside the pass totals
+PRETRAIN_TOTALS = ("attack_forward", "attack_backward", "train_forward", "train_backward", "time_attack_s",
+                   "time_train_s")
 
 
 class MissingResultError(RuntimeError):
@@ -142,8 +145,15 @@ def dong_subset(config: Config, cache_dir: str | os.PathLike[str] | None = None,
     rate = counts.double() / torch.tensor(st["seen"]).clamp(min=1)
     labels = dataset(config.dataset).y_train[indices]
     subset = stable_subset(indices, labels, rate, keep=config.dong_keep, seed=config.seed)
-    last = pre["epochs"]
-    cost = {"key": pre["key"], "train_time_s": pre["train_time_s"], "total_time_s": pre["total_time_s"],
-            "forward_passes": sum(r["forward_passes"] for r in last),
-            "backward_passes": sum(r["backward_passes"] for r in last), "subset_size": len(subset)}
-    return subset, cost
+    return subset, pretrain_cost(pre, len(subset))
+
+
+def pretrain_cost(pre: dict[str, Any], subset_size: int) -> dict[str, Any]:
+    """The record of a Dong et al. result's pre-training (its ``pretrain`` field): the run's key, its
+    times, its sample passes in total and by kind, and its time by phase (:data:`PRETRAIN_TOTALS`), so
+    that the cost of a Dong result can be read from the result alone."""
+    def total(key: str) -> float:
+        return sum(e[key] for e in pre["epochs"])
+    return {"key": pre["key"], "train_time_s": pre["train_time_s"], "total_time_s": pre["total_time_s"],
+            "forward_passes": total("forward_passes"), "backward_passes": total("backward_passes"),
+            "subset_size": subset_size, **{k: total(k) for k in PRETRAIN_TOTALS}}

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Family, Scope, claims, figures, inference, pages, tables
 
 PAGE = "cat_fig1_similarity"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
@@ -145,18 +145,18 @@ def baseline_sentence(base: pd.DataFrame, what: str) -> str:
             f"different samples of the same class, at the same iteration, {statistics.fmean(other):.4f} "
             f"({pairs:.0f} pairs per measurement on average; means over epochs, then over {len(same)} run(s)). ")
     if len(same) >= 2:
-        iv = stats.paired_interval(same, other)
+        iv = inference.paired_interval(same, other)
         where = "above" if iv.lo > 0 else "below" if iv.hi < 0 else "not distinguishable from"
         text += (f"Same sample minus baseline: {iv.estimate:+.4f} [{iv.lo:+.4f}, {iv.hi:+.4f}] (paired t "
                  f"{iv.level:.0%} interval over seeds): the same-sample cosine is {where} the baseline. ")
     else:
         text += "One run: no interval for the difference. "
-    if statistics.fmean(other) >= stats.SIMILAR_COSINE:
-        text += (f"The baseline itself is at or above the threshold {stats.SIMILAR_COSINE} that the verdict asks of "
+    if statistics.fmean(other) >= inference.SIMILAR_COSINE:
+        text += (f"The baseline itself is at or above the threshold {inference.SIMILAR_COSINE} that the verdict asks of "
                  "the same-sample cosine, so passing the threshold does not by itself show that a sample's "
                  "prediction is stable; only the margin over the baseline does.")
     else:
-        text += (f"The baseline is below the threshold {stats.SIMILAR_COSINE} that the verdict asks of the "
+        text += (f"The baseline is below the threshold {inference.SIMILAR_COSINE} that the verdict asks of the "
                  "same-sample cosine.")
     return text
 
@@ -259,7 +259,7 @@ def gain_sentence() -> str:
             f"{ok['gap (iterations)'].mean():.1f} iterations apart on average (an epoch has "
             f"{ok['iterations per epoch'].mean():.0f}).")
     if len(per_run) >= 2:
-        iv = stats.one_sample_interval(list(per_run))
+        iv = inference.one_sample_interval(list(per_run))
         text += (f" {iv.level:.0%} t interval of the per-run means: [{iv.lo:.3f}, {iv.hi:.3f}]"
                  + ("; the ranks persist above chance (zero)." if iv.lo > 0 else
                     "; it does not exclude zero." if iv.hi >= 0 else "; below zero."))
@@ -281,8 +281,8 @@ if len(gains):
 # tells about CAT's stale weights.
 
 # %% tags=["hide-input"]
-display(Markdown(f"Threshold: mean cosine at or above {stats.SIMILAR_COSINE} (`stats.SIMILAR_COSINE`); intervals "
-                 f"at {stats.LEVEL:.0%}."))
+display(Markdown(f"Threshold: mean cosine at or above {inference.SIMILAR_COSINE} (`inference.SIMILAR_COSINE`); intervals "
+                 f"at {inference.LEVEL:.0%}."))
 display(Markdown(pages.verdicts_markdown(evaluated)))
 display(Markdown(pages.numbers_from(runs["CAT"])))
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Family, Scope, claims, figures, inference, pages, speedup, stats, tables, verdicts
 
 PAGE = "cat_fig2_3_sampling_number"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
@@ -81,7 +81,7 @@ display(Markdown(pages.summary_box(evaluated, runs, "CAT", [
 # **Which speed.** Per *iteration* a larger N does proportionally more work, so a curve
 # against iterations favours large N by construction. We therefore read "convergence
 # speed" as speed per unit of training cost: the verdict uses the training time to reach
-# a robust accuracy level (a share `stats.SAMPLING_FRACTION` of the lowest best robust
+# a robust accuracy level (a share `speedup.SAMPLING_FRACTION` of the lowest best robust
 # accuracy over CAT's sampling numbers, so every CAT run can reach it); iterations and
 # sample passes at that point are shown beside. The ledger has two rows: the fastest
 # inner sampling number of CAT against the smallest and against the largest.
@@ -157,7 +157,7 @@ panels("train_time_s")
 # PGD-AT is timed to the same levels; *reached* says how many of its runs got there.
 
 # %% tags=["hide-input"]
-levels = {m: stats.sampling_level(cat, m) for m in ("robust_acc", "clean_acc")}
+levels = {m: speedup.sampling_level(cat, m) for m in ("robust_acc", "clean_acc")}
 level_tables = {m: pd.concat({label: tables.time_to_level_table(fam, lv, m).rename_axis("N")
                               for label, fam in by_method.items()}, names=["method"])
                 for m, lv in levels.items()}
@@ -175,7 +175,7 @@ for m, t in level_tables.items():
 # %% tags=["hide-input"]
 def shape_table(metric: str = "robust_acc") -> pd.DataFrame:
     lv = levels[metric]
-    times = {label: {n: stats.time_to_level(rs, lv, metric) for n, rs in fam.items()}
+    times = {label: {n: speedup.time_to_level(rs, lv, metric) for n, rs in fam.items()}
              for label, fam in by_method.items()}
     nan = (lambda v: math.nan if v is None else v)  # noqa: E731
     rows = []
@@ -219,7 +219,7 @@ def shape_sentence(t: pd.DataFrame) -> str:
 
 shape = shape_table()
 display(shape)
-reading = f"**Reading ({claims.SMOKE}).** " if scope.profile == "smoke" else "**Reading.** "
+reading = f"**Reading ({verdicts.SMOKE}).** " if scope.profile == "smoke" else "**Reading.** "
 display(Markdown(reading + shape_sentence(shape)))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Training time (left) and sample passes (right) until the robust level is first reached, per sampling number, CAT beside PGD-AT (means over the runs that reached it; the label gives how many did; no bar: none did).", "name": "cat-fig2-3-level"}}
@@ -270,7 +270,7 @@ def testable_note() -> str:
                "still shown above" if one else "") + ".")
 
 
-display(Markdown(f"Intervals at {stats.LEVEL:.0%} (Welch)."))
+display(Markdown(f"Intervals at {inference.LEVEL:.0%} (Welch)."))
 display(Markdown(pages.verdicts_markdown(evaluated)))
 if note := testable_note():
     display(Markdown(note))

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, figures, pages, paper, stats, tables
+from advsel.repro import Scope, claims, figures, inference, pages, paper, speedup, stats, tables
 
 PAGE = "cat_tables_time_to_accuracy"
 params = pages.check_parameters(PAGE, profile=profile, device=device, seeds=seeds, cifar_seeds=cifar_seeds)
@@ -110,12 +110,12 @@ display(Markdown("; ".join(schedule(ds) for ds in runs) + "."))
 #
 # **Levels.** The paper's absolute levels are listed where our smaller models reach
 # them. Because a model at the cpu profile tops out elsewhere, the verdict uses
-# *relative* levels (`stats.speedups`): the shares `stats.SPEEDUP_FRACTIONS` of the lower
+# *relative* levels (`speedup.speedups`): the shares `speedup.SPEEDUP_FRACTIONS` of the lower
 # of the two methods' best (mean over seeds) accuracies, so that both methods reach them on
 # average. Only the levels every run of both methods reached enter the verdict.
 
 # %% tags=["hide-input"]
-display(Markdown(f"Relative levels: {', '.join(f'{f:.0%}' for f in stats.SPEEDUP_FRACTIONS)} of the lower best "
+display(Markdown(f"Relative levels: {', '.join(f'{f:.0%}' for f in speedup.SPEEDUP_FRACTIONS)} of the lower best "
                  "mean accuracy of the two methods compared."))
 
 
@@ -144,11 +144,11 @@ show_tables("mnist")
 def control_table(metric: str) -> pd.DataFrame:
     """Time (s) and passes to the relative levels of CAT vs the control, for AT, CAT and the control."""
     r = runs["mnist"]
-    levels, rows = stats.speedups(r[U], r[C], metric)
+    levels, rows = speedup.speedups(r[U], r[C], metric)
     t = tables.level_table(r, levels, metric)
     ratio = (lambda sp: math.nan if sp.ratio is None else sp.ratio)  # noqa: E731
     t[f"speed-up {U}/CAT"] = [ratio(sp) for sp in rows]
-    t[f"speed-up {A}/CAT"] = [ratio(sp) for sp in stats.speedup_rows(r[A], r[C], levels, metric)]
+    t[f"speed-up {A}/CAT"] = [ratio(sp) for sp in speedup.speedup_rows(r[A], r[C], levels, metric)]
     cols = [c for c in t.columns if c.endswith("time (s)") or c.endswith("reached") or c.startswith("speed-up")]
     return t[cols].round(2)
 
@@ -223,8 +223,8 @@ for ds, r in runs.items():
 # evaluation) asks for the interval of CAT minus AT at or above minus the band:
 
 # %% tags=["hide-input"]
-display(Markdown(f"Intervals at {stats.LEVEL:.0%} (Welch); the band is {100 * stats.CLOSE_BAND:.0f} accuracy "
-                 "points (`stats.CLOSE_BAND`)."))
+display(Markdown(f"Intervals at {inference.LEVEL:.0%} (Welch); the band is {100 * inference.CLOSE_BAND:.0f} accuracy "
+                 "points (`inference.CLOSE_BAND`)."))
 display(Markdown(pages.verdicts_markdown(evaluated)))
 for ds in ("mnist", "cifar10"):
     display(Markdown(pages.numbers_from([r for rs in runs[ds].values() for r in rs], TITLE[ds])))

@@ -25,7 +25,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
-from advsel.repro import Family, Scope, claims, figures, pages, paper, stats, tables
+from advsel.repro import Family, Scope, claims, costs, figures, inference, pages, paper, stats, tables
 from advsel.repro.scope import DRIVERS
 
 PAGE = "ds_fig6_adaptive_p_up"
@@ -184,7 +184,7 @@ paper_ratio = paper.ds_table1_ratio("adaptive")
 
 
 def mean(f, xs):  # the mean over runs of f(run)
-    return stats.mean_sd([f(r) for r in xs])[0]
+    return inference.mean_sd([f(r) for r in xs])[0]
 
 
 rows = {}
@@ -194,15 +194,15 @@ for d, rs_d in by_driver.items():
     rows[d] = {
         "seeds": ", ".join(map(str, sorted(seeds_d))),
         "training samples": mean(lambda r: r["train_size"], rs_d),
-        "steps": mean(stats.steps_of, rs_d), "DS P_up = 1 steps": mean(stats.steps_of, ref),
-        "mean P_up": mean(lambda r: stats.mean_sd([e["p_up"] for e in r["epochs"]])[0], rs_d),
-        "time ratio": stats.mean_sd(stats.total_costs(rs_d))[0] / stats.mean_sd(stats.total_costs(ref))[0],
-        "F + 2B ratio": mean(lambda r: stats.per_step(r)["f2b"] * stats.steps_of(r), rs_d)
-        / mean(lambda r: stats.per_step(r)["f2b"] * stats.steps_of(r), ref),
-        "time per step ratio": mean(lambda r: stats.per_step(r)["time_s"], rs_d)
-        / mean(lambda r: stats.per_step(r)["time_s"], ref),
-        "F + 2B per step ratio": mean(lambda r: stats.per_step(r)["f2b"], rs_d)
-        / mean(lambda r: stats.per_step(r)["f2b"], ref),
+        "steps": mean(costs.steps_of, rs_d), "DS P_up = 1 steps": mean(costs.steps_of, ref),
+        "mean P_up": mean(lambda r: inference.mean_sd([e["p_up"] for e in r["epochs"]])[0], rs_d),
+        "time ratio": inference.mean_sd(costs.total_costs(rs_d))[0] / inference.mean_sd(costs.total_costs(ref))[0],
+        "F + 2B ratio": mean(lambda r: costs.per_step(r)["f2b"] * costs.steps_of(r), rs_d)
+        / mean(lambda r: costs.per_step(r)["f2b"] * costs.steps_of(r), ref),
+        "time per step ratio": mean(lambda r: costs.per_step(r)["time_s"], rs_d)
+        / mean(lambda r: costs.per_step(r)["time_s"], ref),
+        "F + 2B per step ratio": mean(lambda r: costs.per_step(r)["f2b"], rs_d)
+        / mean(lambda r: costs.per_step(r)["f2b"], ref),
         "paper ratio (Table I)": paper_ratio,
     }
 cost = pd.DataFrame(rows).T.rename_axis("driver")
@@ -220,12 +220,12 @@ text += ("In sample passes F + 2B per step (exact, free of timing noise and of t
          + ("the same driver is closest" if closest_step == closest else f"`{closest_step}` is closest")
          + f" ({passes}). ")
 off = cost.loc[closest, "time per step ratio"] / cost.loc[closest, "F + 2B per step ratio"]
-if abs(off - 1) > stats.COST_BAND:
+if abs(off - 1) > inference.COST_BAND:
     text += (f"`{closest}`'s training time per step is {cost.loc[closest, 'time per step ratio']:.3f} of DS P_up = 1's "
              f"while its sample passes per step are {cost.loc[closest, 'F + 2B per step ratio']:.3f}: its wall time "
-             f"departs from its passes by more than the cost band ({stats.COST_BAND:.0%}), so its time match reflects "
+             f"departs from its passes by more than the cost band ({inference.COST_BAND:.0%}), so its time match reflects "
              "timing noise on the shared machine (or a cost the pass count misses) rather than its P_up schedule. ")
-inside = [d for d in cost.index if abs(cost.loc[d, "F + 2B per step ratio"] / paper_ratio - 1) <= stats.COST_BAND]
+inside = [d for d in cost.index if abs(cost.loc[d, "F + 2B per step ratio"] / paper_ratio - 1) <= inference.COST_BAND]
 text += ("Within the cost band of the paper's ratio in passes per step: "
          + (", ".join(f"`{d}`" for d in inside) if inside else "no driver") + ". "
          + f"Table I implies a mean P_up of about {paper.ds_table1_implied_p_up():.2f} (see above); ours: "

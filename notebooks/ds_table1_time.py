@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, paper, stats, tables
+from advsel.repro import Family, Scope, claims, costs, figures, inference, pages, paper, tables
 
 PAGE = "ds_table1_time"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
@@ -84,7 +84,7 @@ pd.DataFrame({"method": ["Selection approach of Dong et al. [13] with 50% of sam
 
 # %% tags=["hide-input"]
 s = paper.SETTINGS["DS"]["steps"]
-u = {(p, sc): stats.ds_step_units(s, p, sc) for p in (1.0, 0.5) for sc in (True, False)}
+u = {(p, sc): costs.ds_step_units(s, p, sc) for p in (1.0, 0.5) for sc in (True, False)}
 display(Markdown(
     f"At s = {s}, per clean sample: attack {3 * s} units; ours (with a scoring pass) {u[1.0, True]:g} units per step "
     f"at P_up = 1 and {u[0.5, True]:g} at P_up = 0.5, ratio {u[0.5, True] / u[1.0, True]:.3f}; the paper's "
@@ -93,8 +93,8 @@ display(Markdown(
 c = runs[P1][0]["config"]
 DONG, AT = "Dong et al. (incl. pre-training)", "robust (PGD-AT, b' adversarial)"
 dong0 = runs[DONG][0]
-at_steps = stats.mean_sd([stats.steps_of(r) for r in runs[AT]])[0]
-dong_steps = stats.mean_sd([stats.steps_of(r) for r in runs[DONG]])[0]
+at_steps = inference.mean_sd([costs.steps_of(r) for r in runs[AT]])[0]
+dong_steps = inference.mean_sd([costs.steps_of(r) for r in runs[DONG]])[0]
 display(Markdown(f"Our runs: {runs[P1][0]['epochs'][0]['steps']} steps per epoch, training PGD with s = {c['steps']} "
                  f"steps. Dong et al. (`dong_steps` = `{dong0['config']['dong_steps']}`): pre-training "
                  f"{at_steps:,.0f} PGD-AT steps + subset run {dong_steps:,.0f} steps = "
@@ -160,9 +160,9 @@ display(Markdown("Share of the training time spent in the attack: " + ", ".join(
 
 # %% tags=["hide-input"]
 per_step = pd.DataFrame({label: {
-    "steps": stats.mean_sd([stats.per_step(r)["steps"] for r in rs])[0],
-    "time per step (ms)": 1000 * stats.mean_sd([stats.per_step(r)["time_s"] for r in rs])[0],
-    "F + 2B per step": stats.mean_sd([stats.per_step(r)["f2b"] for r in rs])[0], "seeds": len(rs)}
+    "steps": inference.mean_sd([costs.per_step(r)["steps"] for r in rs])[0],
+    "time per step (ms)": 1000 * inference.mean_sd([costs.per_step(r)["time_s"] for r in rs])[0],
+    "F + 2B per step": inference.mean_sd([costs.per_step(r)["f2b"] for r in rs])[0], "seeds": len(rs)}
     for label, rs in runs.items()}).T
 per_step.insert(2, "time ratio to PGD-AT", per_step["time per step (ms)"] / per_step.loc[AT, "time per step (ms)"])
 per_step["F + 2B ratio to PGD-AT"] = per_step["F + 2B per step"] / per_step.loc[AT, "F + 2B per step"]

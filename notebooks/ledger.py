@@ -39,7 +39,7 @@ notebooks = "notebooks"  # the pages' jupytext sources (their titles head the le
 # %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
-from advsel.repro import Family, Scope, book_families, claims, pages, stats, tables
+from advsel.repro import Family, Scope, book_families, claims, inference, pages, tables, verdicts
 
 PAGE = "ledger"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds,
@@ -62,10 +62,10 @@ def rows_per_paper() -> str:
 fixed = sorted({c.dataset for c in claims.CLAIMS if c.dataset})
 display(Markdown(
     f"**In short.** {len(evaluated)} rows ({rows_per_paper()}). Each row compares two run families (or one "
-    f"against a bound) over seeds with a Welch (or one-sample t) {stats.LEVEL:.0%} interval; it is *reproduced* "
+    f"against a bound) over seeds with a Welch (or one-sample t) {inference.LEVEL:.0%} interval; it is *reproduced* "
     "when the interval lies on the claimed side, *not reproduced* when it lies wholly on the other, *inconclusive* "
-    f"otherwise. \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * stats.CLOSE_BAND:.0f} accuracy "
-    f"points; cost ratios \"about\" a value mean within {stats.COST_BAND:.0%} of it. DS's claims and ours run on "
+    f"otherwise. \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * inference.CLOSE_BAND:.0f} accuracy "
+    f"points; cost ratios \"about\" a value mean within {inference.COST_BAND:.0%} of it. DS's claims and ours run on "
     "CIFAR-10 (DS's data set) and CAT's tables on the data set of each table, whatever this page's `dataset`; "
     f"the claims that fix no data set (CAT Figs. 1-2) use `dataset` = `{scope.dataset}`. "
     f"Seeds: {list(scope.seeds)}. The full rules follow."))
@@ -89,7 +89,7 @@ display(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles
 # implementation check is listed apart: it confirms our code, not a finding of the paper.
 
 # %% tags=["hide-input"]
-display(tables.verdict_counts(evaluated, claims.VERDICTS))
+display(tables.verdict_counts(evaluated, verdicts.VERDICTS))
 display(Markdown("Numbers from: " + "; ".join(
     f"{ds}: {pages.provenance(scope.replace(dataset=ds).results(Family.timed('robust')))}"
     for ds in ("cifar10", "mnist")) + ". Each page states its own runs."))

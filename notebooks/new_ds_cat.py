@@ -23,13 +23,13 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, figures, pages, stats, tables
+from advsel.repro import Scope, equal_cost, figures, pages, tables, verdicts
 
 PAGE = "new_ds_cat"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
 scope = Scope(**params)
 runs = scope.timed_results(["robust", "ds", "cat", "ds-cat"])
-FRACTIONS = stats.BUDGET_FRACTIONS
+FRACTIONS = equal_cost.BUDGET_FRACTIONS
 display(Markdown(pages.summary_box([], runs, None, [
     "DS-CAT is our combination; no paper claims anything about it"])))
 
@@ -79,8 +79,8 @@ display(Markdown(pages.summary_box([], runs, None, [
 # `cat` and `ds-cat`), evaluated once per epoch. Methods that do more work per epoch
 # end later, so final accuracies are not a fair comparison; we compare accuracy *at
 # equal training cost*: the accuracy each method had reached by a given training time
-# (the last evaluation at or before it, `stats.accuracy_at_time`), at fractions of the
-# time at which the fastest-finishing method ended (`stats.common_budget`), and the same
+# (the last evaluation at or before it, `equal_cost.accuracy_at_time`), at fractions of the
+# time at which the fastest-finishing method ended (`equal_cost.common_budget`), and the same
 # with sample passes (forward + 2 x backward) as the budget, which is free of timing
 # noise.
 
@@ -105,11 +105,11 @@ plt.show()
 # with each method by the Welch 95 % interval of the difference.
 
 # %% tags=["hide-input"]
-budget = stats.common_budget(runs)
+budget = equal_cost.common_budget(runs)
 display(Markdown("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s."))
 display(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, budget, "DS-CAT", metric)))
+    display(Markdown(equal_cost.budget_verdict(runs, budget, "DS-CAT", metric)))
 
 # %% [markdown]
 # ## Accuracy at equal sample passes
@@ -117,10 +117,10 @@ for metric in ("robust_acc", "clean_acc"):
 # The same with forward + 2 x backward sample passes as the budget.
 
 # %% tags=["hide-input"]
-passes = stats.common_budget(runs, x="f2b")
+passes = equal_cost.common_budget(runs, x="f2b")
 display(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
+    display(Markdown(equal_cost.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
 
 # %% [markdown]
 # ## At the end of training (equal epochs, unequal cost)
@@ -139,9 +139,9 @@ display(tables.end_table(runs))
 # table, not typed):
 
 # %% tags=["hide-input"]
-result = f"**Result ({claims.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
-display(Markdown(result + claims.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
-                 + claims.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
+result = f"**Result ({verdicts.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
+display(Markdown(result + equal_cost.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
+                 + equal_cost.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
 display(Markdown(pages.numbers_from(runs["DS-CAT"])))
 
 # %% [markdown]

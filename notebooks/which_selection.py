@@ -27,14 +27,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, figures, pages, stats, tables
+from advsel.repro import Scope, claims, costs, equal_cost, figures, inference, pages, speedup, stats, tables, verdicts
 
 PAGE = "which_selection"
 params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
 scope = Scope(**params)
 runs = scope.timed_results(["robust", "ds", "cat", "ds-cat", "prescreen"])
 REFERENCE, NEW = "PGD-AT", "prescreen"
-FRACTIONS = stats.BUDGET_FRACTIONS
+FRACTIONS = equal_cost.BUDGET_FRACTIONS
 evaluated = claims.evaluate_claims(scope, PAGE)
 display(Markdown(pages.summary_box(evaluated, runs, None, [
     "prescreen is our method, inspired by selective adversarial training, adversarial coreset selection and "
@@ -105,11 +105,11 @@ def step_costs(runs):
     """Per method, means over seeds: time per step, passes per drawn sample, the attack's share."""
     rows = []
     for label, rs in runs.items():
-        per = [stats.per_step(r) for r in rs]
-        split = [stats.cost_split(r) for r in rs]
+        per = [costs.per_step(r) for r in rs]
+        split = [costs.cost_split(r) for r in rs]
         b = rs[0]["config"]["batch_size"]
         att = [(s["attack_forward"] + 2 * s["attack_backward"])
-               / sum(s[k] * (2 if k.endswith("backward") else 1) for k in stats.PASS_KINDS) for s in split]
+               / sum(s[k] * (2 if k.endswith("backward") else 1) for k in costs.PASS_KINDS) for s in split]
         rows.append({"method": label, "time per step (ms)": 1000 * statistics.fmean(p["time_s"] for p in per),
                      "F + 2B per drawn sample": statistics.fmean(p["f2b"] for p in per) / b,
                      "attack share of time (%)": 100 * statistics.fmean(
@@ -159,7 +159,7 @@ plt.show()
 # %% tags=["hide-input"]
 def level_table(metric, level):
     t = tables.time_to_level_table(runs, level, metric).rename_axis("method")
-    full = {k: stats.level_stats(rs, level, metric).all_reached for k, rs in runs.items()}
+    full = {k: speedup.level_stats(rs, level, metric).all_reached for k, rs in runs.items()}
     for col, name in (("time (s)", "time / PGD-AT"), ("passes (F + 2B)", "passes / PGD-AT")):
         ref = t.loc[REFERENCE, col]
         t[name] = [round(t.loc[k, col] / ref, 3) if full[k] and full[REFERENCE] else math.nan for k in t.index]
@@ -173,7 +173,7 @@ def levels_of(metric):
         or [r["epochs"][-1][metric] for r in runs[REFERENCE]]
     out = {(f"{f:.0%} of " if f != 1 else "") + "PGD-AT's lowest final": f * min(finals)
            for f in claims.PRESCREEN_FRACTIONS}
-    out["PGD-AT's final mean"] = stats.end_summary(runs[REFERENCE])[metric]
+    out["PGD-AT's final mean"] = costs.end_summary(runs[REFERENCE])[metric]
     return dict(sorted(out.items(), key=lambda kv: kv[1]))
 
 
@@ -210,11 +210,11 @@ plt.show()
 # prescreen with each method by the Welch 95 % interval of the difference.
 
 # %% tags=["hide-input"]
-budget = stats.common_budget(runs)
+budget = equal_cost.common_budget(runs)
 display(Markdown("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s."))
 display(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, budget, NEW, metric)))
+    display(Markdown(equal_cost.budget_verdict(runs, budget, NEW, metric)))
 
 # %% [markdown]
 # ## Accuracy at equal sample passes
@@ -222,10 +222,10 @@ for metric in ("robust_acc", "clean_acc"):
 # The same with forward + 2 x backward sample passes as the budget.
 
 # %% tags=["hide-input"]
-passes = stats.common_budget(runs, x="f2b")
+passes = equal_cost.common_budget(runs, x="f2b")
 display(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, passes, NEW, metric, x="f2b")))
+    display(Markdown(equal_cost.budget_verdict(runs, passes, NEW, metric, x="f2b")))
 
 # %% [markdown]
 # ## At the end of training (equal epochs, unequal cost)
@@ -281,7 +281,7 @@ display(Markdown(pages.numbers_from(runs[NEW])))
 
 # %% tags=["hide-input"]
 def advice():
-    within = {k: v for k, v in stats.at_budget(runs, budget, "robust_acc").items() if v}
+    within = {k: v for k, v in equal_cost.at_budget(runs, budget, "robust_acc").items() if v}
     mean = {k: statistics.fmean(v) for k, v in within.items()}
     ranked = sorted(mean, key=mean.get, reverse=True)
     out = []
@@ -291,7 +291,7 @@ def advice():
         if min(len(within[best]), len(within[second])) < 2:
             sure, why = False, "a single run on a side, no interval"
         else:
-            iv = stats.welch_interval(within[best], within[second])
+            iv = inference.welch_interval(within[best], within[second])
             sure = iv.lo > 0
             why = f"95% interval [{100 * iv.lo:+.1f}, {100 * iv.hi:+.1f}] points"
         out.append(f"Within {budget:.1f} s of training (the time the fastest-finishing method needed), {best} has "
@@ -299,7 +299,7 @@ def advice():
         out.append(f"With a fixed training time, use {best}." if sure else
                    f"That lead is not distinguishable from zero at {len(within[best])} seeds: with a fixed training "
                    f"time, {best} is not clearly better than {second} here.")
-    hits = {k: stats.level_stats(rs, target, "robust_acc") for k, rs in runs.items()}
+    hits = {k: speedup.level_stats(rs, target, "robust_acc") for k, rs in runs.items()}
     full = {k: s.mean() for k, s in hits.items() if s.all_reached}
     if full:
         fastest = min(full, key=full.get)
@@ -317,7 +317,7 @@ def advice():
     return " ".join(out)
 
 
-result = f"**Result ({claims.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
+result = f"**Result ({verdicts.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
 display(Markdown(result + advice()))
 
 # %% [markdown]

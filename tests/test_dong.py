@@ -128,6 +128,7 @@ def test_dong_method_trains_on_stable_half_after_cached_pretraining(tmp_path: Pa
     pre = result["pretrain"]
     assert pre["train_time_s"] > 0 and pre["forward_passes"] > 0 and pre["backward_passes"] > 0
     assert pre["subset_size"] == 100
+    assert pre["attack_forward"] + pre["train_forward"] == pre["forward_passes"] and pre["time_attack_s"] > 0
     assert pre["key"] == robust.key()
 
     # the pre-training run is the cached robust run, with its learning-stability counts

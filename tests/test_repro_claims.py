@@ -10,11 +10,10 @@ import pytest
 
 from advsel.config import Config
 from advsel.p_up import adaptive_p_up
-from advsel.repro import claims, pages
+from advsel.repro import claims, equal_cost, pages, verdicts
 from advsel.repro import scope as scope_module
 from advsel.repro.scope import Scope
-
-Result = dict[str, Any]
+from advsel.repro.stats import Result
 
 
 def family_of(c: Config) -> str:
@@ -81,24 +80,24 @@ def jittered(times: list[float], robust: list[float], scale: list[float]) -> Cal
     return lambda c: timed([t * scale[c.seed] for t in times], robust)(c)
 
 
-def one(claim_id: str, scope: Scope) -> claims.Verdict:
+def one(claim_id: str, scope: Scope) -> verdicts.Verdict:
     (claim,) = [c for c in claims.CLAIMS if c.id == claim_id]
     return claim.run(scope)
 
 
 # ---------------------------------------------------------------------------- vocabulary
 def test_verdict_vocabulary_and_labels() -> None:
-    assert claims.VERDICTS == ("reproduced", "not reproduced", "inconclusive", "not testable at this scale",
+    assert verdicts.VERDICTS == ("reproduced", "not reproduced", "inconclusive", "not testable at this scale",
                                "implementation check")
     with pytest.raises(ValueError, match="verdict"):
-        claims.Verdict("partly", "")
+        verdicts.Verdict("partly", "")
     with pytest.raises(ValueError, match="passed"):
-        claims.Verdict("implementation check", "")  # an implementation check says whether it passes
+        verdicts.Verdict("implementation check", "")  # an implementation check says whether it passes
     with pytest.raises(ValueError, match="passed"):
-        claims.Verdict("reproduced", "", passed=True)
-    assert claims.Verdict("implementation check", "", passed=False).label == "implementation check: FAILS"
-    assert claims.Verdict("inconclusive", "", smoke=True).label == "smoke run, not a finding: inconclusive"
-    assert claims.fmt([0.5, 0.7]) == "60.0% ± 14.1% (n=2)" and claims.fmt([1.5], pct=False) == "1.5 (n=1)"
+        verdicts.Verdict("reproduced", "", passed=True)
+    assert verdicts.Verdict("implementation check", "", passed=False).label == "implementation check: FAILS"
+    assert verdicts.Verdict("inconclusive", "", smoke=True).label == "smoke run, not a finding: inconclusive"
+    assert verdicts.fmt([0.5, 0.7]) == "60.0% ± 14.1% (n=2)" and verdicts.fmt([1.5], pct=False) == "1.5 (n=1)"
 
 
 def test_one_row_per_sub_claim() -> None:
@@ -121,6 +120,24 @@ def test_a_former_compound_claim_gives_two_rows_with_their_own_verdicts() -> Non
     assert one("ds-fig3-robust-0.5", s).verdict == "reproduced"  # within ±2 points
     v = one("ds-fig3-robust-0.75", s)  # the sweep's extra points run with the first seed only
     assert (v.verdict, v.headline) == ("not testable at this scale", "one seed has no interval (n = 1 vs 3)")
+
+
+def test_compare_gives_the_numbers_and_verdict_of_the_words() -> None:
+    def runs(accs: list[float | None]) -> list[Result]:
+        return [{"config": {"seed": i}, "epochs": [{"epoch": 1, "clean_acc": a, "train_loss": 1.0}]}
+                for i, a in enumerate(accs)]
+    final = verdicts.per_run(lambda r: r["epochs"][-1]["clean_acc"])
+    c = verdicts.compare(("A", runs([0.88, 0.91, 0.95])), ("B", runs([0.87, 0.90, 0.92])), final, "higher")
+    assert (c.outcome, c.interval.n, c.untestable) == ("undecided", (3, 3), None) and c.seeds_needed > 3
+    assert [s.values for s in c.sides] == [[0.88, 0.91, 0.95], [0.87, 0.90, 0.92]]
+    v = verdicts.verdict_of(c, "final clean accuracy")
+    assert v.verdict == "inconclusive" and v.numbers["interval"] is c.interval
+    assert v.numbers["seeds_needed"] == c.seeds_needed and v.summary.startswith("final clean accuracy: A 91.3%")
+    gaps = verdicts.compare(("A", runs([0.9, None, None])), ("B", runs([0.8, 0.8, 0.9])), final, "higher")
+    assert (gaps.interval, gaps.untestable, gaps.sides[0].missing) == (None, "no value", (1, 2))
+    v = verdicts.verdict_of(gaps, "x", missing="never reached the level")
+    assert v.headline == "fewer than two runs with a value (never reached the level)"
+    assert "A seeds 1, 2 left out (never reached the level)" in v.summary
 
 
 # ---------------------------------------------------------------------------- every verdict kind is reachable
@@ -199,7 +216,7 @@ def test_budget_sentence_leaves_collapsed_runs_out() -> None:
         for r in rs:
             r["evals"] = [{"train_time_s": 1.0, "f2b": 1, "step": 1, **{k: r["epochs"][-1].get(k, 0.1)
                                                                           for k in ("clean_acc", "robust_acc")}}]
-    text = claims.budget_verdict(runs, 5.0, "prescreen")
+    text = equal_cost.budget_verdict(runs, 5.0, "prescreen")
     assert "DS: every run collapsed, left out" in text and "DS 10.0%" not in text
 
 

@@ -1,4 +1,4 @@
-"""advsel.repro.stats and advsel.repro.scope on hand-made result dictionaries (no training)."""
+"""The book's numbers (stats, inference, costs, speedup, equal_cost) and scope on hand-made results (no training)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import math
 from typing import Any
 
 import pytest
+from scipy.stats import t as student_t
 
 from advsel.config import make_config
+from advsel.repro import costs, equal_cost, inference, speedup, stats
 from advsel.repro import scope as scope_module
-from advsel.repro import stats
 from advsel.repro.scope import Family, Scope, book_families
 
 
@@ -32,11 +33,11 @@ def with_epochs(**per_epoch: list[Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- seeds
 def test_mean_sd_and_welch_difference() -> None:
-    assert stats.mean_sd([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
-    assert stats.mean_sd([0.4]) == (0.4, 0.0)
-    d, se = stats.difference([1.0, 3.0], [0.0, 0.0])
+    assert inference.mean_sd([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
+    assert inference.mean_sd([0.4]) == (0.4, 0.0)
+    d, se = inference.difference([1.0, 3.0], [0.0, 0.0])
     assert d == 2.0 and se == pytest.approx(1.0)  # sqrt(2 / 2 + 0 / 2)
-    assert stats.difference([0.5], [0.25]) == (0.25, 0.0)
+    assert inference.difference([0.5], [0.25]) == (0.25, 0.0)
 
 
 def test_final_and_per_epoch_read_the_records() -> None:
@@ -82,68 +83,100 @@ def test_total_cost_charges_the_pretraining_and_cost_split_sums_phases() -> None
           "train_forward": 4, "time_attack_s": 1.5, "time_train_s": 0.5}
     r = {"train_time_s": 2.0, "epochs": [ep, ep], "pretrain": {"train_time_s": 7.0, "forward_passes": 100,
                                                                 "backward_passes": 50}}
-    assert stats.total_cost(r) == {"train_time_s": 9.0, "forward_passes": 120, "backward_passes": 60,
+    assert costs.total_cost(r) == {"train_time_s": 9.0, "forward_passes": 120, "backward_passes": 60,
                                    "train_backward": 6}
-    assert stats.total_costs([r, {**r, "pretrain": None}]) == [9.0, 2.0]
-    split = stats.cost_split({**r, "pretrain": None})
+    assert costs.total_costs([r, {**r, "pretrain": None}]) == [9.0, 2.0]
+    split = costs.cost_split({**r, "pretrain": None})
     assert split == {"attack_forward": 12, "attack_backward": 4, "train_forward": 8, "train_backward": 6,
                      "time_attack_s": 3.0, "time_train_s": 1.0}
 
 
+def test_cost_split_charges_the_pretraining_record() -> None:
+    ep = {"attack_forward": 6, "attack_backward": 2, "train_forward": 4, "train_backward": 3, "time_attack_s": 1.5,
+          "time_train_s": 0.5}
+    pre = {"key": "abc", "train_time_s": 7.0, "forward_passes": 100, "backward_passes": 50, "attack_forward": 60,
+           "attack_backward": 20, "train_forward": 40, "train_backward": 30, "time_attack_s": 5.0, "time_train_s": 2.0}
+    split = costs.cost_split({"epochs": [ep], "pretrain": pre})
+    assert split == {"attack_forward": 66, "attack_backward": 22, "train_forward": 44, "train_backward": 33,
+                     "time_attack_s": 6.5, "time_train_s": 2.5}
+    totals_only = {k: pre[k] for k in ("key", "train_time_s", "forward_passes", "backward_passes")}
+    with pytest.raises(ValueError, match="run abc"):  # a record without the split: no reading of the run cache
+        costs.cost_split({"epochs": [ep], "pretrain": totals_only})
+
+
 def test_cost_axes() -> None:
     e = {"train_time_s": 1.5, "step": 3, "forward_passes": 10, "backward_passes": 4}
-    assert (stats.cost(e), stats.cost(e, "step"), stats.cost(e, "f2b")) == (1.5, 3, 18)
+    assert (costs.cost(e), costs.cost(e, "step"), costs.cost(e, "f2b")) == (1.5, 3, 18)
     with pytest.raises(ValueError, match="x="):
-        stats.cost(e, "minutes")
+        costs.cost(e, "minutes")
 
 
 # ---------------------------------------------------------------------------- time to a level
 def test_level_stats_average_over_the_runs_that_reached() -> None:
     rs = [run_(0, [1.0, 2.0, 3.0], [0.2, 0.5, 0.6]), run_(1, [1.0, 2.0, 4.0], [0.1, 0.2, 0.6])]
-    s = stats.level_stats(rs, 0.5)
+    s = speedup.level_stats(rs, 0.5)
     assert (s.reached, s.runs, s.all_reached) == (2, 2, True)
     assert s.mean() == 3.0  # 2 s and 4 s
     assert s.mean("f2b") == (600 + 900) / 2  # 200 + 2 * 200 and 300 + 2 * 300 passes
-    assert stats.time_to_level(rs, 0.5) == 3.0
-    never = stats.level_stats(rs, 0.9)
+    assert speedup.time_to_level(rs, 0.5) == 3.0
+    never = speedup.level_stats(rs, 0.9)
     assert never.reached == 0 and never.mean() is None
     partial = [*rs, run_(2, [1.0], [0.3])]
-    assert stats.level_stats(partial, 0.5).mean() == 3.0  # the table's mean over those that reached it
-    assert stats.time_to_level(partial, 0.5) is None  # the verdict's: some run never does
+    assert speedup.level_stats(partial, 0.5).mean() == 3.0  # the table's mean over those that reached it
+    assert speedup.time_to_level(partial, 0.5) is None  # the verdict's: some run never does
 
 
 def test_relative_levels_and_speedups() -> None:
     at = [run_(s, [1.0, 2.0, 3.0, 4.0], [0.2, 0.4, 0.6, 0.8]) for s in (0, 1)]
     cat = [run_(s, [1.0, 2.0, 3.0, 4.0], [0.4, 0.6, 0.8, 0.8]) for s in (0, 1)]
-    assert stats.best_mean(at, "robust_acc") == 0.8
-    levels, rows = stats.speedups(at, cat, "robust_acc")
-    assert levels == [0.4, 0.56, 0.72]
+    assert speedup.best_mean(at, "robust_acc") == 0.8
+    lvs, rows = speedup.speedups(at, cat, "robust_acc")
+    assert lvs == [0.4, 0.56, 0.72]
     assert [r.ratio for r in rows] == [2.0, 1.5, pytest.approx(4 / 3)]
-    assert stats.sampling_level({25: at, 50: cat}) == 0.64
+    assert speedup.sampling_level({25: at, 50: cat}) == 0.64
     short = [run_(0, [1.0, 2.0], [0.2, 0.3]), at[1]]  # one AT run never reaches 0.4
-    assert stats.speedup_rows(short, cat, [0.4], "robust_acc")[0].ratio is None
+    assert speedup.speedup_rows(short, cat, [0.4], "robust_acc")[0].ratio is None
 
 
 # ---------------------------------------------------------------------------- equal budgets
 def test_accuracy_at_time_last_and_interpolated() -> None:
     r = run_(0, [1.0, 2.0, 4.0], [0.1, 0.3, 0.5])
-    assert math.isnan(stats.accuracy_at_time(r, 0.5))
-    assert stats.accuracy_at_time(r, 1.0) == 0.1
-    assert stats.accuracy_at_time(r, 3.0) == 0.3  # last evaluation at or before the budget
-    assert stats.accuracy_at_time(r, 3.0, interpolate=True) == pytest.approx(0.4)
-    assert stats.accuracy_at_time(r, 99.0, interpolate=True) == 0.5  # after the end: the final value
-    assert stats.accuracy_at_time(r, 450, x="f2b") == 0.1  # 300, then 600 passes (F + 2B)
+    assert math.isnan(equal_cost.accuracy_at_time(r, 0.5))
+    assert equal_cost.accuracy_at_time(r, 1.0) == 0.1
+    assert equal_cost.accuracy_at_time(r, 3.0) == 0.3  # last evaluation at or before the budget
+    assert equal_cost.accuracy_at_time(r, 3.0, interpolate=True) == pytest.approx(0.4)
+    assert equal_cost.accuracy_at_time(r, 99.0, interpolate=True) == 0.5  # after the end: the final value
+    assert equal_cost.accuracy_at_time(r, 450, x="f2b") == 0.1  # 300, then 600 passes (F + 2B)
     with pytest.raises(ValueError, match="metric"):
-        stats.accuracy_at_time(r, 1.0, "loss")
+        equal_cost.accuracy_at_time(r, 1.0, "loss")
     with pytest.raises(ValueError, match="x="):
-        stats.accuracy_at_time(r, 1.0, x="minutes")
+        equal_cost.accuracy_at_time(r, 1.0, x="minutes")
 
 
 def test_common_budget_and_at_budget() -> None:
     runs = {"a": [run_(0, [1, 2], [0.1, 0.2]), run_(1, [1, 4], [0.1, 0.3])], "b": [run_(0, [2, 5], [0.4, 0.6])]}
-    assert stats.common_budget(runs) == 3.0
-    assert stats.at_budget(runs, 3.0) == {"a": [0.2, 0.1], "b": [0.4]}
-    assert stats.at_budget(runs, 1.0) == {"a": [0.1, 0.1], "b": []}  # b has no evaluation yet
+    assert equal_cost.common_budget(runs) == 3.0
+    assert equal_cost.at_budget(runs, 3.0) == {"a": [0.2, 0.1], "b": [0.4]}
+    assert equal_cost.at_budget(runs, 1.0) == {"a": [0.1, 0.1], "b": []}  # b has no evaluation yet
+
+
+def test_budget_ranking_and_its_sentence() -> None:
+    runs = {"AT": [run_(s, [1.0, 2.0], [0.3, 0.40 + 0.01 * s]) for s in (0, 1, 2)],
+            "new": [run_(s, [1.0, 2.0], [0.3, 0.50 + 0.01 * s]) for s in (0, 1, 2)],
+            "late": [run_(0, [3.0], [0.9])]}
+    ranking = equal_cost.budget_ranking(runs, 2.0)
+    assert ranking.ranked == ["new", "AT"] and ranking.missing == ["late"] and ranking.collapsed == []
+    assert ranking.means["new"] == pytest.approx(0.51)
+    iv = ranking.interval("new", "AT")
+    assert iv.estimate == pytest.approx(0.1) and iv.lo > 0 and iv.n == (3, 3)
+    assert equal_cost.budget_verdict(runs, 2.0, "new") == (
+        "Within 2.0 s of training, robust accuracy ranks new 51.0% > AT 41.0%; new is 10.0 points higher than AT "
+        f"(95% interval [{100 * iv.lo:+.1f}, {100 * iv.hi:+.1f}], excludes zero) (late: no evaluation yet within "
+        "this budget).")
+    single = equal_cost.budget_ranking({**runs, "AT": runs["AT"][:1]}, 2.0)
+    assert single.interval("new", "AT") is None
+    assert equal_cost.budget_verdict(runs, 2.0, "late") == "late has no evaluation within this budget (late: no " \
+        "evaluation yet within this budget)."
 
 
 # ---------------------------------------------------------------------------- scope
@@ -239,71 +272,60 @@ def test_convergence_criterion() -> None:
     assert stats.unconverged({"a": [run([(0.1, 0.1)])]}) == [("a", 0)]
 
 
-# ---------------------------------------------------------------------------- the t distribution and intervals
-@pytest.mark.parametrize(("df", "q975", "q90"), [
-    (1, 12.706205, 3.077684), (2, 4.302653, 1.885618), (3, 3.182446, 1.637744), (4, 2.776445, 1.533206),
-    (5, 2.570582, 1.475884), (10, 2.228139, 1.372184), (30, 2.042272, 1.310415), (1000, 1.962339, 1.282399),
-    (2.3, 3.807163, 1.781924), (7.5, 2.333040, 1.405212)])  # printed tables; non-integer df from scipy.stats.t.ppf
-def test_t_quantile_matches_known_values(df: float, q975: float, q90: float) -> None:
-    assert stats.t_quantile(0.975, df) == pytest.approx(q975, abs=1e-6)
-    assert stats.t_quantile(0.9, df) == pytest.approx(q90, abs=1e-6)
-    assert stats.t_quantile(0.025, df) == pytest.approx(-q975, abs=1e-6)
-
-
-def test_t_cdf_closed_forms_and_the_normal_limit() -> None:
-    for t in (-3.0, -0.5, 0.0, 0.7, 2.0, 10.0):
-        assert stats.t_cdf(t, 1) == pytest.approx(0.5 + math.atan(t) / math.pi, abs=1e-12)  # Cauchy
-        assert stats.t_cdf(t, 2) == pytest.approx(0.5 + t / (2 * math.sqrt(2 + t * t)), abs=1e-12)
-    assert stats.t_quantile(0.975, math.inf) == pytest.approx(1.959964, abs=1e-6)
-    assert stats.t_cdf(1.5, 4) == pytest.approx(0.896, abs=1e-9)
-    with pytest.raises(ValueError, match="p="):
-        stats.t_quantile(1.0, 3)
-    with pytest.raises(ValueError, match="df="):
-        stats.t_cdf(1.0, 0)
+# ---------------------------------------------------------------------------- intervals
+@pytest.mark.parametrize(("n", "q975"), [(2, 12.706205), (3, 4.302653), (4, 3.182446), (5, 2.776445),
+                                         (6, 2.570582), (11, 2.228139), (31, 2.042272)])  # printed t tables, df n - 1
+def test_one_sample_interval_uses_the_t_quantile(n: int, q975: float) -> None:
+    xs = [float(i % 2) for i in range(n)]
+    iv = inference.one_sample_interval(xs)
+    m, s = inference.mean_sd(xs)
+    assert iv.df == n - 1 and (iv.hi - m) / (s / math.sqrt(n)) == pytest.approx(q975, abs=1e-6)
+    assert m - iv.lo == pytest.approx(iv.hi - m)
 
 
 def test_welch_interval_by_hand() -> None:
-    iv = stats.welch_interval([1.0, 2.0, 3.0], [0.0, 0.0, 0.5, 1.5])
-    va, vb = 1.0 / 3, stats.mean_sd([0.0, 0.0, 0.5, 1.5])[1] ** 2 / 4
+    iv = inference.welch_interval([1.0, 2.0, 3.0], [0.0, 0.0, 0.5, 1.5])
+    va, vb = 1.0 / 3, inference.mean_sd([0.0, 0.0, 0.5, 1.5])[1] ** 2 / 4
     df = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 3)
-    half = stats.t_quantile(0.975, df) * math.sqrt(va + vb)
+    half = student_t.ppf(0.975, df) * math.sqrt(va + vb)
     assert iv.estimate == pytest.approx(1.5) and iv.df == pytest.approx(df) and iv.n == (3, 4)
     assert (iv.lo, iv.hi) == (pytest.approx(1.5 - half), pytest.approx(1.5 + half)) and iv.method == "Welch"
-    flat = stats.welch_interval([0.5, 0.5], [0.25, 0.25])  # no spread: a point, pooled df
+    flat = inference.welch_interval([0.5, 0.5], [0.25, 0.25])  # no spread: a point, pooled df
     assert (flat.lo, flat.hi, flat.df) == (0.25, 0.25, 2.0)
     with pytest.raises(ValueError, match="two values per side"):
-        stats.welch_interval([0.5], [0.25, 0.3])
+        inference.welch_interval([0.5], [0.25, 0.3])
 
 
 def test_one_sample_and_paired_intervals() -> None:
-    iv = stats.one_sample_interval([1.0, 2.0, 3.0])
+    iv = inference.one_sample_interval([1.0, 2.0, 3.0])
     assert iv.estimate == 2.0 and iv.df == 2.0 and iv.hi - iv.estimate == pytest.approx(4.302653 / math.sqrt(3), 1e-6)
-    p = stats.paired_interval([3.0, 5.0, 7.0], [2.0, 3.0, 4.0])  # differences 1, 2, 3
+    p = inference.paired_interval([3.0, 5.0, 7.0], [2.0, 3.0, 4.0])  # differences 1, 2, 3
     assert (p.estimate, p.lo, p.hi, p.method) == (2.0, iv.lo, iv.hi, "paired")
     with pytest.raises(ValueError, match="equal lengths"):
-        stats.paired_interval([1.0, 2.0], [1.0])
+        inference.paired_interval([1.0, 2.0], [1.0])
 
 
 def test_classify_each_kind_and_seeds_needed() -> None:
-    iv = stats.Interval(0.03, 0.01, 0.05, 0.0, 4.0, (3, 3), "Welch")
-    assert [stats.classify(iv, k) for k in ("higher", "lower")] == ["claimed", "opposite"]
-    assert stats.classify(iv, "within", -0.06, 0.06) == "claimed"
-    assert stats.classify(iv, "within", -0.02, 0.02) == "undecided"
-    assert stats.classify(iv, "within", -0.005, 0.005) == "opposite"
-    assert stats.classify(iv, "at_least", -0.02) == "claimed" and stats.classify(iv, "at_least", 0.06) == "opposite"
-    assert stats.classify(iv, "at_most", high=0.02) == "undecided" and stats.classify(iv, "at_most", high=0.0) == \
-        "opposite"
+    iv = inference.Interval(0.03, 0.01, 0.05, 0.0, 4.0, (3, 3), "Welch")
+    assert [inference.classify(iv, k) for k in ("higher", "lower")] == ["claimed", "opposite"]
+    assert inference.classify(iv, "within", -0.06, 0.06) == "claimed"
+    assert inference.classify(iv, "within", -0.02, 0.02) == "undecided"
+    assert inference.classify(iv, "within", -0.005, 0.005) == "opposite"
+    assert inference.classify(iv, "at_least", -0.02) == "claimed"
+    assert inference.classify(iv, "at_least", 0.06) == "opposite"
+    assert inference.classify(iv, "at_most", high=0.02) == "undecided"
+    assert inference.classify(iv, "at_most", high=0.0) == "opposite"
     with pytest.raises(ValueError, match="kind"):
-        stats.classify(iv, "bigger")
+        inference.classify(iv, "bigger")
     a, b = [0.9, 0.93, 0.96], [0.88, 0.9, 0.92]
-    iv = stats.welch_interval(a, b)
-    assert stats.classify(iv, "higher") == "undecided"
-    n = stats.seeds_needed(iv, [stats.mean_sd(a)[1], stats.mean_sd(b)[1]], "higher")
+    iv = inference.welch_interval(a, b)
+    assert inference.classify(iv, "higher") == "undecided"
+    n = inference.seeds_needed(iv, [inference.mean_sd(a)[1], inference.mean_sd(b)[1]], "higher")
     assert n is not None and n > 3
-    bigger = stats.welch_interval(a * n, b * n)  # the same means; the spreads shrink slightly with more copies
-    assert stats.classify(bigger, "higher") == "claimed"
-    same = stats.welch_interval([0.5, 0.6], [0.5, 0.6])
-    assert stats.seeds_needed(same, [0.07, 0.07], "higher") is None  # no difference: no number of seeds decides
+    bigger = inference.welch_interval(a * n, b * n)  # the same means; the spreads shrink slightly with more copies
+    assert inference.classify(bigger, "higher") == "claimed"
+    same = inference.welch_interval([0.5, 0.6], [0.5, 0.6])
+    assert inference.seeds_needed(same, [0.07, 0.07], "higher") is None  # no difference: no number of seeds decides
 
 
 # ---------------------------------------------------------------------------- collapse
@@ -356,14 +378,14 @@ def test_final_accuracies_prefer_final_eval() -> None:
 def test_per_step_cost_and_log_times() -> None:
     r = {"train_time_s": 8.0, "epochs": [{"steps": 2, "forward_passes": 10, "backward_passes": 5},
                                          {"steps": 2, "forward_passes": 10, "backward_passes": 5}]}
-    assert stats.per_step(r) == {"time_s": 2.0, "f2b": 10.0, "steps": 4}
-    assert stats.log_per_step([r]) == [pytest.approx(math.log(2.0))]
-    assert stats.ds_step_units(20, 1.0) == 68 and stats.ds_step_units(20, 0.5) == 65
-    assert stats.ds_step_units(20, 1.0, scoring_pass=False) == 66 and stats.ds_step_units(20, 0.5, False) == 64
+    assert costs.per_step(r) == {"time_s": 2.0, "f2b": 10.0, "steps": 4}
+    assert costs.log_per_step([r]) == [pytest.approx(math.log(2.0))]
+    assert costs.ds_step_units(20, 1.0) == 68 and costs.ds_step_units(20, 0.5) == 65
+    assert costs.ds_step_units(20, 1.0, scoring_pass=False) == 66 and costs.ds_step_units(20, 0.5, False) == 64
     rs = [run_(0, [1.0, 2.0, 4.0], [0.2, 0.5, 0.8]), run_(1, [1.0, 2.0], [0.2, 0.4])]
-    assert stats.run_times_to_level(rs, 0.5) == [2.0, None]
-    assert stats.mean_log_times(rs, [0.2, 0.5], "robust_acc") == [pytest.approx(math.log(2.0) / 2), None]
-    assert stats.common_levels([rs[:1], rs], [0.2, 0.5], "robust_acc") == [0.2]
+    assert speedup.run_times_to_level(rs, 0.5) == [2.0, None]
+    assert speedup.mean_log_times(rs, [0.2, 0.5], "robust_acc") == [pytest.approx(math.log(2.0) / 2), None]
+    assert speedup.common_levels([rs[:1], rs], [0.2, 0.5], "robust_acc") == [0.2]
     sel = [with_epochs(selected_clean=[40, 60], selected_adv=[60, 40])]
     assert stats.selection_lead(sel, 0) == [20] and stats.selection_lead(sel, -1) == [-20]
     assert stats.thirds_growth([with_epochs(m=[1.0, 2.0, 3.0])], "m") == [2.0]

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from advsel.repro import claims, figures, pages, stats, tables
+from advsel.repro import equal_cost, figures, inference, pages, speedup, stats, tables, verdicts
 
 
 def fake(seed: int, times: list[float], robust: list[float], clean: list[float] | None = None) -> dict:
@@ -22,20 +22,20 @@ def fake(seed: int, times: list[float], robust: list[float], clean: list[float] 
 
 def test_budget_table_and_verdict_share_their_numbers() -> None:
     runs = {"a": [fake(0, [1, 2], [0.1, 0.2]), fake(1, [1, 4], [0.1, 0.4])], "b": [fake(0, [1, 5], [0.5, 0.5])]}
-    budget = stats.common_budget(runs)
+    budget = equal_cost.common_budget(runs)
     table = tables.budget_table(runs, [budget])
     assert list(table.index.get_level_values("method")) == ["a", "b"]
     assert table.loc[(3.0, "a"), "seeds"] == 2
     assert table.loc[(3.0, "a"), "robust_acc mean"] == 15.0 and table.loc[(3.0, "b"), "robust_acc mean"] == 50.0
-    sentence = claims.budget_verdict(runs, budget, "a")
+    sentence = equal_cost.budget_verdict(runs, budget, "a")
     assert sentence == ("Within 3.0 s of training, robust accuracy ranks b 50.0% > a 15.0%; a is 35.0 points lower "
                         "than b (a single run on a side, no interval).")
     runs2 = {"a": [fake(0, [1, 2], [0.1, 0.6]), fake(1, [1, 2], [0.1, 0.62])],
              "b": [fake(0, [1, 2], [0.5, 0.5]), fake(1, [1, 2], [0.5, 0.51])]}
-    assert "(95% interval [" in claims.budget_verdict(runs2, 2.0, "a") and "excludes zero" in \
-        claims.budget_verdict(runs2, 2.0, "a")
-    assert claims.budget_verdict(runs, 0.5, "a") == "a has no evaluation within this budget (a, b: no evaluation yet " \
-        "within this budget)."
+    assert "(95% interval [" in equal_cost.budget_verdict(runs2, 2.0, "a") and "excludes zero" in \
+        equal_cost.budget_verdict(runs2, 2.0, "a")
+    assert equal_cost.budget_verdict(runs, 0.5, "a") == "a has no evaluation within this budget (a, b: no " \
+        "evaluation yet within this budget)."
     with pytest.raises(ValueError, match="x="):
         tables.budget_table(runs, [1.0], x="minutes")
 
@@ -53,7 +53,7 @@ def test_speedup_table_prints_the_verdicts_ratio() -> None:
     assert t.loc[40.0, "speed-up AT/CAT"] == 2.0
     assert t.loc[60.0, "paper speed-up"] == 3.0
     assert t.loc[90.0, "AT reached"] == "0/2" and math.isnan(t.loc[90.0, "speed-up AT/CAT"])
-    levels, rows = stats.speedups(at, cat, "robust_acc")
+    levels, rows = speedup.speedups(at, cat, "robust_acc")
     full = tables.cat_table(at, cat, "mnist").loc[("robust", "relative")]
     assert list(full.index) == [round(100 * lv, 1) for lv in levels]
     assert list(full["speed-up AT/CAT"]) == [round(r.ratio, 2) for r in rows]
@@ -63,8 +63,8 @@ def test_time_to_level_table_matches_the_verdicts_time() -> None:
     fast = [fake(s, [1.0, 2.0, 3.0], [0.2, 0.6, 0.6]) for s in (0, 1)]
     slow = [fake(0, [1.0, 2.0, 3.0], [0.2, 0.4, 0.6]), fake(1, [1.0, 2.0, 4.0], [0.2, 0.4, 0.5])]
     t = tables.time_to_level_table({25: fast, 50: slow}, 0.6)
-    assert list(t["time (s)"]) == [stats.time_to_level(fast, 0.6), 3.0]
-    assert list(t["reached"]) == ["2/2", "1/2"] and stats.time_to_level(slow, 0.6) is None
+    assert list(t["time (s)"]) == [speedup.time_to_level(fast, 0.6), 3.0]
+    assert list(t["reached"]) == ["2/2", "1/2"] and speedup.time_to_level(slow, 0.6) is None
     assert t.loc[25, "passes (F + 2B)"] == 600  # 200 forward + 2 x 200 backward at the second evaluation
 
 
@@ -80,7 +80,7 @@ def test_final_and_cost_tables_use_the_verdicts_means() -> None:
     assert with_fe.loc["DS", ("robust_acc", "mean")] == 70.0 and with_fe.loc["DS", ("autoattack_acc", "mean")] == 60.0
     assert with_fe.loc["DS", ("evaluation", "")] == ("final evaluation, PGD-20 x10 restarts, n = 1,000; "
                                                      "final evaluation, AutoAttack, n = 1,000")
-    mean, sd = stats.mean_sd(stats.final(rs, "robust_acc"))
+    mean, sd = inference.mean_sd(stats.final(rs, "robust_acc"))
     assert t.loc["DS", ("robust_acc", "mean")] == round(100 * mean, 2) == 50.0
     assert t.loc["DS", ("robust_acc", "std")] == round(100 * sd, 2) and t.loc["DS", ("robust_acc", "count")] == 3
     assert math.isnan(tables.final_table({"one": rs[:1]}).loc["one", ("clean_acc", "std")])  # no sd with one seed
@@ -105,7 +105,7 @@ def test_epoch_and_end_tables() -> None:
 
 def test_ledger_links_badges_escape_and_counts() -> None:
     claim = SimpleNamespace(paper="DS", item="Fig. 3", text="a < b", page="ds_fig3_p_up")
-    verdict = claims.Verdict("inconclusive", "x & y", headline="+1 [-1, 3]")
+    verdict = verdicts.Verdict("inconclusive", "x & y", headline="+1 [-1, 3]")
     df = tables.ledger_table([(claim, verdict)], title=lambda p: "T")
     assert df.loc[0, "page"] == '<a href="ds_fig3_p_up.html">T</a>'
     assert df.loc[0, "claim"] == "a &lt; b"
@@ -113,12 +113,12 @@ def test_ledger_links_badges_escape_and_counts() -> None:
     assert df.loc[0, "verdict"].startswith('<span style="background:#9a6700') and ">inconclusive</span>" in \
         df.loc[0, "verdict"]
     assert tables.ledger_table([(claim, verdict)]).loc[0, "page"].endswith(">ds_fig3_p_up</a>")
-    counts = tables.verdict_counts([(claim, verdict)], claims.VERDICTS)
+    counts = tables.verdict_counts([(claim, verdict)], verdicts.VERDICTS)
     assert counts.loc["inconclusive", "DS"] == 1 and counts.loc["reproduced", "total"] == 0
     assert counts.loc["all claims", "total"] == 1
-    smoke = claims.Verdict("reproduced", "s", smoke=True)
+    smoke = verdicts.Verdict("reproduced", "s", smoke=True)
     assert "smoke run, not a finding: reproduced" in pages.badge(smoke) and "dashed" in pages.badge(smoke)
-    failing = claims.Verdict("implementation check", "s", passed=False)
+    failing = verdicts.Verdict("implementation check", "s", passed=False)
     assert "#cf222e" in pages.badge(failing) and "FAILS" in pages.badge(failing)
 
 
@@ -194,15 +194,15 @@ def test_every_page_declares_the_parameters_its_cell_sets() -> None:
 
 def test_intro_states_the_tests_constants() -> None:
     intro = (Path(__file__).resolve().parents[1] / "book" / "intro.md").read_text()
-    s = stats
-    for fact in (f"within {100 * s.CLOSE_BAND:.0f} accuracy points", f"CLOSE_BAND = {s.CLOSE_BAND}",
-                 f"within {100 * s.COST_BAND:.0f} % of the claimed ratio", f"COST_BAND = {s.COST_BAND}",
-                 f"at or above {s.SIMILAR_COSINE}", f"last {s.COLLAPSE_LAST} epochs",
+    s, i = stats, inference
+    for fact in (f"within {100 * i.CLOSE_BAND:.0f} accuracy points", f"CLOSE_BAND = {i.CLOSE_BAND}",
+                 f"within {100 * i.COST_BAND:.0f} % of the claimed ratio", f"COST_BAND = {i.COST_BAND}",
+                 f"at or above {i.SIMILAR_COSINE}", f"last {s.COLLAPSE_LAST} epochs",
                  f"1/C plus the larger of {s.COLLAPSE_MARGIN}",
                  f"within {s.COLLAPSE_LOSS_TOL} of ln C", f"at least {s.PLATEAU_EPOCHS} epochs",
-                 f"{100 * s.LEVEL:.0f} %", "Welch", *claims.VERDICTS, "smoke run, not a finding"):
+                 f"{100 * i.LEVEL:.0f} %", "Welch", *verdicts.VERDICTS, "smoke run, not a finding"):
         assert fact in intro, fact
-    assert f"within {100 * s.CLOSE_BAND:.0f} accuracy points" in pages.test_description()
+    assert f"within {100 * i.CLOSE_BAND:.0f} accuracy points" in pages.test_description()
 
 
 def test_summary_box_names_verdicts_setting_collapse_and_smoke() -> None:
@@ -214,7 +214,7 @@ def test_summary_box_names_verdicts_setting_collapse_and_smoke() -> None:
     ok = {"config": {**base, "seed": 0}, "epochs": [{"epoch": e, "clean_acc": 0.9, "train_loss": 0.5}
                                                    for e in (1, 2, 3)]}
     claim = SimpleNamespace(item="Fig. 3", text="x beats y.")
-    box = pages.summary_box([(claim, claims.Verdict("reproduced", "s", headline="+3 [1, 5]"))],
+    box = pages.summary_box([(claim, verdicts.Verdict("reproduced", "s", headline="+3 [1, 5]"))],
                             {"P_up = 0.1": [ok, dead]}, "DS", ["a note"])
     assert box.startswith("```{admonition} At a glance\n:class: note\n")
     assert "- Fig. 3: x beats y. <span" in box and "+3 [1, 5]" in box
@@ -222,7 +222,7 @@ def test_summary_box_names_verdicts_setting_collapse_and_smoke() -> None:
     assert "seeds [0, 1]; accuracies: last epoch's evaluation, PGD-10 (eps 0.3, alpha 0.075, 1 restart), n = 500" in box
     assert "**Collapsed runs.** collapsed" in box and "P_up = 0.1 seed 1" in box
     assert "epochs 3 (paper: 200)" in box and "model small-cnn (paper: resnet18)" in box and "a note." in box
-    smoke = pages.summary_box([(claim, claims.Verdict("reproduced", "s", smoke=True))], {"a": [ok]}, None)
+    smoke = pages.summary_box([(claim, verdicts.Verdict("reproduced", "s", smoke=True))], {"a": [ok]}, None)
     assert ":class: warning" in smoke and "**Smoke run.**" in smoke and "Deviations" not in smoke
 
 

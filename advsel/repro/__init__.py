@@ -6,9 +6,15 @@ imports it, so training needs neither pandas nor matplotlib.  By concern:
 - :mod:`~advsel.repro.scope` — :class:`Scope` (profile, dataset, device, seeds), created once
   per page, and run :class:`Family` values; :func:`book_families`.
 - :mod:`~advsel.repro.paper` — the papers' printed numbers.
-- :mod:`~advsel.repro.stats` — every number a verdict or a table uses.
-- :mod:`~advsel.repro.claims` — the claims, their evaluators and verdicts.
-- :mod:`~advsel.repro.tables` — pandas tables (formatting of :mod:`stats`' numbers).
+- :mod:`~advsel.repro.stats` — what a run's result says: final accuracies, per-epoch series,
+  collapse, convergence (and :data:`~advsel.repro.stats.Result`).
+- :mod:`~advsel.repro.costs` — training time and sample passes, pre-training included.
+- :mod:`~advsel.repro.speedup` — time to an accuracy level, CAT's speed-ups.
+- :mod:`~advsel.repro.equal_cost` — accuracy at equal training cost, and its sentence.
+- :mod:`~advsel.repro.inference` — t intervals, their classification, seeds needed.
+- :mod:`~advsel.repro.verdicts` — the comparison behind a claim and its verdict in words.
+- :mod:`~advsel.repro.claims` — the claims table and its evaluators.
+- :mod:`~advsel.repro.tables` — pandas tables (formatting of the numbers above).
 - :mod:`~advsel.repro.figures` — plots.
 - :mod:`~advsel.repro.pages` — provenance, rerun commands, page titles and links.
 """

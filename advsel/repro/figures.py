@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import stats, tables
+from . import costs, stats, tables
 
 Result = dict[str, Any]
 Runs = Mapping[Any, Sequence[Result]]
@@ -172,7 +172,7 @@ def time_grid(rs: Sequence[Result], metric: str, points: int = 60, x: str = "tra
     runs averaged) can vary along the grid.  Returns (``x``, mean, sd, n), accuracies in
     percent.
     """
-    cost = stats.cost
+    cost = costs.cost
     lo = min(cost(r["evals"][0], x) for r in rs)
     hi = max(cost(r["evals"][-1], x) for r in rs)
     grid = np.linspace(lo, hi, points) if hi > lo else np.array([hi])
@@ -197,7 +197,7 @@ def time_curves(ax: Any, runs: Runs, metric: str, x: str = "train_time_s", point
     only some have (a seed ends earlier or starts later than another).  With one seed the
     evaluations are joined directly.
     """
-    cost = stats.cost
+    cost = costs.cost
     for i, (label, rs) in enumerate(runs.items()):
         color = f"C{i}"
         if len(rs) == 1:
@@ -214,7 +214,7 @@ def time_curves(ax: Any, runs: Runs, metric: str, x: str = "train_time_s", point
         ax.plot(g[x], g["mean"].where(full), color=color, label=f"{label} (mean of {len(rs)} seeds)")
         ax.fill_between(g[x], (g["mean"] - g["sd"]).where(full), (g["mean"] + g["sd"]).where(full), color=color,
                         alpha=0.2, lw=0)
-    ax.set(xlabel=stats.COSTS[x], ylabel=ylabel or ("robust accuracy (%)" if metric == "robust_acc"
+    ax.set(xlabel=costs.COSTS[x], ylabel=ylabel or ("robust accuracy (%)" if metric == "robust_acc"
                                                     else "standard (clean) accuracy (%)"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DATASETS, DEVICES, PROFILES
-from . import paper, stats
+from . import inference, paper, stats
 
 Result = dict[str, Any]
 
@@ -138,7 +138,7 @@ COLOURS = {"reproduced": "#1a7f37", "not reproduced": "#cf222e", "inconclusive":
 
 
 def badge(v: Any) -> str:
-    """A verdict (:class:`~advsel.repro.claims.Verdict`) as a coloured HTML span with its label."""
+    """A verdict (:class:`~advsel.repro.verdicts.Verdict`) as a coloured HTML span with its label."""
     colour = COLOURS[v.verdict] if v.passed is not False else COLOURS["not reproduced"]
     style = (f"background:{colour};color:#fff;padding:0 0.45em;border-radius:0.3em;white-space:nowrap;"
              "font-size:0.9em")
@@ -154,9 +154,9 @@ def verdicts_markdown(evaluated: Sequence[tuple[Any, Any]]) -> str:
 
 def test_description() -> str:
     """How a verdict is decided, with the constants of :mod:`~advsel.repro.stats` (Markdown)."""
-    s = stats
+    s, i = stats, inference
     return (
-        f"- **The test.** Two run families are compared by Welch's t interval ({s.LEVEL:.0%}) for the difference "
+        f"- **The test.** Two run families are compared by Welch's t interval ({i.LEVEL:.0%}) for the difference "
         "of their means over seeds (Welch-Satterthwaite degrees of freedom), their runs taken as independent "
         "samples (not paired by seed). A quantity measured within each run (first "
         "against last epoch, or against a threshold) uses the one-sample t interval of the per-run values. Cost "
@@ -168,12 +168,13 @@ def test_description() -> str:
         "one seed has no interval; collapsed runs; one epoch where two are needed), with the reason. "
         "**implementation check**: our code agrees with one of the paper's equations; not counted as a "
         "reproduction.\n"
-        f"- **Bands.** \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * s.CLOSE_BAND:.0f} accuracy "
-        f"points (`stats.CLOSE_BAND`): close = the interval inside ±{100 * s.CLOSE_BAND:.0f} points, does not hurt "
-        f"= at or above -{100 * s.CLOSE_BAND:.0f}, no gain = at or below +{100 * s.CLOSE_BAND:.0f}. \"About as "
-        f"much\" / \"about twice\" for costs mean within {s.COST_BAND:.0%} of the claimed ratio (`stats.COST_BAND`). "
-        f"\"Highly similar\" predictions (CAT Fig. 1): mean cosine similarity at or above {s.SIMILAR_COSINE} "
-        "(`stats.SIMILAR_COSINE`).\n"
+        f"- **Bands.** \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * i.CLOSE_BAND:.0f} accuracy "
+        f"points (`inference.CLOSE_BAND`): close = the interval inside ±{100 * i.CLOSE_BAND:.0f} points, does not "
+        f"hurt = at or above -{100 * i.CLOSE_BAND:.0f}, no gain = at or below +{100 * i.CLOSE_BAND:.0f}. \"About as "
+        f"much\" / \"about twice\" for costs mean within {i.COST_BAND:.0%} of the claimed ratio "
+        "(`inference.COST_BAND`). "
+        f"\"Highly similar\" predictions (CAT Fig. 1): mean cosine similarity at or above {i.SIMILAR_COSINE} "
+        "(`inference.SIMILAR_COSINE`).\n"
         f"- **Collapsed runs.** A run collapsed when its last {s.COLLAPSE_LAST} epochs sit at chance: clean "
         f"accuracy at most 1/C plus the larger of {s.COLLAPSE_MARGIN:.2f} and two standard errors of a chance-level "
         f"accuracy on the run's test samples, with a training loss within {s.COLLAPSE_LOSS_TOL} of ln C "

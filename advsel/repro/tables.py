@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ..analysis import QUANTILES
-from . import paper, stats
+from . import costs, equal_cost, inference, paper, speedup, stats
 from .pages import badge, page_link
 
 Result = dict[str, Any]
@@ -57,7 +57,7 @@ def final_table(runs: Runs, metrics: Sequence[str] | None = None) -> pd.DataFram
         row: dict[tuple[str, str], Any] = {}
         for m in metrics:
             xs = stats.final(rs, m)
-            mean, sd = stats.mean_sd(xs)
+            mean, sd = inference.mean_sd(xs)
             row |= {(m, "mean"): _pct(m, mean), (m, "std"): _pct(m, sd) if len(xs) > 1 else math.nan,
                     (m, "count"): len(xs)}
         row[("collapsed", "")] = len(stats.collapsed_seeds(rs))
@@ -99,13 +99,13 @@ def cost_table(runs: Runs, reference: str, paper_times: Mapping[str, float] | No
     """
     rows = []
     for label, rs in runs.items():
-        time_mean, time_sd = stats.mean_sd(stats.total_costs(rs))
-        splits = [stats.cost_split(r) for r in rs]
-        split = {k: stats.mean_sd([s[k] for s in splits])[0] for k in (*stats.PASS_KINDS, "time_attack_s")}
+        time_mean, time_sd = inference.mean_sd(costs.total_costs(rs))
+        splits = [costs.cost_split(r) for r in rs]
+        split = {k: inference.mean_sd([s[k] for s in splits])[0] for k in (*costs.PASS_KINDS, "time_attack_s")}
         rows.append({"method": label, "time (s)": time_mean, "sd (s)": time_sd,
                      "attack time (s)": split["time_attack_s"],
-                     "forward passes": stats.mean_sd(stats.total_costs(rs, "forward_passes"))[0],
-                     "backward passes": stats.mean_sd(stats.total_costs(rs, "backward_passes"))[0],
+                     "forward passes": inference.mean_sd(costs.total_costs(rs, "forward_passes"))[0],
+                     "backward passes": inference.mean_sd(costs.total_costs(rs, "backward_passes"))[0],
                      "attack fwd": split["attack_forward"], "attack bwd": split["attack_backward"],
                      "training fwd": split["train_forward"], "training bwd": split["train_backward"],
                      "seeds": len(rs)})
@@ -144,7 +144,7 @@ def similarity_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- CAT Tables 1-2, Figs. 2-3
-def _level_columns(label: str, s: stats.LevelStats) -> dict[str, Any]:
+def _level_columns(label: str, s: speedup.LevelStats) -> dict[str, Any]:
     return {f"{label} time (s)": _nan(s.mean("time_s")), f"{label} fwd passes": _nan(s.mean("forward_passes")),
             f"{label} bwd passes": _nan(s.mean("backward_passes")), f"{label} reached": f"{s.reached}/{s.runs}"}
 
@@ -162,7 +162,7 @@ def level_table(runs: Runs, levels: Sequence[float], metric: str) -> pd.DataFram
     for lv in levels:
         row: dict[str, Any] = {"level (%)": round(100 * lv, 1)}
         for label, rs in runs.items():
-            row |= _level_columns(label, stats.level_stats(rs, lv, metric))
+            row |= _level_columns(label, speedup.level_stats(rs, lv, metric))
         rows.append(row)
     return pd.DataFrame(rows).set_index("level (%)")
 
@@ -176,7 +176,7 @@ def speedup_table(at: Sequence[Result], cat: Sequence[Result], levels: Sequence[
     uses it) is given only where every run of both methods reached the level.
     """
     rows = []
-    for sp in stats.speedup_rows(at, cat, levels, metric):
+    for sp in speedup.speedup_rows(at, cat, levels, metric):
         rows.append({"level (%)": round(100 * sp.level, 1), **_level_columns("AT", sp.at),
                      **_level_columns("CAT", sp.cat), "speed-up AT/CAT": _nan(sp.ratio)})
     df = pd.DataFrame(rows).set_index("level (%)")
@@ -199,7 +199,7 @@ def cat_table(at: Sequence[Result], cat: Sequence[Result], dataset: str) -> pd.D
     parts = []
     for metric in ("clean_acc", "robust_acc"):
         printed = paper.CAT_PAPER_TABLES[dataset][metric]
-        levels, _ = stats.speedups(at, cat, metric)
+        levels, _ = speedup.speedups(at, cat, metric)
         for kind, lv in (("paper's", list(printed)), ("relative", levels)):
             t = speedup_table(at, cat, lv, metric, printed, unit)
             t.index = pd.MultiIndex.from_tuples([(metric.split("_")[0], kind, i) for i in t.index],
@@ -214,7 +214,7 @@ def time_to_level_table(runs: Runs, level: float, metric: str = "robust_acc") ->
     runs that reached it, and ``reached`` = "k/n"."""
     rows = []
     for key, rs in runs.items():
-        s = stats.level_stats(rs, level, metric)
+        s = speedup.level_stats(rs, level, metric)
         rows.append({"key": key, "time (s)": _nan(s.mean("time_s")), "iterations": _nan(s.mean("step")),
                      "epoch": _nan(s.mean("epoch")), "passes (F + 2B)": _nan(s.mean("f2b")),
                      "reached": f"{s.reached}/{s.runs}"})
@@ -227,16 +227,16 @@ def budget_table(runs: Runs, budgets: Sequence[float], metrics: Sequence[str] = 
                  interpolate: bool = False, x: str = "train_time_s") -> pd.DataFrame:
     """Accuracy (percent) within each budget of cost ``x`` per method: mean, sd and the seeds behind them
     (:func:`~advsel.repro.stats.at_budget`, as the budget verdict uses it: collapsed runs left out)."""
-    if x not in stats.COSTS:
-        raise ValueError(f"x={x!r} is not allowed; choose one of: {', '.join(stats.COSTS)}")
+    if x not in costs.COSTS:
+        raise ValueError(f"x={x!r} is not allowed; choose one of: {', '.join(costs.COSTS)}")
     name = {"train_time_s": "budget (s)", "f2b": "budget (passes)", "step": "budget (iterations)"}[x]
     rows = []
     for b in budgets:
-        within = {m: stats.at_budget(runs, b, m, interpolate, x) for m in metrics}
+        within = {m: equal_cost.at_budget(runs, b, m, interpolate, x) for m in metrics}
         for label, rs in runs.items():
             row: dict[str, Any] = {name: round(b, 1) if x == "train_time_s" else int(b), "method": label}
             for m in metrics:
-                mean, sd = stats.mean_sd(within[m][label]) if within[m][label] else (math.nan, 0.0)
+                mean, sd = inference.mean_sd(within[m][label]) if within[m][label] else (math.nan, 0.0)
                 row[f"{m} mean"], row[f"{m} sd"] = 100 * mean, 100 * sd
             row["seeds"] = sum(not stats.collapsed(r) for r in rs)  # the runs behind the numbers
             rows.append(row)
@@ -248,7 +248,7 @@ def end_table(runs: Runs) -> pd.DataFrame:
     sample passes (forward + 2 x backward), means over seeds, with the time ratio to the first method."""
     rows = []
     for label, rs in runs.items():
-        s = stats.end_summary(rs)
+        s = costs.end_summary(rs)
         rows.append({"method": label, "clean_acc": 100 * s["clean_acc"], "robust_acc": 100 * s["robust_acc"],
                      "training time (s)": s["train_time_s"], "passes (F + 2B)": s["f2b"], "seeds": len(rs)})
     df = pd.DataFrame(rows).set_index("method")
