@@ -25,18 +25,16 @@ import statistics
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Family, figures, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "cat_fig1_similarity"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("cat_fig1_similarity", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 runs = {"CAT": scope.results(Family.timed("cat"))}
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, "CAT", [
+page.summary(runs, [
     "the paper gives no number for the similarity; \"highly similar\" is read as a mean cosine at or above the "
-    "threshold stated on the claims ledger"])))
+    "threshold stated on the claims ledger"])
 
 # %% [markdown]
 # **The paper's claim.** Fan et al. sample by the information gain of eq. (3),
@@ -87,9 +85,9 @@ display(Markdown(pages.summary_box(evaluated, runs, "CAT", [
 step = tables.similarity_frame(runs, "step")
 epoch = tables.similarity_frame(runs, "epoch")
 c0 = runs["CAT"][0]["config"]
-display(Markdown(f"Probe: {c0['similarity_probe']} training samples per run; {len(runs['CAT'])} run(s), seeds "
-                 f"{sorted(r['config']['seed'] for r in runs['CAT'])}; {c0['epochs']} epoch{'s' if c0['epochs'] != 1 else ''} of "
-                 f"{runs['CAT'][0]['epochs'][0]['steps']} iterations."))
+show(f"Probe: {c0['similarity_probe']} training samples per run; {len(runs['CAT'])} run(s), seeds "
+     f"{sorted(r['config']['seed'] for r in runs['CAT'])}; {c0['epochs']} epoch{'s' if c0['epochs'] != 1 else ''} of "
+     f"{runs['CAT'][0]['epochs'][0]['steps']} iterations.")
 
 
 def baseline_frame(gap: str) -> pd.DataFrame:
@@ -181,7 +179,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 if len(base_step):
-    display(Markdown(baseline_sentence(base_step, "Consecutive iterations")))
+    show(baseline_sentence(base_step, "Consecutive iterations"))
 
 # %% [markdown]
 # ## One epoch apart (the typical staleness of a CAT weight)
@@ -200,7 +198,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 if len(base_epoch):
-    display(Markdown(baseline_sentence(base_epoch, "One epoch apart")))
+    show(baseline_sentence(base_epoch, "One epoch apart"))
 
 # %% [markdown]
 # Per epoch, seed-averaged (cosine mean and quantiles; ASR in %), with the same-class
@@ -214,11 +212,11 @@ def with_baseline(df: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     return t.join(b, on="epoch")
 
 
-display(Markdown("**Consecutive iterations**"))
-display(with_baseline(step, base_step).round(4))
+show("**Consecutive iterations**")
+show(with_baseline(step, base_step).round(4))
 if len(epoch):
-    display(Markdown("**One epoch apart**"))
-    display(with_baseline(epoch, base_epoch).round(4))
+    show("**One epoch apart**")
+    show(with_baseline(epoch, base_epoch).round(4))
 
 # %% [markdown]
 # ## Do a sample's eq. (3) gains keep their rank between draws?
@@ -267,9 +265,9 @@ def gain_sentence() -> str:
                    "weighted draw is close to a random one.")
 
 
-display(Markdown(gain_sentence()))
+show(gain_sentence())
 if len(gains):
-    display(gains.drop(columns="seed").groupby("epoch").mean().round(3))
+    show(gains.drop(columns="seed").groupby("epoch").mean().round(3))
 
 # %% [markdown]
 # ## Verdict
@@ -281,13 +279,12 @@ if len(gains):
 # tells about CAT's stale weights.
 
 # %% tags=["hide-input"]
-display(Markdown(f"Threshold: mean cosine at or above {stats.SIMILAR_COSINE} (`stats.SIMILAR_COSINE`); intervals "
-                 f"at {stats.LEVEL:.0%}."))
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(runs["CAT"])))
+show(f"Threshold: mean cosine at or above {stats.SIMILAR_COSINE} (`stats.SIMILAR_COSINE`); intervals "
+     f"at {stats.LEVEL:.0%}.")
+page.show_verdicts(runs["CAT"])
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

@@ -25,25 +25,23 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Family, claims, figures, pages, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "cat_fig2_3_sampling_number"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("cat_fig2_3_sampling_number", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 numbers = scope.sampling_numbers()
 METHODS = {"CAT": "cat", "PGD-AT": "robust"}  # PGD-AT at each sampling number: the small-batch control
 by_method = {label: {n: scope.results(Family.sampling(n, m)) for n in numbers} for label, m in METHODS.items()}
 cat, at = by_method["CAT"], by_method["PGD-AT"]
 runs = {f"{label} N = {n}": rs for label, fam in by_method.items() for n, rs in fam.items()}
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, "CAT", [
+page.summary(runs, [
     "convergence speed is read as training time to a robust accuracy level, not iterations (see below)",
     "the learning rate is scaled linearly with the sampling number (the paper keeps its hyperparameters)",
     "sampling numbers other than the profile's b' run with the first seed only",
     "no sampling number below the profile's b' is run (cut for the rerun budget), so none lies inside the range",
-    "CAT Fig. 3 (CIFAR-10) is not run at this scale (budget); only Fig. 2 (MNIST) is"])))
+    "CAT Fig. 3 (CIFAR-10) is not run at this scale (budget); only Fig. 2 (MNIST) is"])
 
 # %% [markdown]
 # **The paper's claim.** The sampling number is the number of samples CAT draws (and
@@ -121,8 +119,8 @@ def setup_sentence(t: pd.DataFrame) -> str:
 
 
 setup_t = setup()
-display(Markdown(setup_sentence(setup_t)))
-display(setup_t)
+show(setup_sentence(setup_t))
+show(setup_t)
 
 # %% [markdown]
 # ## Accuracy against iterations (the paper's axes)
@@ -162,8 +160,8 @@ level_tables = {m: pd.concat({label: tables.time_to_level_table(fam, lv, m).rena
                               for label, fam in by_method.items()}, names=["method"])
                 for m, lv in levels.items()}
 for m, t in level_tables.items():
-    display(Markdown(f"**{m.split('_')[0]} accuracy {100 * levels[m]:.1f}%**"))
-    display(t)
+    show(f"**{m.split('_')[0]} accuracy {100 * levels[m]:.1f}%**")
+    show(t)
 
 
 # %% [markdown]
@@ -218,9 +216,9 @@ def shape_sentence(t: pd.DataFrame) -> str:
 
 
 shape = shape_table()
-display(shape)
+show(shape)
 reading = f"**Reading ({claims.SMOKE}).** " if scope.profile == "smoke" else "**Reading.** "
-display(Markdown(reading + shape_sentence(shape)))
+show(reading + shape_sentence(shape))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Training time (left) and sample passes (right) until the robust level is first reached, per sampling number, CAT beside PGD-AT (means over the runs that reached it; the label gives how many did; no bar: none did).", "name": "cat-fig2-3-level"}}
 t = level_tables["robust_acc"]
@@ -248,8 +246,8 @@ plt.show()
 # per-epoch one. Mean, sd and number of seeds, in %:
 
 # %% tags=["hide-input"]
-display(Markdown("Robust accuracy: " + stats.evaluation_label(next(iter(runs.values())), "robust_acc") + "."))
-display(tables.final_table(runs, ["clean_acc", "robust_acc"]))
+show("Robust accuracy: " + stats.evaluation_label(next(iter(runs.values())), "robust_acc") + ".")
+show(tables.final_table(runs, ["clean_acc", "robust_acc"]))
 
 # %% [markdown]
 # ## Verdict
@@ -261,7 +259,7 @@ display(tables.final_table(runs, ["clean_acc", "robust_acc"]))
 
 # %% tags=["hide-input"]
 def testable_note() -> str:
-    untestable = [(c, v) for c, v in evaluated if v.verdict == "not testable at this scale"]
+    untestable = [(c, v) for c, v in page.evaluated if v.verdict == "not testable at this scale"]
     if not untestable:
         return ""
     one = [n for n in numbers if len(cat[n]) < 2]
@@ -270,14 +268,14 @@ def testable_note() -> str:
                "still shown above" if one else "") + ".")
 
 
-display(Markdown(f"Intervals at {stats.LEVEL:.0%} (Welch)."))
-display(Markdown(pages.verdicts_markdown(evaluated)))
+show(f"Intervals at {stats.LEVEL:.0%} (Welch).")
+page.show_verdicts()
 if note := testable_note():
-    display(Markdown(note))
-display(Markdown(pages.numbers_from([r for rs in runs.values() for r in rs])))
+    show(note)
+show(pages.numbers_from([r for rs in runs.values() for r in rs]))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

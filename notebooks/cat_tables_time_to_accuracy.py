@@ -24,22 +24,19 @@ import math
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, figures, pages, paper, stats, tables
+from advsel.repro import claims, figures, pages, paper, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "cat_tables_time_to_accuracy"
-params = pages.check_parameters(PAGE, profile=profile, device=device, seeds=seeds, cifar_seeds=cifar_seeds)
-scope = Scope(profile, "mnist", device, params["seeds"])
-scopes = {"mnist": scope, "cifar10": scope.replace(dataset="cifar10", seeds=params["cifar_seeds"])}
+page = open_page("cat_tables_time_to_accuracy", profile=profile, device=device, seeds=seeds, cifar_seeds=cifar_seeds)
+scopes = page.scopes
 AT, CAT, UNIFORM = claims.AT_TIMED, claims.CAT_TIMED, claims.UNIFORM_TIMED
 FAMILIES = {"mnist": (AT, CAT, UNIFORM), "cifar10": (AT, CAT)}  # the control runs on MNIST only
 runs = {ds: {claims.name(f): s.results(f) for f in FAMILIES[ds]} for ds, s in scopes.items()}
 A, C, U = (claims.name(f) for f in (AT, CAT, UNIFORM))
 TITLE = {"mnist": "Table 1 (MNIST)", "cifar10": "Table 2 (CIFAR-10)"}
-evaluated = claims.evaluate_claims(scope, PAGE, {ds: s.seeds for ds, s in scopes.items()})
-display(Markdown(pages.summary_box(evaluated, {f"{ds} {m}": rs for ds, r in runs.items() for m, rs in r.items()},
-                                   "CAT", ["the verdicts use relative accuracy levels, not the paper's (see Levels)"])))
+page.summary({f"{ds} {m}": rs for ds, r in runs.items() for m, rs in r.items()},
+             ["the verdicts use relative accuracy levels, not the paper's (see Levels)"])
 
 # %% [markdown]
 # **The paper's claim.** Fan et al. train ResNet-18 with vanilla PGD adversarial training
@@ -58,11 +55,11 @@ printed = pd.DataFrame([{"table": TITLE[ds], "accuracy": m.split("_")[0], "level
                          "AT": at, "CAT": cat, "speed-up": at / cat}
                         for ds, t in paper.CAT_PAPER_TABLES.items() for m, rows in t.items()
                         for lv, (at, cat) in rows.items()]).set_index(["table", "accuracy", "level (%)"])
-display(printed.style.format({"AT": "{:,.2f}", "CAT": "{:,.2f}", "speed-up": "{:.2f}x"}))
-display(Markdown("Units: " + ", ".join(f"{TITLE[ds]} {u}" for ds, u in paper.CAT_PAPER_UNITS.items()) + ". "
-                 + "; ".join(f"{TITLE[ds]}: speed-ups {min(paper.paper_speedups(ds)):.2f}x to "
-                             f"{max(paper.paper_speedups(ds)):.2f}x, median {paper.paper_median_speedup(ds):.2f}x"
-                             for ds in paper.CAT_PAPER_TABLES) + "."))
+show(printed.style.format({"AT": "{:,.2f}", "CAT": "{:,.2f}", "speed-up": "{:.2f}x"}))
+show("Units: " + ", ".join(f"{TITLE[ds]} {u}" for ds, u in paper.CAT_PAPER_UNITS.items()) + ". "
+     + "; ".join(f"{TITLE[ds]}: speed-ups {min(paper.paper_speedups(ds)):.2f}x to "
+                 f"{max(paper.paper_speedups(ds)):.2f}x, median {paper.paper_median_speedup(ds):.2f}x"
+                 for ds in paper.CAT_PAPER_TABLES) + ".")
 
 # %% [markdown]
 # **What we run.** PGD-AT (run family `timed:robust`) and CAT (`timed:cat`) at the same
@@ -87,7 +84,7 @@ def schedule(ds: str) -> str:
             f"iterations, evaluated {times} per epoch (every {steps / per_epoch:g} iterations)")
 
 
-display(Markdown("; ".join(schedule(ds) for ds in runs) + "."))
+show("; ".join(schedule(ds) for ds in runs) + ".")
 
 # %% [markdown]
 # **The control (MNIST).** CAT differs from AT in two ways at once: its batches are exactly
@@ -115,16 +112,16 @@ display(Markdown("; ".join(schedule(ds) for ds in runs) + "."))
 # average. Only the levels every run of both methods reached enter the verdict.
 
 # %% tags=["hide-input"]
-display(Markdown(f"Relative levels: {', '.join(f'{f:.0%}' for f in stats.SPEEDUP_FRACTIONS)} of the lower best "
-                 "mean accuracy of the two methods compared."))
+show(f"Relative levels: {', '.join(f'{f:.0%}' for f in stats.SPEEDUP_FRACTIONS)} of the lower best "
+     "mean accuracy of the two methods compared.")
 
 
 def show_tables(ds: str) -> None:
     """The paper's levels and the relative levels of one data set, clean and robust."""
     unit = paper.CAT_PAPER_UNITS[ds]
-    display(Markdown(f"Our times in seconds, the paper's in {unit}; passes are sample passes at that point "
-                     "(means over the runs that reached the level); *reached* = runs that reached it."))
-    display(tables.cat_table(runs[ds][A], runs[ds][C], ds))
+    show(f"Our times in seconds, the paper's in {unit}; passes are sample passes at that point "
+         "(means over the runs that reached the level); *reached* = runs that reached it.")
+    show(tables.cat_table(runs[ds][A], runs[ds][C], ds))
 
 
 # %% [markdown]
@@ -153,7 +150,7 @@ def control_table(metric: str) -> pd.DataFrame:
     return t[cols].round(2)
 
 
-display(pd.concat({m.split("_")[0]: control_table(m) for m in ("clean_acc", "robust_acc")},
+show(pd.concat({m.split("_")[0]: control_table(m) for m in ("clean_acc", "robust_acc")},
                   names=["accuracy"]))
 
 # %% [markdown]
@@ -202,16 +199,16 @@ plt.show()
 
 # %% tags=["hide-input"]
 for ds, r in runs.items():
-    display(Markdown(f"**{TITLE[ds]}**. Robust accuracy: {stats.evaluation_label(r[A], 'robust_acc')}."))
-    display(tables.final_table(r, ["clean_acc", "robust_acc"]))
+    show(f"**{TITLE[ds]}**. Robust accuracy: {stats.evaluation_label(r[A], 'robust_acc')}.")
+    show(tables.final_table(r, ["clean_acc", "robust_acc"]))
     aa = {k: [x for x in rs if stats.has_autoattack([x])] for k, rs in r.items()}
     aa = {k: rs for k, rs in aa.items() if rs}
     if aa:
         aa_seeds = sorted({x["config"]["seed"] for rs in aa.values() for x in rs})
-        display(Markdown(f"AutoAttack, for the runs that have one (seed{'s' if len(aa_seeds) != 1 else ''} "
-                         f"{', '.join(map(str, aa_seeds))}): "
-                         f"{stats.evaluation_label(next(iter(aa.values())), 'autoattack_acc')}."))
-        display(tables.final_table(aa, ["clean_acc", "robust_acc", "autoattack_acc"]))
+        show(f"AutoAttack, for the runs that have one (seed{'s' if len(aa_seeds) != 1 else ''} "
+             f"{', '.join(map(str, aa_seeds))}): "
+             f"{stats.evaluation_label(next(iter(aa.values())), 'autoattack_acc')}.")
+        show(tables.final_table(aa, ["clean_acc", "robust_acc", "autoattack_acc"]))
 
 # %% [markdown]
 # ## Verdict
@@ -223,14 +220,14 @@ for ds, r in runs.items():
 # evaluation) asks for the interval of CAT minus AT at or above minus the band:
 
 # %% tags=["hide-input"]
-display(Markdown(f"Intervals at {stats.LEVEL:.0%} (Welch); the band is {100 * stats.CLOSE_BAND:.0f} accuracy "
-                 "points (`stats.CLOSE_BAND`)."))
-display(Markdown(pages.verdicts_markdown(evaluated)))
+show(f"Intervals at {stats.LEVEL:.0%} (Welch); the band is {100 * stats.CLOSE_BAND:.0f} accuracy "
+     "points (`stats.CLOSE_BAND`).")
+page.show_verdicts()
 for ds in ("mnist", "cifar10"):
-    display(Markdown(pages.numbers_from([r for rs in runs[ds].values() for r in rs], TITLE[ds])))
+    show(pages.numbers_from([r for rs in runs[ds].values() for r in rs], TITLE[ds]))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

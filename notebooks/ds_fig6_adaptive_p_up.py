@@ -22,15 +22,14 @@ seeds = [0, 1, 2]
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
-from advsel.repro import Family, Scope, claims, figures, pages, paper, stats, tables
+from advsel.repro import Family, figures, paper, stats, tables
+from advsel.repro.notebook import open_page, show
 from advsel.repro.scope import DRIVERS
 
-PAGE = "ds_fig6_adaptive_p_up"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("ds_fig6_adaptive_p_up", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 # the train driver is Family.method("ds-adaptive") (the same config, the ledger's family; read through it so that
 # its final evaluation, AutoAttack on the first seed included, is the one cached)
 by_driver = {d: scope.results(Family.method("ds-adaptive") if d == "train" else Family.driver(d)) for d in DRIVERS}
@@ -47,14 +46,13 @@ def driver_label(d: str) -> str:
 
 
 driver_runs = {f"DS eq. (9), {driver_label(d)}": rs_d for d, rs_d in by_driver.items()}
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, driver_runs, "DS", [
+page.summary(driver_runs, [
     f"P_up has a floor `p_up_floor` = {floor}, which eq. (9) lacks; lambda is `adaptive_accuracy`, which the "
     "paper leaves open: the ledger's row checks the `" + c["adaptive_accuracy"] + f"` driver (record `{driver}`), "
     "and the page adds " + ", ".join(f"`{d}` (record `{stats.adaptive_driver(by_driver[d][0]['config'])}`, seed"
-                                     f"{'s' if len(by_driver[d]) > 1 else ''} "
-                                     f"{', '.join(str(r['config']['seed']) for r in by_driver[d])})"
-                                     for d in DRIVERS if d != c["adaptive_accuracy"])])))
+                         f"{'s' if len(by_driver[d]) > 1 else ''} "
+                         f"{', '.join(str(r['config']['seed']) for r in by_driver[d])})"
+                         for d in DRIVERS if d != c["adaptive_accuracy"])])
 
 # %% [markdown]
 # **The paper's claim.** Instead of a fixed P_up, DS can set it per epoch from "the last
@@ -100,8 +98,8 @@ display(Markdown(pages.summary_box(evaluated, driver_runs, "DS", [
 
 # %% tags=["hide-input"]
 t = paper.DS_TABLE1_S
-display(Markdown(f"Table I: eq. (9) {t['adaptive']:,.0f} s, P_up = 1 {t['p_up=1']:,.0f} s, P_up = 0.5 "
-                 f"{t['p_up=0.5']:,.0f} s; implied mean P_up {paper.ds_table1_implied_p_up():.2f}."))
+show(f"Table I: eq. (9) {t['adaptive']:,.0f} s, P_up = 1 {t['p_up=1']:,.0f} s, P_up = 0.5 "
+     f"{t['p_up=0.5']:,.0f} s; implied mean P_up {paper.ds_table1_implied_p_up():.2f}.")
 
 # %% [markdown]
 # ## P_up per epoch (Fig. 6) and the accuracy that drives it
@@ -131,9 +129,9 @@ plt.show()
 
 # %% tags=["hide-input"]
 table = tables.epoch_table(rs, ["p_up", driver, "selected_clean", "selected_adv"])
-display(table)
-display(Markdown(f"Mean P_up over the {len(table)} epochs: {table['p_up'].mean():.3f} "
-                 "(the share of the 2b' samples backpropagated on average)."))
+show(table)
+show(f"Mean P_up over the {len(table)} epochs: {table['p_up'].mean():.3f} "
+     "(the share of the 2b' samples backpropagated on average).")
 
 # %% [markdown]
 # ## Which accuracy drives eq. (9)? Three drivers and DS Table I
@@ -206,7 +204,7 @@ for d, rs_d in by_driver.items():
         "paper ratio (Table I)": paper_ratio,
     }
 cost = pd.DataFrame(rows).T.rename_axis("driver")
-display(cost.style.format({"training samples": "{:,.0f}", "steps": "{:,.0f}", "DS P_up = 1 steps": "{:,.0f}",
+show(cost.style.format({"training samples": "{:,.0f}", "steps": "{:,.0f}", "DS P_up = 1 steps": "{:,.0f}",
                            "mean P_up": "{:.3f}", "time ratio": "{:.3f}", "F + 2B ratio": "{:.3f}",
                            "time per step ratio": "{:.3f}", "F + 2B per step ratio": "{:.3f}",
                            "paper ratio (Table I)": "{:.3f}"}))
@@ -234,7 +232,7 @@ one = [d for d, rs_d in by_driver.items() if len(rs_d) < 2]
 if one:
     text += (f" The {', '.join(f'`{d}`' for d in one)} driver{'s have' if len(one) > 1 else ' has'} one seed: no "
              "interval, a reading rather than a verdict.")
-display(Markdown(text))
+show(text)
 
 # %% [markdown]
 # ## Verdict
@@ -244,11 +242,10 @@ display(Markdown(text))
 # numbers: how fast P_up reaches the floor.
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(rs)))
+page.show_verdicts(rs)
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

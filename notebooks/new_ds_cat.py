@@ -21,17 +21,15 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, figures, pages, stats, tables
+from advsel.repro import claims, figures, pages, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "new_ds_cat"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("new_ds_cat", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 runs = scope.timed_results(["robust", "ds", "cat", "ds-cat"])
 FRACTIONS = stats.BUDGET_FRACTIONS
-display(Markdown(pages.summary_box([], runs, None, [
-    "DS-CAT is our combination; no paper claims anything about it"])))
+page.summary(runs, ["DS-CAT is our combination; no paper claims anything about it"])
 
 # %% [markdown]
 # DS and CAT save work at different places. CAT (Fan et al.) chooses *which samples are
@@ -106,10 +104,10 @@ plt.show()
 
 # %% tags=["hide-input"]
 budget = stats.common_budget(runs)
-display(Markdown("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s."))
-display(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
+show("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s.")
+show(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, budget, "DS-CAT", metric)))
+    show(claims.budget_verdict(runs, budget, "DS-CAT", metric))
 
 # %% [markdown]
 # ## Accuracy at equal sample passes
@@ -118,9 +116,9 @@ for metric in ("robust_acc", "clean_acc"):
 
 # %% tags=["hide-input"]
 passes = stats.common_budget(runs, x="f2b")
-display(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
+show(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
+    show(claims.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b"))
 
 # %% [markdown]
 # ## At the end of training (equal epochs, unequal cost)
@@ -129,7 +127,7 @@ for metric in ("robust_acc", "clean_acc"):
 # Final accuracies (%) and total training cost, means over seeds; time ratio to PGD-AT:
 
 # %% tags=["hide-input"]
-display(tables.end_table(runs))
+show(tables.end_table(runs))
 
 # %% [markdown]
 # ## Verdict
@@ -139,13 +137,12 @@ display(tables.end_table(runs))
 # table, not typed):
 
 # %% tags=["hide-input"]
-result = f"**Result ({claims.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
-display(Markdown(result + claims.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
-                 + claims.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
-display(Markdown(pages.numbers_from(runs["DS-CAT"])))
+show(page.lead("Result") + claims.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
+     + claims.budget_verdict(runs, budget, "DS-CAT", "clean_acc"))
+show(pages.numbers_from(runs["DS-CAT"]))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

@@ -25,20 +25,18 @@ import statistics
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, figures, pages, stats, tables
+from advsel.repro import claims, figures, pages, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "which_selection"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("which_selection", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 runs = scope.timed_results(["robust", "ds", "cat", "ds-cat", "prescreen"])
 REFERENCE, NEW = "PGD-AT", "prescreen"
 FRACTIONS = stats.BUDGET_FRACTIONS
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, None, [
+page.summary(runs, [
     "prescreen is our method, inspired by selective adversarial training, adversarial coreset selection and "
-    "InfoBatch; it is in neither paper, DS-CAT is our combination of the two papers' methods"])))
+    "InfoBatch; it is in neither paper, DS-CAT is our combination of the two papers' methods"])
 
 # %% [markdown]
 # Every method on this page trains a model as robust as PGD-AT's, or tries to, for less.
@@ -125,14 +123,14 @@ cfg = runs[NEW][0]["config"]
 K, share = cfg["steps"], cfg["attack_share"]
 trained = 1.0 if cfg["unattacked"] == "clean" else share
 model_new, model_at = 1 + 3 * share * K + 3 * trained, 3 * K + 3
-display(Markdown(
+show(
     f"By the pass model (a backward pass costs about two forward passes), a PGD-AT step costs 3K + 3 = "
     f"{model_at} forward-pass equivalents per drawn sample with K = {K} training PGD steps, the attack "
     f"{100 * K / (K + 1):.0f} % of it. prescreen with attack share {share} and `unattacked={cfg['unattacked']!r}` "
     f"costs 1 (screening) + 3 x {share} x K (attack) + 3 x {trained} (training) = {model_new:g}, "
     f"{model_new / model_at:.2f} x PGD-AT's. Measured on our runs (means over seeds; `time` and `attack` include "
-    "the screening pass for prescreen, DS's and DS-CAT's scoring pass is in their training phase):"))
-display(step_costs(runs))
+    "the screening pass for prescreen, DS's and DS-CAT's scoring pass is in their training phase):")
+show(step_costs(runs))
 
 # %% [markdown]
 # ## Accuracy against training time and against sample passes
@@ -184,11 +182,11 @@ for m, lvs in levels.items():
     t = pd.concat({f"{100 * lv:.1f}% ({what})": level_table(m, lv) for what, lv in lvs.items()},
                   names=["level", "method"])
     level_tables[m] = t
-    display(Markdown(f"**{m.split('_')[0]} accuracy** (per-epoch evaluation: "
-                     + ("clean" if m == "clean_acc" else
-                        f"PGD-{runs[REFERENCE][0]['config']['eval_steps']}")
-                     + f", {runs[REFERENCE][0]['test_size']:,} test samples)"))
-    display(t)
+    show(f"**{m.split('_')[0]} accuracy** (per-epoch evaluation: "
+         + ("clean" if m == "clean_acc" else
+            f"PGD-{runs[REFERENCE][0]['config']['eval_steps']}")
+         + f", {runs[REFERENCE][0]['test_size']:,} test samples)")
+    show(t)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Training time (left) and sample passes (right) until PGD-AT's final robust accuracy (the lowest over its seeds, the ledger's level) is first reached, per method (mean over the runs that reached it; the label gives how many did; no bar: none did).", "name": "which-selection-level"}}
 top = level_table("robust_acc", target)
@@ -211,10 +209,10 @@ plt.show()
 
 # %% tags=["hide-input"]
 budget = stats.common_budget(runs)
-display(Markdown("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s."))
-display(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
+show("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s.")
+show(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, budget, NEW, metric)))
+    show(claims.budget_verdict(runs, budget, NEW, metric))
 
 # %% [markdown]
 # ## Accuracy at equal sample passes
@@ -223,9 +221,9 @@ for metric in ("robust_acc", "clean_acc"):
 
 # %% tags=["hide-input"]
 passes = stats.common_budget(runs, x="f2b")
-display(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
+show(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(claims.budget_verdict(runs, passes, NEW, metric, x="f2b")))
+    show(claims.budget_verdict(runs, passes, NEW, metric, x="f2b"))
 
 # %% [markdown]
 # ## At the end of training (equal epochs, unequal cost)
@@ -234,7 +232,7 @@ for metric in ("robust_acc", "clean_acc"):
 # seeds; time ratio to PGD-AT:
 
 # %% tags=["hide-input"]
-display(tables.end_table(runs))
+show(tables.end_table(runs))
 
 # %% [markdown]
 # ## Final evaluation
@@ -244,8 +242,8 @@ display(tables.end_table(runs))
 # samples; the line below says what these runs used). Mean, sd and number of seeds, in %:
 
 # %% tags=["hide-input"]
-display(Markdown("Robust accuracy: " + stats.evaluation_label(runs[REFERENCE], "robust_acc") + "."))
-display(tables.final_table(runs))
+show("Robust accuracy: " + stats.evaluation_label(runs[REFERENCE], "robust_acc") + ".")
+show(tables.final_table(runs))
 
 # %% [markdown]
 # AutoAttack (standard), for the seed-0 run of each method only (one run: no sd):
@@ -254,12 +252,12 @@ display(tables.final_table(runs))
 aa_runs = {k: [r for r in rs if stats.has_autoattack([r])] for k, rs in runs.items()}
 aa_runs = {k: rs for k, rs in aa_runs.items() if rs}
 if aa_runs:
-    display(Markdown("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc")
-                     + "."))
-    display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+    show("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc")
+         + ".")
+    show(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
 else:
-    display(Markdown("*No run of this page has an AutoAttack evaluation (the smoke profile has none, and only "
-                     "seed 0 of the CIFAR-10 runs gets one).*"))
+    show("*No run of this page has an AutoAttack evaluation (the smoke profile has none, and only "
+         "seed 0 of the CIFAR-10 runs gets one).*")
 
 # %% [markdown]
 # ## Verdicts
@@ -269,9 +267,9 @@ else:
 # [claims ledger](ledger.ipynb) states the test).
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated) if evaluated
-                 else "*No claim is registered for this page yet.*"))
-display(Markdown(pages.numbers_from(runs[NEW])))
+show(pages.verdicts_markdown(page.evaluated) if page.evaluated
+     else "*No claim is registered for this page yet.*")
+show(pages.numbers_from(runs[NEW]))
 
 # %% [markdown]
 # ## Which method should I use?
@@ -318,10 +316,10 @@ def advice():
 
 
 result = f"**Result ({claims.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
-display(Markdown(result + advice()))
+show(result + advice())
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()
