@@ -9,10 +9,14 @@ of :mod:`~advsel.repro.tables`; the sentences are plain Markdown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import statistics
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import stats
+import numpy as np
+import pandas as pd
+
+from . import stats, tables
 
 Result = dict[str, Any]
 
@@ -44,3 +48,120 @@ def rows_per_paper(evaluated: Sequence[tuple[Any, Any]]) -> str:
     for c, _ in evaluated:
         counts[c.paper] = counts.get(c.paper, 0) + 1
     return ", ".join(f"{n} {'of our own' if p == 'ours' else f'from {p}'}" for p, n in counts.items())
+
+
+# ---------------------------------------------------------------------------- CAT Fig. 1
+def similarity_baseline_sentence(base: pd.DataFrame, what: str) -> str:
+    """The same-sample cosine against the same-class baseline (``base``:
+    :func:`~advsel.repro.tables.similarity_baseline_frame`): both means, the paired interval of their difference
+    over seeds, and whether the baseline itself passes the verdict's threshold."""
+    same, other = tables.similarity_run_means(base)
+    if not same:
+        return f"{what}: no probe class had two samples, so there is no baseline."
+    pairs = base["pairs"].mean()
+    text = (f"{what}: the same sample's predictions have a mean cosine of {statistics.fmean(same):.4f}; two "
+            f"different samples of the same class, at the same iteration, {statistics.fmean(other):.4f} "
+            f"({pairs:.0f} pairs per measurement on average; means over epochs, then over {len(same)} run(s)). ")
+    if len(same) >= 2:
+        iv = stats.paired_interval(same, other)
+        where = "above" if iv.lo > 0 else "below" if iv.hi < 0 else "not distinguishable from"
+        text += (f"Same sample minus baseline: {iv.estimate:+.4f} [{iv.lo:+.4f}, {iv.hi:+.4f}] (paired t "
+                 f"{iv.level:.0%} interval over seeds): the same-sample cosine is {where} the baseline. ")
+    else:
+        text += "One run: no interval for the difference. "
+    if statistics.fmean(other) >= stats.SIMILAR_COSINE:
+        text += (f"The baseline itself is at or above the threshold {stats.SIMILAR_COSINE} that the verdict asks of "
+                 "the same-sample cosine, so passing the threshold does not by itself show that a sample's "
+                 "prediction is stable; only the margin over the baseline does.")
+    else:
+        text += (f"The baseline is below the threshold {stats.SIMILAR_COSINE} that the verdict asks of the "
+                 "same-sample cosine.")
+    return text
+
+
+def gain_rank_sentence(gains: pd.DataFrame) -> str:
+    """How well a sample's eq. (3) gain keeps its rank between CAT's draws (``gains``:
+    :func:`~advsel.repro.tables.gain_rank_frame`): the mean Spearman correlation per run, its spread over
+    epochs, pairs and gaps, and the t interval of the per-run means."""
+    ok = gains.dropna(subset=["spearman"])
+    if ok.empty:
+        return "No sample was drawn twice with a gain recorded at both draws: no rank correlation to report."
+    per_run = ok.groupby("seed")["spearman"].mean()
+    by_epoch = ok.groupby("epoch")["spearman"].mean()
+    spread = f" (per-epoch means from {by_epoch.min():.3f} to {by_epoch.max():.3f})" if len(by_epoch) > 1 else ""
+    text = (f"Over {len(per_run)} run(s), the Spearman correlation of a sample's eq. (3) gain at one draw with "
+            f"its gain at the next averages {per_run.mean():.3f}{spread}, over {ok['pairs'].mean():.0f} pairs per "
+            f"epoch on average, the two draws {ok['gap (iterations)'].mean():.1f} iterations apart on average (an "
+            f"epoch has {ok['iterations per epoch'].mean():.0f}).")
+    if len(per_run) >= 2:
+        iv = stats.one_sample_interval(list(per_run))
+        text += (f" {iv.level:.0%} t interval of the per-run means: [{iv.lo:.3f}, {iv.hi:.3f}]"
+                 + ("; the ranks persist above chance (zero)." if iv.lo > 0 else
+                    "; it does not exclude zero." if iv.hi >= 0 else "; below zero."))
+    return text + (" A correlation near 1 means a stale weight ranks samples as a fresh one would; near 0, the "
+                   "weighted draw is close to a random one.")
+
+
+# ---------------------------------------------------------------------------- CAT Figs. 2-3
+def sampling_setup_sentence(setup: pd.DataFrame, batch_size: int) -> str:
+    """The sampling numbers, whether the learning rate is one linear rule in N over the runs, and the seeds of
+    each run family (``setup``: :func:`~advsel.repro.tables.sampling_setup_table`; ``batch_size``: the
+    profile's b')."""
+    numbers = list(dict.fromkeys(setup.index.get_level_values("N")))
+    ratios = setup["lr / N"].to_numpy()
+    linear = bool(np.allclose(ratios, ratios[0], rtol=1e-9))
+    lr_rule = (f"The learning rate is linear in N in every run: lr / N = {ratios[0]:.4g}, i.e. lr = "
+               f"{ratios[0] * batch_size:g} x N / {batch_size} (the profile's b' = {batch_size})."
+               if linear else "The learning rate is **not** one linear rule over these runs: lr / N = "
+               + ", ".join(f"{v:.4g}" for v in ratios) + ".")
+    by_seeds: dict[str, list[str]] = {}
+    for (label, n), row in setup.iterrows():
+        by_seeds.setdefault(row["seeds"], []).append(f"{label} N = {n}")
+    seeds_text = "; ".join(f"seed{'s' if ',' in s else ''} {s}: {', '.join(v)}" for s, v in by_seeds.items())
+    return (f"Sampling numbers: {', '.join(map(str, numbers))}. {lr_rule} Seeds per run family ({seeds_text}); "
+            "`Scope.seeds_of` gives the sampling numbers other than the profile's b' the first seed only, for "
+            "budget.")
+
+
+def sampling_shape_sentence(shape: pd.DataFrame, by_method: Mapping[str, Mapping[int, Sequence[Result]]]) -> str:
+    """The sampling numbers of each method fastest first, whether CAT and PGD-AT order them alike (then the
+    dependence on N is SGD's, not CAT's), and which numbers ran with one seed (``shape``:
+    :func:`~advsel.repro.tables.sampling_shape_table`; ``by_method`` = {method: {N: runs}})."""
+    numbers = list(shape.index)
+    out, order = [], {}
+    for label in by_method:
+        col = shape[f"{label} time (s)"].dropna().sort_values()
+        if col.empty:
+            out.append(f"no sampling number of {label} had every run reach the level")
+            continue
+        order[label] = list(col.index)
+        missing = sorted(set(numbers) - set(col.index))
+        out.append(f"{label}: " + " < ".join(f"N = {n} ({v:.3g} s)" for n, v in col.items())
+                   + (f", N = {', '.join(map(str, missing))} not reached by every run" if missing else ""))
+    text = "Time to the robust level, fastest first: " + "; ".join(out) + "."
+    if len(order) == 2 and all(len(v) == len(numbers) for v in order.values()):
+        a, b = order["CAT"], order["PGD-AT"]
+        if a == b:
+            text += (" Both methods order the sampling numbers the same way: the direction of the dependence on N is "
+                     "shared with plain PGD-AT (SGD's batch-size effect), not specific to CAT.")
+        else:
+            shared = ([f"both are fastest at N = {a[0]}"] if a[0] == b[0] else []) \
+                + ([f"both are slowest at N = {a[-1]}"] if a[-1] == b[-1] else [])
+            text += (" The two methods order the sampling numbers differently"
+                     + (f"; {' and '.join(shared)}, which is then not specific to CAT" if shared else "") + ".")
+    one = [n for n in numbers if any(len(fam[n]) < 2 for fam in by_method.values())]
+    if one:
+        text += (f" N = {', '.join(map(str, one))} ran with one seed: those times have no interval, so neither "
+                 "ordering is established, and timing noise alone can swap close values.")
+    return text
+
+
+def untestable_note(evaluated: Sequence[tuple[Any, Any]], one_seed: Sequence[int]) -> str:
+    """The claims not testable at this scale with their reasons, and the sampling numbers ``one_seed`` that ran
+    with one seed; "" when every claim was testable."""
+    untestable = [(c, v) for c, v in evaluated if v.verdict == "not testable at this scale"]
+    if not untestable:
+        return ""
+    return ("Not testable at this scale: " + "; ".join(f"`{c.id}` ({v.headline})" for c, v in untestable)
+            + (f". N = {', '.join(map(str, one_seed))} ran with one seed, which has no interval; the measured times "
+               "are still shown above" if one_seed else "") + ".")

@@ -4,10 +4,12 @@ Accuracies are shown in percent.
 
 - :func:`final_table`, :func:`epoch_table` — final-epoch and per-epoch summaries (DS pages).
 - :func:`cost_table` — DS Table I: total training cost per method.
-- :func:`similarity_frame`, :func:`similarity_summary` — CAT Fig. 1.
+- :func:`similarity_frame`, :func:`similarity_summary`, :func:`similarity_baseline_frame`,
+  :func:`similarity_with_baseline`, :func:`gain_rank_frame` — CAT Fig. 1.
 - :func:`level_table`, :func:`speedup_table`, :func:`cat_table` — CAT Tables 1-2: time and
   passes to an accuracy level, AT vs CAT, the paper's numbers beside.
-- :func:`time_to_level_table` — CAT Figs. 2-3: time to a level per sampling number.
+- :func:`time_to_level_table`, :func:`time_to_level_by_method`, :func:`sampling_setup_table`,
+  :func:`sampling_shape_table` — CAT Figs. 2-3: time to a level per sampling number.
 - :func:`budget_table`, :func:`end_table` — accuracy within equal training budgets, and at the end.
 - :func:`ledger_table`, :func:`html_table`, :func:`verdict_counts` — the claims ledger.
 """
@@ -143,6 +145,56 @@ def similarity_summary(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns="seed").groupby(["method", "epoch"], sort=False).mean()
 
 
+def similarity_baseline_frame(rs: Sequence[Result], gap: str = "step") -> pd.DataFrame:
+    """Per (seed, epoch) of the runs ``rs``: the mean same-sample cosine (``same sample``) and the same-class
+    baseline's mean (``same class``) and quantiles (``base_q10`` ...), with the number of same-class
+    ``pairs``; read from the probe's ``similarity_{gap}`` records (NaN where no probe class had two samples)."""
+    rows = []
+    for r in rs:
+        for e in r["epochs"]:
+            m = e.get(f"similarity_{gap}")
+            if m is None:
+                continue
+            base = m.get("cosine_same_class") or {}
+            rows.append({"seed": r["config"]["seed"], "epoch": e["epoch"], "same sample": m["cosine"]["mean"],
+                         "same class": base.get("mean", math.nan),
+                         **{f"base_{q}": base.get(q, math.nan) for q in QKEYS},
+                         "pairs": m.get("same_class_pairs", 0)})
+    return pd.DataFrame(rows, columns=["seed", "epoch", "same sample", "same class",
+                                       *[f"base_{q}" for q in QKEYS], "pairs"])
+
+
+def similarity_run_means(base: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """Per seed with a baseline, the mean over epochs of the same-sample and of the same-class cosine
+    (``base``: :func:`similarity_baseline_frame`)."""
+    g = base.dropna(subset=["same class"]).groupby("seed")[["same sample", "same class"]].mean()
+    return list(g["same sample"]), list(g["same class"])
+
+
+def similarity_with_baseline(df: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """:func:`similarity_summary` of ``df`` with the same-class baseline's seed-averaged mean and pairs beside
+    (``baseline mean``, ``baseline pairs``; ``base``: :func:`similarity_baseline_frame`)."""
+    b = base.drop(columns="seed").groupby("epoch")[["same class", "pairs"]].mean()
+    b = b.rename(columns={"same class": "baseline mean", "pairs": "baseline pairs"})
+    return similarity_summary(df).join(b, on="epoch")
+
+
+def gain_rank_frame(rs: Sequence[Result]) -> pd.DataFrame:
+    """Per (seed, epoch) of the runs ``rs``: the Spearman correlation of CAT's eq. (3) gains between a sample's
+    consecutive draws, the number of pairs, the mean gap between the draws and the iterations of an epoch."""
+    rows = [{"seed": r["config"]["seed"], "epoch": e["epoch"], "spearman": e["gain_spearman"],
+             "pairs": e.get("gain_spearman_pairs", 0), "gap (iterations)": e.get("gain_spearman_gap_steps", math.nan),
+             "iterations per epoch": e["steps"]}
+            for r in rs for e in r["epochs"] if "gain_spearman" in e]
+    return pd.DataFrame(rows, columns=["seed", "epoch", "spearman", "pairs", "gap (iterations)",
+                                       "iterations per epoch"])
+
+
+def per_epoch_means(df: pd.DataFrame) -> pd.DataFrame:
+    """The seed-average of every column of a per (seed, epoch) frame, per epoch."""
+    return df.drop(columns="seed").groupby("epoch").mean()
+
+
 # ---------------------------------------------------------------------------- CAT Tables 1-2, Figs. 2-3
 def _level_columns(label: str, s: stats.LevelStats) -> dict[str, Any]:
     return {f"{label} time (s)": _nan(s.mean("time_s")), f"{label} fwd passes": _nan(s.mean("forward_passes")),
@@ -220,6 +272,46 @@ def time_to_level_table(runs: Runs, level: float, metric: str = "robust_acc") ->
                      "reached": f"{s.reached}/{s.runs}"})
     return pd.DataFrame(rows).set_index("key").round({"time (s)": 2, "iterations": 0, "epoch": 2,
                                                       "passes (F + 2B)": 0})
+
+
+def sampling_setup_table(by_method: Mapping[str, Mapping[int, Sequence[Result]]]) -> pd.DataFrame:
+    """Per method and sampling number N (``by_method`` = {method: {N: runs}}), from the runs' configs: learning
+    rate, lr / N, iterations and evaluations per epoch, epochs and seeds."""
+    rows = []
+    for label, fam in by_method.items():
+        for n, rs in fam.items():
+            r0 = rs[0]
+            rows.append({"method": label, "N": n, "learning rate": r0["config"]["lr"],
+                         "lr / N": r0["config"]["lr"] / r0["config"]["batch_size"],
+                         "iterations per epoch": r0["epochs"][0]["steps"],
+                         "evaluations per epoch": len(r0["evals"]) / len(r0["epochs"]),
+                         "epochs": r0["config"]["epochs"],
+                         "seeds": ", ".join(str(s) for s in sorted(r["config"]["seed"] for r in rs))})
+    return pd.DataFrame(rows).set_index(["method", "N"])
+
+
+def time_to_level_by_method(by_method: Mapping[str, Runs], level: float, metric: str) -> pd.DataFrame:
+    """:func:`time_to_level_table` of each method's runs by sampling number, indexed by (method, N)."""
+    return pd.concat({label: time_to_level_table(fam, level, metric).rename_axis("N")
+                      for label, fam in by_method.items()}, names=["method"])
+
+
+def sampling_shape_table(by_method: Mapping[str, Mapping[int, Sequence[Result]]], level: float,
+                         metric: str = "robust_acc") -> pd.DataFrame:
+    """Per sampling number N: each method's mean time to ``level`` (only where every run reached it), CAT over
+    PGD-AT at the same N, and each method's time relative to its own at the smallest N (``by_method`` =
+    {method: {N: runs}} with the methods ``CAT`` and ``PGD-AT``)."""
+    times = {label: {n: stats.time_to_level(rs, level, metric) for n, rs in fam.items()}
+             for label, fam in by_method.items()}
+    numbers = list(next(iter(by_method.values())))
+    rows = []
+    for n in numbers:
+        row = {"N": n, **{f"{label} time (s)": _nan(t[n]) for label, t in times.items()}}
+        row["CAT / PGD-AT"] = row["CAT time (s)"] / row["PGD-AT time (s)"]
+        for label, t in times.items():
+            row[f"{label} / {label} at N = {numbers[0]}"] = _nan(t[n]) / _nan(t[numbers[0]])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("N").round(3)
 
 
 # ---------------------------------------------------------------------------- equal budgets
