@@ -21,10 +21,8 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
-from advsel.repro import Family, figures, paper, stats, tables
+from advsel.repro import Family, figures, paper, readings, stats, tables
 from advsel.repro.notebook import open_page, show
 from advsel.repro.scope import DRIVERS
 
@@ -37,22 +35,8 @@ rs = by_driver["train"]
 c = rs[0]["config"]
 floor, driver = c["p_up_floor"], stats.adaptive_driver(c)
 
-
-def driver_label(d: str) -> str:
-    r = by_driver[d][0]
-    where = "on the scored 2b' training samples" if d == "train" else \
-        f"on a {r['config']['validation_size']:,}-sample validation split"
-    return f"{d} accuracy {where}"
-
-
-driver_runs = {f"DS eq. (9), {driver_label(d)}": rs_d for d, rs_d in by_driver.items()}
-page.summary(driver_runs, [
-    f"P_up has a floor `p_up_floor` = {floor}, which eq. (9) lacks; lambda is `adaptive_accuracy`, which the "
-    "paper leaves open: the ledger's row checks the `" + c["adaptive_accuracy"] + f"` driver (record `{driver}`), "
-    "and the page adds " + ", ".join(f"`{d}` (record `{stats.adaptive_driver(by_driver[d][0]['config'])}`, seed"
-                         f"{'s' if len(by_driver[d]) > 1 else ''} "
-                         f"{', '.join(str(r['config']['seed']) for r in by_driver[d])})"
-                         for d in DRIVERS if d != c["adaptive_accuracy"])])
+driver_runs = {f"DS eq. (9), {readings.driver_label(d, rs_d)}": rs_d for d, rs_d in by_driver.items()}
+page.summary(driver_runs, [readings.drivers_note(by_driver, c)])
 
 # %% [markdown]
 # **The paper's claim.** Instead of a fixed P_up, DS can set it per epoch from "the last
@@ -148,15 +132,7 @@ axes[0].axhline(floor, ls=":", color="black", label=f"floor {floor}")
 axes[0].set_ylim(0, 1.05)
 axes[0].legend(fontsize=8)
 axes[0].set_title("P_up per epoch, by driver")
-for i, (label, rs_d) in enumerate(driver_runs.items()):
-    key = stats.adaptive_driver(rs_d[0]["config"])
-    means = stats.epoch_means(rs_d, [key])
-    axes[1].plot(list(means), [100 * m[key] for m in means.values()], marker="o", ms=4, color=f"C{i}",
-                 label=f"{key} ({label.split(',')[1].strip()})")
-axes[1].set(xlabel="epoch", ylabel="driving accuracy (%)", title="the accuracy that sets the next P_up")
-axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
-axes[1].grid(alpha=0.3)
-axes[1].legend(fontsize=8)
+figures.driving_accuracy(axes[1], driver_runs)
 fig.tight_layout()
 plt.show()
 
@@ -164,8 +140,7 @@ plt.show()
 # Per epoch, P_up of each driver (mean over its seeds):
 
 # %% tags=["hide-input"]
-pd.DataFrame({d: pd.Series({ep: m["p_up"] for ep, m in stats.epoch_means(rs_d, ["p_up"]).items()})
-              for d, rs_d in by_driver.items()}).rename_axis("epoch").round(3)
+tables.p_up_by_driver(by_driver)
 
 # %% [markdown]
 # **Cost against DS Table I.** Table I's eq. (9) run costs about as much as P_up = 1, which
@@ -177,62 +152,14 @@ pd.DataFrame({d: pd.Series({ep: m["p_up"] for ep, m in stats.epoch_means(rs_d, [
 # steps; the per-step ratios remove that difference.
 
 # %% tags=["hide-input"]
-ref_all = scope.results(Family.ds(1.0))
 paper_ratio = paper.ds_table1_ratio("adaptive")
-
-
-def mean(f, xs):  # the mean over runs of f(run)
-    return stats.mean_sd([f(r) for r in xs])[0]
-
-
-rows = {}
-for d, rs_d in by_driver.items():
-    seeds_d = {r["config"]["seed"] for r in rs_d}
-    ref = [r for r in ref_all if r["config"]["seed"] in seeds_d] or ref_all  # DS P_up = 1, the same seeds
-    rows[d] = {
-        "seeds": ", ".join(map(str, sorted(seeds_d))),
-        "training samples": mean(lambda r: r["train_size"], rs_d),
-        "steps": mean(stats.steps_of, rs_d), "DS P_up = 1 steps": mean(stats.steps_of, ref),
-        "mean P_up": mean(lambda r: stats.mean_sd([e["p_up"] for e in r["epochs"]])[0], rs_d),
-        "time ratio": stats.mean_sd(stats.total_costs(rs_d))[0] / stats.mean_sd(stats.total_costs(ref))[0],
-        "F + 2B ratio": mean(lambda r: stats.per_step(r)["f2b"] * stats.steps_of(r), rs_d)
-        / mean(lambda r: stats.per_step(r)["f2b"] * stats.steps_of(r), ref),
-        "time per step ratio": mean(lambda r: stats.per_step(r)["time_s"], rs_d)
-        / mean(lambda r: stats.per_step(r)["time_s"], ref),
-        "F + 2B per step ratio": mean(lambda r: stats.per_step(r)["f2b"], rs_d)
-        / mean(lambda r: stats.per_step(r)["f2b"], ref),
-        "paper ratio (Table I)": paper_ratio,
-    }
-cost = pd.DataFrame(rows).T.rename_axis("driver")
+cost = tables.driver_cost_table(by_driver, scope.results(Family.ds(1.0)), paper_ratio)
 show(cost.style.format({"training samples": "{:,.0f}", "steps": "{:,.0f}", "DS P_up = 1 steps": "{:,.0f}",
-                           "mean P_up": "{:.3f}", "time ratio": "{:.3f}", "F + 2B ratio": "{:.3f}",
-                           "time per step ratio": "{:.3f}", "F + 2B per step ratio": "{:.3f}",
-                           "paper ratio (Table I)": "{:.3f}"}))
-closest = min(cost.index, key=lambda d: abs(cost.loc[d, "time ratio"] - paper_ratio))
-closest_step = min(cost.index, key=lambda d: abs(cost.loc[d, "F + 2B per step ratio"] - paper_ratio))
-text = (f"The eq. (9) driver that matches DS Table I, i.e. whose total training time relative to DS P_up = 1 is "
-        f"closest to the paper's {paper_ratio:.3f}, is **`{closest}`** ({cost.loc[closest, 'time ratio']:.3f}; "
-        + ", ".join(f"`{d}` {cost.loc[d, 'time ratio']:.3f}" for d in cost.index if d != closest) + "). ")
-passes = ", ".join(f"`{d}` {cost.loc[d, 'F + 2B per step ratio']:.3f}" for d in cost.index)
-text += ("In sample passes F + 2B per step (exact, free of timing noise and of the number of steps) "
-         + ("the same driver is closest" if closest_step == closest else f"`{closest_step}` is closest")
-         + f" ({passes}). ")
-off = cost.loc[closest, "time per step ratio"] / cost.loc[closest, "F + 2B per step ratio"]
-if abs(off - 1) > stats.COST_BAND:
-    text += (f"`{closest}`'s training time per step is {cost.loc[closest, 'time per step ratio']:.3f} of DS P_up = 1's "
-             f"while its sample passes per step are {cost.loc[closest, 'F + 2B per step ratio']:.3f}: its wall time "
-             f"departs from its passes by more than the cost band ({stats.COST_BAND:.0%}), so its time match reflects "
-             "timing noise on the shared machine (or a cost the pass count misses) rather than its P_up schedule. ")
-inside = [d for d in cost.index if abs(cost.loc[d, "F + 2B per step ratio"] / paper_ratio - 1) <= stats.COST_BAND]
-text += ("Within the cost band of the paper's ratio in passes per step: "
-         + (", ".join(f"`{d}`" for d in inside) if inside else "no driver") + ". "
-         + f"Table I implies a mean P_up of about {paper.ds_table1_implied_p_up():.2f} (see above); ours: "
-         + ", ".join(f"`{d}` {cost.loc[d, 'mean P_up']:.2f}" for d in cost.index) + ".")
-one = [d for d, rs_d in by_driver.items() if len(rs_d) < 2]
-if one:
-    text += (f" The {', '.join(f'`{d}`' for d in one)} driver{'s have' if len(one) > 1 else ' has'} one seed: no "
-             "interval, a reading rather than a verdict.")
-show(text)
+                        "mean P_up": "{:.3f}", "time ratio": "{:.3f}", "F + 2B ratio": "{:.3f}",
+                        "time per step ratio": "{:.3f}", "F + 2B per step ratio": "{:.3f}",
+                        "paper ratio (Table I)": "{:.3f}"}))
+show(readings.driver_match(cost, paper_ratio, paper.ds_table1_implied_p_up(),
+                           [d for d, rs_d in by_driver.items() if len(rs_d) < 2]))
 
 # %% [markdown]
 # ## Verdict

@@ -128,6 +128,22 @@ def eq9_without_floor(ax: Any, rs: Sequence[Result], driver: str, label: str) ->
     ax.plot([e["epoch"] for e in rs[0]["epochs"]], mean, ls="--", color="grey", label=label)
 
 
+def driving_accuracy(ax: Any, driver_runs: Runs) -> None:
+    """The accuracy that drives DS eq. (9) per epoch (mean over seeds), one line per driver; ``driver_runs``:
+    {"DS eq. (9), <driver label>": runs}, the legend naming each record and driver label."""
+    from matplotlib.ticker import MaxNLocator
+
+    for i, (label, rs) in enumerate(driver_runs.items()):
+        key = stats.adaptive_driver(rs[0]["config"])
+        means = stats.epoch_means(rs, [key])
+        ax.plot(list(means), [100 * m[key] for m in means.values()], marker="o", ms=4, color=f"C{i}",
+                label=f"{key} ({label.split(',')[1].strip()})")
+    ax.set(xlabel="epoch", ylabel="driving accuracy (%)", title="the accuracy that sets the next P_up")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def stacked_bars(ax: Any, table: pd.DataFrame, columns: Sequence[str], xlabel: str) -> None:
     """Horizontal bars, one per row of ``table``, stacked from ``columns`` (e.g. attack vs training)."""
     left = pd.Series(0.0, index=table.index)
@@ -317,5 +333,34 @@ def level_bars_by_method(table: pd.DataFrame, numbers: Sequence[int], title: str
         ax.set(xlabel="sampling number N (PGD-AT: batch size)", ylabel=col, title=title)
         ax.grid(alpha=0.3, axis="y")
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def cost_curves(runs: Runs) -> Any:
+    """Clean (left) and robust (right) accuracy against training time (top) and sample passes F + 2B (bottom),
+    one line per method (:func:`time_curves`); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for row, x in enumerate(("train_time_s", "f2b")):
+        for col, metric in enumerate(("clean_acc", "robust_acc")):
+            time_curves(axes[row, col], runs, metric, x=x)
+            axes[row, col].set_title(f"{metric.split('_')[0]} accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def level_bars(table: pd.DataFrame, title: str) -> Any:
+    """Training time (left) and sample passes (right) to a level, one bar per method, labelled with how many
+    runs reached it (``table``: :func:`~advsel.repro.tables.time_to_level_table`); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for ax, col in zip(axes, ("time (s)", "passes (F + 2B)"), strict=True):
+        bars = ax.bar(list(table.index), table[col].fillna(0), color=[f"C{i}" for i in range(len(table))])
+        ax.bar_label(bars, labels=list(table["reached"]), fontsize=8)
+        ax.set(ylabel=col, title=title)
+        ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig

@@ -165,3 +165,122 @@ def untestable_note(evaluated: Sequence[tuple[Any, Any]], one_seed: Sequence[int
     return ("Not testable at this scale: " + "; ".join(f"`{c.id}` ({v.headline})" for c, v in untestable)
             + (f". N = {', '.join(map(str, one_seed))} ran with one seed, which has no interval; the measured times "
                "are still shown above" if one_seed else "") + ".")
+
+
+# ---------------------------------------------------------------------------- which selection saves time
+def prescreen_pass_model(config: Mapping[str, Any]) -> str:
+    """What a step costs by the pass model (a backward pass about two forward passes), per drawn sample: PGD-AT's
+    3K + 3 and prescreen's 1 + 3 x share x K + 3 x trained share, from a prescreen run's ``config``."""
+    k, share = config["steps"], config["attack_share"]
+    trained = 1.0 if config["unattacked"] == "clean" else share
+    model_new, model_at = 1 + 3 * share * k + 3 * trained, 3 * k + 3
+    return (f"By the pass model (a backward pass costs about two forward passes), a PGD-AT step costs 3K + 3 = "
+            f"{model_at} forward-pass equivalents per drawn sample with K = {k} training PGD steps, the attack "
+            f"{100 * k / (k + 1):.0f} % of it. prescreen with attack share {share} and "
+            f"`unattacked={config['unattacked']!r}` costs 1 (screening) + 3 x {share} x K (attack) + 3 x {trained} "
+            f"(training) = {model_new:g}, {model_new / model_at:.2f} x PGD-AT's. Measured on our runs (means over "
+            "seeds; `time` and `attack` include the screening pass for prescreen, DS's and DS-CAT's scoring pass is "
+            "in their training phase):")
+
+
+def budget_lead(runs: Mapping[str, Sequence[Result]], budget: float) -> str:
+    """Which method has the highest robust accuracy within ``budget`` seconds of training (each run's
+    evaluations within it, :func:`~advsel.repro.stats.at_budget`, collapsed runs left out) and whether its lead
+    over the second is distinguishable from zero (Welch interval); "" with fewer than two methods."""
+    within = {k: v for k, v in stats.at_budget(runs, budget, "robust_acc").items() if v}
+    mean = {k: statistics.fmean(v) for k, v in within.items()}
+    ranked = sorted(mean, key=mean.get, reverse=True)  # type: ignore[arg-type]
+    if len(ranked) < 2:
+        return ""
+    best, second = ranked[:2]
+    lead = 100 * (mean[best] - mean[second])
+    if min(len(within[best]), len(within[second])) < 2:
+        sure, why = False, "a single run on a side, no interval"
+    else:
+        iv = stats.welch_interval(within[best], within[second])
+        sure = iv.lo > 0
+        why = f"95% interval [{100 * iv.lo:+.1f}, {100 * iv.hi:+.1f}] points"
+    return (f"Within {budget:.1f} s of training (the time the fastest-finishing method needed), {best} has the "
+            f"highest robust accuracy, {100 * mean[best]:.1f}%, {lead:.1f} points above {second} ({why}). "
+            + (f"With a fixed training time, use {best}." if sure else
+               f"That lead is not distinguishable from zero at {len(within[best])} seeds: with a fixed training "
+               f"time, {best} is not clearly better than {second} here."))
+
+
+def fastest_to_level(runs: Mapping[str, Sequence[Result]], target: float, reference: str, new: str) -> str:
+    """Which method, all of whose runs reached ``target`` robust accuracy (the ``reference`` method's lowest
+    final), got there in the least training time, against the reference's time, and ``new``'s ratio to it."""
+    hits = {k: stats.level_stats(rs, target, "robust_acc") for k, rs in runs.items()}
+    full = {k: s.mean() for k, s in hits.items() if s.all_reached}
+    if not full:
+        return (f"No method had every run reach {reference}'s final robust accuracy (the lowest over its seeds, "
+                f"{100 * target:.1f}%).")
+    fastest = min(full, key=full.get)  # type: ignore[arg-type]
+    ref = f", {full[fastest] / full[reference]:.2f} x {reference}'s {full[reference]:.1f} s" \
+        if reference in full and fastest != reference else ""
+    never = [k for k in runs if k not in full]
+    text = (f"To reach {reference}'s final robust accuracy (the lowest over its seeds, {100 * target:.1f}%), "
+            f"{fastest} was the fastest method all of whose runs got there ({full[fastest]:.1f} s{ref})"
+            + (f"; not every run of {', '.join(never)} reached it" if never else "") + ".")
+    if fastest != new and new in full and reference in full:
+        text += f" {new} needed {full[new] / full[reference]:.2f} x {reference}'s time."
+    return text
+
+
+def advice(runs: Mapping[str, Sequence[Result]], budget: float, target: float, reference: str, new: str) -> str:
+    """Which method to use at this scale: :func:`budget_lead` (at a fixed training time) and
+    :func:`fastest_to_level` (to reach the reference's accuracy), in one paragraph."""
+    return " ".join(t for t in (budget_lead(runs, budget), fastest_to_level(runs, target, reference, new)) if t)
+
+
+# ---------------------------------------------------------------------------- DS Fig. 6
+def driver_label(driver: str, rs: Sequence[Result]) -> str:
+    """What an eq. (9) ``driver``'s accuracy is measured on, from its runs ``rs``: ``train accuracy on the scored
+    2b' training samples`` or ``clean accuracy on a 500-sample validation split``."""
+    where = "on the scored 2b' training samples" if driver == "train" else \
+        f"on a {rs[0]['config']['validation_size']:,}-sample validation split"
+    return f"{driver} accuracy {where}"
+
+
+def drivers_note(by_driver: Mapping[str, Sequence[Result]], config: Mapping[str, Any]) -> str:
+    """The summary box's note on DS eq. (9): its floor, which the paper lacks, the driver the ledger checks (that
+    of ``config``) and the drivers the page adds with their records and seeds."""
+    floor, checked = config["p_up_floor"], config["adaptive_accuracy"]
+    return (f"P_up has a floor `p_up_floor` = {floor}, which eq. (9) lacks; lambda is `adaptive_accuracy`, which the "
+            f"paper leaves open: the ledger's row checks the `{checked}` driver (record "
+            f"`{stats.adaptive_driver(config)}`), and the page adds "
+            + ", ".join(f"`{d}` (record `{stats.adaptive_driver(rs[0]['config'])}`, seed"
+                        f"{'s' if len(rs) > 1 else ''} {', '.join(str(r['config']['seed']) for r in rs)})"
+                        for d, rs in by_driver.items() if d != checked))
+
+
+def driver_match(cost: pd.DataFrame, paper_ratio: float, implied_p_up: float, one_seed: Sequence[str]) -> str:
+    """Which eq. (9) driver matches DS Table I (``paper_ratio``, its eq. (9) time over P_up = 1's) in total time
+    and in sample passes per step, whether its time departs from its passes by more than the cost band, which
+    drivers lie within the band, their mean P_up against the ``implied_p_up`` of Table I, and the drivers with
+    ``one_seed`` (``cost``: :func:`~advsel.repro.tables.driver_cost_table`)."""
+    closest = min(cost.index, key=lambda d: abs(cost.loc[d, "time ratio"] - paper_ratio))
+    closest_step = min(cost.index, key=lambda d: abs(cost.loc[d, "F + 2B per step ratio"] - paper_ratio))
+    text = (f"The eq. (9) driver that matches DS Table I, i.e. whose total training time relative to DS P_up = 1 is "
+            f"closest to the paper's {paper_ratio:.3f}, is **`{closest}`** ({cost.loc[closest, 'time ratio']:.3f}; "
+            + ", ".join(f"`{d}` {cost.loc[d, 'time ratio']:.3f}" for d in cost.index if d != closest) + "). ")
+    passes = ", ".join(f"`{d}` {cost.loc[d, 'F + 2B per step ratio']:.3f}" for d in cost.index)
+    text += ("In sample passes F + 2B per step (exact, free of timing noise and of the number of steps) "
+             + ("the same driver is closest" if closest_step == closest else f"`{closest_step}` is closest")
+             + f" ({passes}). ")
+    off = cost.loc[closest, "time per step ratio"] / cost.loc[closest, "F + 2B per step ratio"]
+    if abs(off - 1) > stats.COST_BAND:
+        text += (f"`{closest}`'s training time per step is {cost.loc[closest, 'time per step ratio']:.3f} of DS "
+                 f"P_up = 1's while its sample passes per step are {cost.loc[closest, 'F + 2B per step ratio']:.3f}: "
+                 f"its wall time departs from its passes by more than the cost band ({stats.COST_BAND:.0%}), so its "
+                 "time match reflects timing noise on the shared machine (or a cost the pass count misses) rather "
+                 "than its P_up schedule. ")
+    inside = [d for d in cost.index if abs(cost.loc[d, "F + 2B per step ratio"] / paper_ratio - 1) <= stats.COST_BAND]
+    text += ("Within the cost band of the paper's ratio in passes per step: "
+             + (", ".join(f"`{d}`" for d in inside) if inside else "no driver") + ". "
+             + f"Table I implies a mean P_up of about {implied_p_up:.2f} (see above); ours: "
+             + ", ".join(f"`{d}` {cost.loc[d, 'mean P_up']:.2f}" for d in cost.index) + ".")
+    if one_seed:
+        text += (f" The {', '.join(f'`{d}`' for d in one_seed)} driver{'s have' if len(one_seed) > 1 else ' has'} "
+                 "one seed: no interval, a reading rather than a verdict.")
+    return text

@@ -4,12 +4,15 @@ Accuracies are shown in percent.
 
 - :func:`final_table`, :func:`epoch_table` — final-epoch and per-epoch summaries (DS pages).
 - :func:`cost_table` — DS Table I: total training cost per method.
+- :func:`p_up_by_driver`, :func:`driver_cost_table` — DS Fig. 6: the three drivers of eq. (9).
 - :func:`similarity_frame`, :func:`similarity_summary`, :func:`similarity_baseline_frame`,
   :func:`similarity_with_baseline`, :func:`gain_rank_frame` — CAT Fig. 1.
 - :func:`level_table`, :func:`speedup_table`, :func:`cat_table` — CAT Tables 1-2: time and
   passes to an accuracy level, AT vs CAT, the paper's numbers beside.
 - :func:`time_to_level_table`, :func:`time_to_level_by_method`, :func:`sampling_setup_table`,
   :func:`sampling_shape_table` — CAT Figs. 2-3: time to a level per sampling number.
+- :func:`step_cost_table`, :func:`reference_levels`, :func:`level_ratio_table` — what a step costs and
+  the time to a reference method's accuracy.
 - :func:`budget_table`, :func:`end_table` — accuracy within equal training budgets, and at the end.
 - :func:`ledger_table`, :func:`html_table`, :func:`verdict_counts` — the claims ledger.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import html
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -80,6 +84,42 @@ def collapse_table(runs: Runs) -> pd.DataFrame:
              "last train loss": round(c.train_loss, 3)} for c in stats.collapse_report(runs)]
     return pd.DataFrame(rows, columns=["run family", "seed", "status", "epochs at chance", "last clean acc (%)",
                                        "last train loss"])
+
+
+def p_up_by_driver(by_driver: Runs) -> pd.DataFrame:
+    """Per epoch, the P_up of each DS eq. (9) driver (mean over its seeds); ``by_driver`` = {driver: runs}."""
+    return pd.DataFrame({d: pd.Series({ep: m["p_up"] for ep, m in stats.epoch_means(rs, ["p_up"]).items()})
+                         for d, rs in by_driver.items()}).rename_axis("epoch").round(3)
+
+
+def driver_cost_table(by_driver: Runs, reference: Sequence[Result], paper_ratio: float) -> pd.DataFrame:
+    """Per DS eq. (9) driver (``by_driver`` = {driver: runs}), against the ``reference`` runs (DS P_up = 1) of the
+    same seeds (all of them when none match): seeds, training samples, steps, mean P_up, and the ratios of total
+    training time, of sample passes F + 2B, of time and of passes per step, with the paper's ratio beside."""
+    def mean(f: Callable[[Result], float], rs: Sequence[Result]) -> float:
+        return stats.mean_sd([f(r) for r in rs])[0]
+
+    def passes(r: Result) -> float:
+        return stats.per_step(r)["f2b"] * stats.steps_of(r)
+
+    rows = {}
+    for d, rs in by_driver.items():
+        seeds = {r["config"]["seed"] for r in rs}
+        ref = [r for r in reference if r["config"]["seed"] in seeds] or list(reference)
+        rows[d] = {
+            "seeds": ", ".join(map(str, sorted(seeds))),
+            "training samples": mean(lambda r: r["train_size"], rs),
+            "steps": mean(stats.steps_of, rs), "DS P_up = 1 steps": mean(stats.steps_of, ref),
+            "mean P_up": mean(lambda r: stats.mean_sd([e["p_up"] for e in r["epochs"]])[0], rs),
+            "time ratio": stats.mean_sd(stats.total_costs(rs))[0] / stats.mean_sd(stats.total_costs(ref))[0],
+            "F + 2B ratio": mean(passes, rs) / mean(passes, ref),
+            "time per step ratio": mean(lambda r: stats.per_step(r)["time_s"], rs)
+            / mean(lambda r: stats.per_step(r)["time_s"], ref),
+            "F + 2B per step ratio": mean(lambda r: stats.per_step(r)["f2b"], rs)
+            / mean(lambda r: stats.per_step(r)["f2b"], ref),
+            "paper ratio (Table I)": paper_ratio,
+        }
+    return pd.DataFrame(rows).T.rename_axis("driver")
 
 
 def epoch_table(rs: Sequence[Result], metrics: Sequence[str]) -> pd.DataFrame:
@@ -312,6 +352,55 @@ def sampling_shape_table(by_method: Mapping[str, Mapping[int, Sequence[Result]]]
             row[f"{label} / {label} at N = {numbers[0]}"] = _nan(t[n]) / _nan(t[numbers[0]])
         rows.append(row)
     return pd.DataFrame(rows).set_index("N").round(3)
+
+
+# ---------------------------------------------------------------------------- which selection saves time
+def step_cost_table(runs: Runs, reference: str) -> pd.DataFrame:
+    """Per method, means over seeds: time per step (ms) and its ratio to ``reference``, sample passes F + 2B per
+    drawn sample and their ratio, and the attack's share of the time and of the passes (in %)."""
+    rows = []
+    for label, rs in runs.items():
+        per = [stats.per_step(r) for r in rs]
+        split = [stats.cost_split(r) for r in rs]
+        b = rs[0]["config"]["batch_size"]
+        att = [(s["attack_forward"] + 2 * s["attack_backward"])
+               / sum(s[k] * (2 if k.endswith("backward") else 1) for k in stats.PASS_KINDS) for s in split]
+        rows.append({"method": label, "time per step (ms)": 1000 * statistics.fmean(p["time_s"] for p in per),
+                     "F + 2B per drawn sample": statistics.fmean(p["f2b"] for p in per) / b,
+                     "attack share of time (%)": 100 * statistics.fmean(
+                         s["time_attack_s"] / (s["time_attack_s"] + s["time_train_s"]) for s in split),
+                     "attack share of F + 2B (%)": 100 * statistics.fmean(att), "seeds": len(rs)})
+    df = pd.DataFrame(rows).set_index("method")
+    df.insert(1, "time ratio", df["time per step (ms)"] / df.loc[reference, "time per step (ms)"])
+    df.insert(3, "F + 2B ratio", df["F + 2B per drawn sample"] / df.loc[reference, "F + 2B per drawn sample"])
+    return df.round(3)
+
+
+def reference_levels(runs: Runs, reference: str, metric: str, fractions: Sequence[float]) -> dict[str, float]:
+    """{description: level}, lowest first: the ``fractions`` of the ``reference`` method's lowest final
+    ``metric`` over its runs that did not collapse (all of them when every one did) and its final mean."""
+    ref = runs[reference]
+    finals = [r["epochs"][-1][metric] for r in ref if not stats.collapsed(r)] or [r["epochs"][-1][metric] for r in ref]
+    out = {(f"{f:.0%} of " if f != 1 else "") + f"{reference}'s lowest final": f * min(finals) for f in fractions}
+    out[f"{reference}'s final mean"] = stats.end_summary(ref)[metric]
+    return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+
+def level_ratio_table(runs: Runs, level: float, metric: str, reference: str) -> pd.DataFrame:
+    """:func:`time_to_level_table` per method, with its time and passes over the ``reference`` method's, given
+    only where every run of both reached ``level``."""
+    t = time_to_level_table(runs, level, metric).rename_axis("method")
+    full = {k: stats.level_stats(rs, level, metric).all_reached for k, rs in runs.items()}
+    for col, name in (("time (s)", f"time / {reference}"), ("passes (F + 2B)", f"passes / {reference}")):
+        ref = t.loc[reference, col]
+        t[name] = [round(t.loc[k, col] / ref, 3) if full[k] and full[reference] else math.nan for k in t.index]
+    return t
+
+
+def level_ratio_tables(runs: Runs, levels: Mapping[str, float], metric: str, reference: str) -> pd.DataFrame:
+    """:func:`level_ratio_table` at each of ``levels`` = {description: level}, indexed by (level, method)."""
+    return pd.concat({f"{100 * lv:.1f}% ({what})": level_ratio_table(runs, lv, metric, reference)
+                      for what, lv in levels.items()}, names=["level", "method"])
 
 
 # ---------------------------------------------------------------------------- equal budgets
