@@ -22,7 +22,7 @@ seeds = [0, 1, 2]
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from advsel.repro import Family, figures, stats, tables
+from advsel.repro import Family, figures, readings, stats, tables
 from advsel.repro.notebook import open_page, show
 
 page = open_page("ds_fig8_min_adv", profile=profile, dataset=dataset, device=device, seeds=seeds)
@@ -128,17 +128,10 @@ tables.epoch_table(rs, ["min_eps_probed", "min_adv_share", "min_eps_near_share",
 # not tested):
 
 # %% tags=["hide-input"]
-readings = {"(a) minimum adversarial examples per batch": "min_adv_selected", "(a) share": "min_adv_share",
-            "(b) share near the boundary": "min_eps_near_share", "(b) mean minimum eps": "min_eps_mean"}
+records = {"(a) minimum adversarial examples per batch": "min_adv_selected", "(a) share": "min_adv_share",
+           "(b) share near the boundary": "min_eps_near_share", "(b) mean minimum eps": "min_eps_mean"}
 
-
-def growth(r: dict, key: str) -> str:
-    g = stats.thirds_growth([r], key)
-    tag = " (collapsed)" if stats.collapsed(r) else ""
-    return f"seed {r['config']['seed']}{tag} " + (f"{g[0]:+.4g}" if g else "no value in a third")
-
-
-show("\n".join(f"- {name}: " + ", ".join(growth(r, key) for r in rs) for name, key in readings.items())
+show("\n".join(f"- {name}: " + ", ".join(readings.run_growth(r, key) for r in rs) for name, key in records.items())
      + ("\n\nCollapsed runs select by the loss of a constant predictor, so their readings say "
         "little about the paper's claim; the ledger leaves them out." if stats.collapsed_seeds(rs) else ""))
 

@@ -86,12 +86,7 @@ page.summary(runs, ["DS-CAT is our combination; no paper claims anything about i
 # ## Accuracy against training time and against sample passes
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Clean and robust accuracy against training time (top; attack + training, evaluation excluded) and against sample passes (bottom) for PGD-AT, DS, CAT and DS-CAT; mean over seeds with a band of one standard deviation (solid where every seed has data).", "name": "new-ds-cat-curves"}}
-fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-for row, x in enumerate(("train_time_s", "f2b")):
-    for col, metric in enumerate(("clean_acc", "robust_acc")):
-        figures.time_curves(axes[row, col], runs, metric, x=x)
-        axes[row, col].set_title(f"{metric.split('_')[0]} accuracy")
-fig.tight_layout()
+figures.cost_curves(runs)
 plt.show()
 
 # %% [markdown]

@@ -61,6 +61,15 @@ def test_registered_parameters_are_known_and_set_by_each_pages_cell() -> None:
             assert all("hide-input" in h for h in heads), name
 
 
+def test_no_page_defines_a_function() -> None:
+    for src in sorted(NOTEBOOKS.glob("*.py")):
+        if src.stem == "usage":  # the tutorial writes its own dataset class, as a user would
+            continue
+        tree = ast.parse(src.read_text())
+        defined = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+        assert not defined, f"{src.name} defines {defined}: move them to advsel.repro"
+
+
 def test_open_page_checks_scopes_and_evaluates(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = []
 

@@ -112,6 +112,14 @@ def sweep(ax: Any, runs: Mapping[float, Sequence[Result]], metric: str, label: s
     return g
 
 
+def points(ax: Any, runs: Mapping[float, Sequence[Result]], metric: str, label: str) -> pd.DataFrame:
+    """Final-epoch ``metric`` at swept values ``{x: [result per seed]}`` as squares with error bars of one
+    standard deviation, no line (extra points beside a :func:`sweep`); returns the numbers."""
+    g = tables.final_table(runs, [metric])[metric]
+    ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0.0), marker="s", ls="none", capsize=4, label=label)
+    return g
+
+
 def eq9_without_floor(ax: Any, rs: Sequence[Result], driver: str, label: str) -> None:
     """Dashed line: DS eq. (9) iterated without a floor from P_up(0) = 1 on each run's recorded ``driver``.
 
@@ -362,5 +370,19 @@ def level_bars(table: pd.DataFrame, title: str) -> Any:
         ax.bar_label(bars, labels=list(table["reached"]), fontsize=8)
         ax.set(ylabel=col, title=title)
         ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def cost_curves_by_dataset(runs: Mapping[str, Runs], titles: Mapping[str, str], x: str = "train_time_s") -> Any:
+    """Clean (left) and robust (right) accuracy against training cost ``x``, one row per dataset of ``runs`` =
+    {dataset: {method: runs}}, titled by ``titles`` = {dataset: name}; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(runs), 2, figsize=(11, 4 * len(runs)), squeeze=False)
+    for row, (ds, r) in enumerate(runs.items()):
+        for col, metric in enumerate(("clean_acc", "robust_acc")):
+            time_curves(axes[row, col], r, metric, x=x)
+            axes[row, col].set_title(f"{titles[ds]}: {metric.split('_')[0]} accuracy")
     fig.tight_layout()
     return fig

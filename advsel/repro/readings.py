@@ -284,3 +284,25 @@ def driver_match(cost: pd.DataFrame, paper_ratio: float, implied_p_up: float, on
         text += (f" The {', '.join(f'`{d}`' for d in one_seed)} driver{'s have' if len(one_seed) > 1 else ' has'} "
                  "one seed: no interval, a reading rather than a verdict.")
     return text
+
+
+# ---------------------------------------------------------------------------- CAT Tables 1-2
+def schedule(title: str, runs: Mapping[str, Sequence[Result]]) -> str:
+    """Seeds, epochs and evaluations per epoch of one dataset's runs ``runs`` = {method: runs}, from their
+    results (the first method's first run gives the schedule), headed by ``title``."""
+    r0 = next(iter(runs.values()))[0]
+    per_epoch = len(r0["evals"]) / len(r0["epochs"])
+    steps = r0["epochs"][0]["steps"]
+    seeds = sorted({r["config"]["seed"] for rs in runs.values() for r in rs})
+    times = "once" if per_epoch == 1 else "twice" if per_epoch == 2 else f"{per_epoch:g} times"
+    return (f"{title}: {', '.join(runs)} with {len(seeds)} seed{'s' if len(seeds) != 1 else ''} "
+            f"{seeds}, {r0['config']['epochs']} epoch{'s' if r0['config']['epochs'] != 1 else ''} of {steps} "
+            f"iterations, evaluated {times} per epoch (every {steps / per_epoch:g} iterations)")
+
+
+def autoattack_seeds(runs: Mapping[str, Sequence[Result]]) -> str:
+    """Which seeds' runs carry an AutoAttack evaluation, and which: ``AutoAttack, for the runs that have one
+    (seed 0): ...`` (``runs``: only runs that have one, :func:`~advsel.repro.pages.autoattack_runs`)."""
+    seeds = sorted({r["config"]["seed"] for rs in runs.values() for r in rs})
+    return (f"AutoAttack, for the runs that have one (seed{'s' if len(seeds) != 1 else ''} "
+            f"{', '.join(map(str, seeds))}): {stats.evaluation_label(next(iter(runs.values())), 'autoattack_acc')}.")

@@ -7,8 +7,9 @@ Accuracies are shown in percent.
 - :func:`p_up_by_driver`, :func:`driver_cost_table` — DS Fig. 6: the three drivers of eq. (9).
 - :func:`similarity_frame`, :func:`similarity_summary`, :func:`similarity_baseline_frame`,
   :func:`similarity_with_baseline`, :func:`gain_rank_frame` — CAT Fig. 1.
-- :func:`level_table`, :func:`speedup_table`, :func:`cat_table` — CAT Tables 1-2: time and
-  passes to an accuracy level, AT vs CAT, the paper's numbers beside.
+- :func:`level_table`, :func:`speedup_table`, :func:`cat_table`, :func:`cat_paper_tables`,
+  :func:`control_table` — CAT Tables 1-2: time and passes to an accuracy level, AT vs CAT, the paper's
+  numbers beside, CAT against its control.
 - :func:`time_to_level_table`, :func:`time_to_level_by_method`, :func:`sampling_setup_table`,
   :func:`sampling_shape_table` — CAT Figs. 2-3: time to a level per sampling number.
 - :func:`step_cost_table`, :func:`reference_levels`, :func:`level_ratio_table` — what a step costs and
@@ -298,6 +299,27 @@ def cat_table(at: Sequence[Result], cat: Sequence[Result], dataset: str) -> pd.D
                                                 names=["accuracy", "levels", "level (%)"])
             parts.append(t)
     return pd.concat(parts)
+
+
+def cat_paper_tables(titles: Mapping[str, str]) -> pd.DataFrame:
+    """CAT Tables 1-2 as printed (:data:`~advsel.repro.paper.CAT_PAPER_TABLES`): AT's and CAT's time and the
+    speed-up per level, indexed by (table, accuracy, level (%)); ``titles``: {dataset: the table's name}."""
+    return pd.DataFrame([{"table": titles[ds], "accuracy": m.split("_")[0], "level (%)": round(100 * lv),
+                          "AT": at, "CAT": cat, "speed-up": at / cat}
+                         for ds, t in paper.CAT_PAPER_TABLES.items() for m, rows in t.items()
+                         for lv, (at, cat) in rows.items()]).set_index(["table", "accuracy", "level (%)"])
+
+
+def control_table(runs: Runs, at: str, cat: str, control: str, metric: str) -> pd.DataFrame:
+    """Time (s) and runs reached at the relative levels of CAT against its ``control`` (:func:`level_table` of
+    every method of ``runs``), with the speed-ups control/CAT and AT/CAT (:attr:`~advsel.repro.stats.Speedup.ratio`,
+    NaN where not every run reached the level)."""
+    levels, rows = stats.speedups(runs[control], runs[cat], metric)
+    t = level_table(runs, levels, metric)
+    t[f"speed-up {control}/CAT"] = [_nan(sp.ratio) for sp in rows]
+    t[f"speed-up {at}/CAT"] = [_nan(sp.ratio) for sp in stats.speedup_rows(runs[at], runs[cat], levels, metric)]
+    cols = [c for c in t.columns if c.endswith("time (s)") or c.endswith("reached") or c.startswith("speed-up")]
+    return t[cols].round(2)
 
 
 def time_to_level_table(runs: Runs, level: float, metric: str = "robust_acc") -> pd.DataFrame:
