@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .p_up import adaptive_p_up, n_selected  # noqa: F401 - adaptive_p_up: importable here until repro/claims and notebooks/usage import advsel.p_up
+from .p_up import n_selected
 
 SELECTIONS = ("clean", "adv", "top", "random", "screened")
 

@@ -20,30 +20,24 @@ device = "auto"
 seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
-import math
-
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, inference, pages, speedup, stats, tables, verdicts
+from advsel.repro import Family, figures, inference, pages, readings, speedup, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "cat_fig2_3_sampling_number"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("cat_fig2_3_sampling_number", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 numbers = scope.sampling_numbers()
 METHODS = {"CAT": "cat", "PGD-AT": "robust"}  # PGD-AT at each sampling number: the small-batch control
 by_method = {label: {n: scope.results(Family.sampling(n, m)) for n in numbers} for label, m in METHODS.items()}
-cat, at = by_method["CAT"], by_method["PGD-AT"]
+cat = by_method["CAT"]
 runs = {f"{label} N = {n}": rs for label, fam in by_method.items() for n, rs in fam.items()}
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, "CAT", [
+page.summary(runs, [
     "convergence speed is read as training time to a robust accuracy level, not iterations (see below)",
     "the learning rate is scaled linearly with the sampling number (the paper keeps its hyperparameters)",
     "sampling numbers other than the profile's b' run with the first seed only",
     "no sampling number below the profile's b' is run (cut for the rerun budget), so none lies inside the range",
-    "CAT Fig. 3 (CIFAR-10) is not run at this scale (budget); only Fig. 2 (MNIST) is"])))
+    "CAT Fig. 3 (CIFAR-10) is not run at this scale (budget); only Fig. 2 (MNIST) is"])
 
 # %% [markdown]
 # **The paper's claim.** The sampling number is the number of samples CAT draws (and
@@ -87,67 +81,23 @@ display(Markdown(pages.summary_box(evaluated, runs, "CAT", [
 # inner sampling number of CAT against the smallest and against the largest.
 
 # %% tags=["hide-input"]
-def setup() -> pd.DataFrame:
-    """Per method and N, from the runs' configs: learning rate, lr / N, iterations and evaluations per epoch,
-    epochs, seeds."""
-    rows = []
-    for label, fam in by_method.items():
-        for n, rs in fam.items():
-            r0 = rs[0]
-            rows.append({"method": label, "N": n, "learning rate": r0["config"]["lr"],
-                         "lr / N": r0["config"]["lr"] / r0["config"]["batch_size"],
-                         "iterations per epoch": r0["epochs"][0]["steps"],
-                         "evaluations per epoch": len(r0["evals"]) / len(r0["epochs"]),
-                         "epochs": r0["config"]["epochs"],
-                         "seeds": ", ".join(str(s) for s in sorted(r["config"]["seed"] for r in rs))})
-    return pd.DataFrame(rows).set_index(["method", "N"])
-
-
-def setup_sentence(t: pd.DataFrame) -> str:
-    base = scope.base()
-    ratios = t["lr / N"].to_numpy()
-    linear = bool(np.allclose(ratios, ratios[0], rtol=1e-9))
-    lr_rule = (f"The learning rate is linear in N in every run: lr / N = {ratios[0]:.4g}, i.e. lr = "
-               f"{ratios[0] * base.batch_size:g} x N / {base.batch_size} (the profile's b' = {base.batch_size})."
-               if linear else "The learning rate is **not** one linear rule over these runs: lr / N = "
-               + ", ".join(f"{v:.4g}" for v in ratios) + ".")
-    by_seeds: dict[str, list[str]] = {}
-    for (label, n), row in t.iterrows():
-        by_seeds.setdefault(row["seeds"], []).append(f"{label} N = {n}")
-    seeds_text = "; ".join(f"seed{'s' if ',' in s else ''} {s}: {', '.join(v)}" for s, v in by_seeds.items())
-    return (f"Sampling numbers: {', '.join(map(str, numbers))}. {lr_rule} Seeds per run family ({seeds_text}); "
-            "`Scope.seeds_of` gives the sampling numbers other than the profile's b' the first seed only, for "
-            "budget.")
-
-
-setup_t = setup()
-display(Markdown(setup_sentence(setup_t)))
-display(setup_t)
+setup = tables.sampling_setup_table(by_method)
+show(readings.sampling_setup_sentence(setup, scope.base().batch_size))
+show(setup)
 
 # %% [markdown]
 # ## Accuracy against iterations (the paper's axes)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "CAT Fig. 2 at this scale (MNIST): clean (top) and robust (bottom) accuracy against iterations (log scale) for CAT (left) and PGD-AT (right) at each sampling number N (for PGD-AT, its batch size).", "name": "cat-fig2-3-iterations"}}
-def panels(x: str, log: bool = False) -> None:
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey="row")
-    for row, metric in enumerate(("clean_acc", "robust_acc")):
-        for col, (label, fam) in enumerate(by_method.items()):
-            ax = axes[row, col]
-            figures.time_curves(ax, {f"N = {n}": rs for n, rs in fam.items()}, metric, x=x)
-            if log:
-                ax.set_xscale("log")
-            ax.set_title(f"{label}: {'standard' if metric == 'clean_acc' else 'robust'} accuracy")
-    fig.tight_layout()
-    plt.show()
-
-
-panels("step", log=True)
+figures.sampling_panels(by_method, "step", log=True)
+plt.show()
 
 # %% [markdown]
 # ## Accuracy against training time
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The same runs against training time (attack + training, evaluation excluded): CAT (left), PGD-AT (right).", "name": "cat-fig2-3-time"}}
-panels("train_time_s")
+figures.sampling_panels(by_method, "train_time_s")
+plt.show()
 
 # %% [markdown]
 # ## Time to a level per sampling number
@@ -158,12 +108,10 @@ panels("train_time_s")
 
 # %% tags=["hide-input"]
 levels = {m: speedup.sampling_level(cat, m) for m in ("robust_acc", "clean_acc")}
-level_tables = {m: pd.concat({label: tables.time_to_level_table(fam, lv, m).rename_axis("N")
-                              for label, fam in by_method.items()}, names=["method"])
-                for m, lv in levels.items()}
+level_tables = {m: tables.time_to_level_by_method(by_method, lv, m) for m, lv in levels.items()}
 for m, t in level_tables.items():
-    display(Markdown(f"**{m.split('_')[0]} accuracy {100 * levels[m]:.1f}%**"))
-    display(t)
+    show(f"**{m.split('_')[0]} accuracy {100 * levels[m]:.1f}%**")
+    show(t)
 
 
 # %% [markdown]
@@ -173,72 +121,12 @@ for m, t in level_tables.items():
 # its own time at the smallest N:
 
 # %% tags=["hide-input"]
-def shape_table(metric: str = "robust_acc") -> pd.DataFrame:
-    lv = levels[metric]
-    times = {label: {n: speedup.time_to_level(rs, lv, metric) for n, rs in fam.items()}
-             for label, fam in by_method.items()}
-    nan = (lambda v: math.nan if v is None else v)  # noqa: E731
-    rows = []
-    for n in numbers:
-        row = {"N": n, **{f"{label} time (s)": nan(t[n]) for label, t in times.items()}}
-        row["CAT / PGD-AT"] = row["CAT time (s)"] / row["PGD-AT time (s)"]
-        for label, t in times.items():
-            row[f"{label} / {label} at N = {numbers[0]}"] = nan(t[n]) / nan(t[numbers[0]])
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("N").round(3)
-
-
-def shape_sentence(t: pd.DataFrame) -> str:
-    out, order = [], {}
-    for label in by_method:
-        col = t[f"{label} time (s)"].dropna().sort_values()
-        if col.empty:
-            out.append(f"no sampling number of {label} had every run reach the level")
-            continue
-        order[label] = list(col.index)
-        missing = sorted(set(numbers) - set(col.index))
-        out.append(f"{label}: " + " < ".join(f"N = {n} ({v:.3g} s)" for n, v in col.items())
-                   + (f", N = {', '.join(map(str, missing))} not reached by every run" if missing else ""))
-    text = "Time to the robust level, fastest first: " + "; ".join(out) + "."
-    if len(order) == 2 and all(len(v) == len(numbers) for v in order.values()):
-        a, b = order["CAT"], order["PGD-AT"]
-        if a == b:
-            text += (" Both methods order the sampling numbers the same way: the direction of the dependence on N is "
-                     "shared with plain PGD-AT (SGD's batch-size effect), not specific to CAT.")
-        else:
-            shared = ([f"both are fastest at N = {a[0]}"] if a[0] == b[0] else []) \
-                + ([f"both are slowest at N = {a[-1]}"] if a[-1] == b[-1] else [])
-            text += (" The two methods order the sampling numbers differently"
-                     + (f"; {' and '.join(shared)}, which is then not specific to CAT" if shared else "") + ".")
-    one = [n for n in numbers if len(cat[n]) < 2 or len(at[n]) < 2]
-    if one:
-        text += (f" N = {', '.join(map(str, one))} ran with one seed: those times have no interval, so neither "
-                 "ordering is established, and timing noise alone can swap close values.")
-    return text
-
-
-shape = shape_table()
-display(shape)
-reading = f"**Reading ({verdicts.SMOKE}).** " if scope.profile == "smoke" else "**Reading.** "
-display(Markdown(reading + shape_sentence(shape)))
+shape = tables.sampling_shape_table(by_method, levels["robust_acc"])
+show(shape)
+show(page.lead("Reading") + readings.sampling_shape_sentence(shape, by_method))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Training time (left) and sample passes (right) until the robust level is first reached, per sampling number, CAT beside PGD-AT (means over the runs that reached it; the label gives how many did; no bar: none did).", "name": "cat-fig2-3-level"}}
-t = level_tables["robust_acc"]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-x = np.arange(len(numbers))
-width = 0.8 / len(by_method)
-for ax, col in zip(axes, ("time (s)", "passes (F + 2B)"), strict=True):
-    for i, label in enumerate(by_method):
-        sub = t.loc[label]
-        bars = ax.bar(x + (i - (len(by_method) - 1) / 2) * width, sub[col].fillna(0).to_numpy(), width,
-                      color=f"C{i}", label=label)
-        ax.bar_label(bars, labels=list(sub["reached"]), fontsize=8)
-    ax.set_xticks(x, [str(n) for n in numbers])
-    ax.set(xlabel="sampling number N (PGD-AT: batch size)", ylabel=col,
-           title=f"to {100 * levels['robust_acc']:.1f}% robust accuracy")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
-fig.tight_layout()
+figures.level_bars_by_method(level_tables["robust_acc"], numbers, f"to {100 * levels['robust_acc']:.1f}% robust accuracy")
 plt.show()
 
 # %% [markdown]
@@ -248,8 +136,8 @@ plt.show()
 # per-epoch one. Mean, sd and number of seeds, in %:
 
 # %% tags=["hide-input"]
-display(Markdown("Robust accuracy: " + stats.evaluation_label(next(iter(runs.values())), "robust_acc") + "."))
-display(tables.final_table(runs, ["clean_acc", "robust_acc"]))
+show("Robust accuracy: " + stats.evaluation_label(next(iter(runs.values())), "robust_acc") + ".")
+show(tables.final_table(runs, ["clean_acc", "robust_acc"]))
 
 # %% [markdown]
 # ## Verdict
@@ -260,24 +148,14 @@ display(tables.final_table(runs, ["clean_acc", "robust_acc"]))
 # runs do not enter the verdict; they say whether a pattern is CAT's.
 
 # %% tags=["hide-input"]
-def testable_note() -> str:
-    untestable = [(c, v) for c, v in evaluated if v.verdict == "not testable at this scale"]
-    if not untestable:
-        return ""
-    one = [n for n in numbers if len(cat[n]) < 2]
-    return ("Not testable at this scale: " + "; ".join(f"`{c.id}` ({v.headline})" for c, v in untestable)
-            + (f". N = {', '.join(map(str, one))} ran with one seed, which has no interval; the measured times are "
-               "still shown above" if one else "") + ".")
-
-
-display(Markdown(f"Intervals at {inference.LEVEL:.0%} (Welch)."))
-display(Markdown(pages.verdicts_markdown(evaluated)))
-if note := testable_note():
-    display(Markdown(note))
-display(Markdown(pages.numbers_from([r for rs in runs.values() for r in rs])))
+show(f"Intervals at {inference.LEVEL:.0%} (Welch).")
+page.show_verdicts()
+if note := readings.untestable_note(page.evaluated, [n for n in numbers if len(cat[n]) < 2]):
+    show(note)
+show(pages.numbers_from([r for rs in runs.values() for r in rs]))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

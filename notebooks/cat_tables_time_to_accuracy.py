@@ -20,26 +20,21 @@ seeds = [0, 1, 2]
 cifar_seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
-import math
-
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, figures, inference, pages, paper, speedup, stats, tables
+from advsel.repro import claims, figures, inference, pages, paper, readings, speedup, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "cat_tables_time_to_accuracy"
-params = pages.check_parameters(PAGE, profile=profile, device=device, seeds=seeds, cifar_seeds=cifar_seeds)
-scope = Scope(profile, "mnist", device, params["seeds"])
-scopes = {"mnist": scope, "cifar10": scope.replace(dataset="cifar10", seeds=params["cifar_seeds"])}
+page = open_page("cat_tables_time_to_accuracy", profile=profile, device=device, seeds=seeds, cifar_seeds=cifar_seeds)
+scopes = page.scopes
 AT, CAT, UNIFORM = claims.AT_TIMED, claims.CAT_TIMED, claims.UNIFORM_TIMED
 FAMILIES = {"mnist": (AT, CAT, UNIFORM), "cifar10": (AT, CAT)}  # the control runs on MNIST only
 runs = {ds: {claims.name(f): s.results(f) for f in FAMILIES[ds]} for ds, s in scopes.items()}
 A, C, U = (claims.name(f) for f in (AT, CAT, UNIFORM))
 TITLE = {"mnist": "Table 1 (MNIST)", "cifar10": "Table 2 (CIFAR-10)"}
-evaluated = claims.evaluate_claims(scope, PAGE, {ds: s.seeds for ds, s in scopes.items()})
-display(Markdown(pages.summary_box(evaluated, {f"{ds} {m}": rs for ds, r in runs.items() for m, rs in r.items()},
-                                   "CAT", ["the verdicts use relative accuracy levels, not the paper's (see Levels)"])))
+page.summary({f"{ds} {m}": rs for ds, r in runs.items() for m, rs in r.items()},
+             ["the verdicts use relative accuracy levels, not the paper's (see Levels)"])
 
 # %% [markdown]
 # **The paper's claim.** Fan et al. train ResNet-18 with vanilla PGD adversarial training
@@ -54,15 +49,11 @@ display(Markdown(pages.summary_box(evaluated, {f"{ds} {m}": rs for ds, r in runs
 # each row:
 
 # %% tags=["hide-input"]
-printed = pd.DataFrame([{"table": TITLE[ds], "accuracy": m.split("_")[0], "level (%)": round(100 * lv),
-                         "AT": at, "CAT": cat, "speed-up": at / cat}
-                        for ds, t in paper.CAT_PAPER_TABLES.items() for m, rows in t.items()
-                        for lv, (at, cat) in rows.items()]).set_index(["table", "accuracy", "level (%)"])
-display(printed.style.format({"AT": "{:,.2f}", "CAT": "{:,.2f}", "speed-up": "{:.2f}x"}))
-display(Markdown("Units: " + ", ".join(f"{TITLE[ds]} {u}" for ds, u in paper.CAT_PAPER_UNITS.items()) + ". "
-                 + "; ".join(f"{TITLE[ds]}: speed-ups {min(paper.paper_speedups(ds)):.2f}x to "
-                             f"{max(paper.paper_speedups(ds)):.2f}x, median {paper.paper_median_speedup(ds):.2f}x"
-                             for ds in paper.CAT_PAPER_TABLES) + "."))
+show(tables.cat_paper_tables(TITLE).style.format({"AT": "{:,.2f}", "CAT": "{:,.2f}", "speed-up": "{:.2f}x"}))
+show("Units: " + ", ".join(f"{TITLE[ds]} {u}" for ds, u in paper.CAT_PAPER_UNITS.items()) + ". "
+     + "; ".join(f"{TITLE[ds]}: speed-ups {min(paper.paper_speedups(ds)):.2f}x to "
+                 f"{max(paper.paper_speedups(ds)):.2f}x, median {paper.paper_median_speedup(ds):.2f}x"
+                 for ds in paper.CAT_PAPER_TABLES) + ".")
 
 # %% [markdown]
 # **What we run.** PGD-AT (run family `timed:robust`) and CAT (`timed:cat`) at the same
@@ -75,19 +66,7 @@ display(Markdown("Units: " + ", ".join(f"{TITLE[ds]} {u}" for ds, u in paper.CAT
 # from the runs:
 
 # %% tags=["hide-input"]
-def schedule(ds: str) -> str:
-    """Seeds, epochs and evaluations per epoch of a data set's runs, from their results."""
-    r0 = runs[ds][A][0]
-    per_epoch = len(r0["evals"]) / len(r0["epochs"])
-    steps = r0["epochs"][0]["steps"]
-    seeds_ = sorted({r["config"]["seed"] for rs in runs[ds].values() for r in rs})
-    times = "once" if per_epoch == 1 else "twice" if per_epoch == 2 else f"{per_epoch:g} times"
-    return (f"{TITLE[ds]}: {', '.join(runs[ds])} with {len(seeds_)} seed{'s' if len(seeds_) != 1 else ''} "
-            f"{seeds_}, {r0['config']['epochs']} epoch{'s' if r0['config']['epochs'] != 1 else ''} of {steps} "
-            f"iterations, evaluated {times} per epoch (every {steps / per_epoch:g} iterations)")
-
-
-display(Markdown("; ".join(schedule(ds) for ds in runs) + "."))
+show("; ".join(readings.schedule(TITLE[ds], r) for ds, r in runs.items()) + ".")
 
 # %% [markdown]
 # **The control (MNIST).** CAT differs from AT in two ways at once: its batches are exactly
@@ -115,23 +94,17 @@ display(Markdown("; ".join(schedule(ds) for ds in runs) + "."))
 # average. Only the levels every run of both methods reached enter the verdict.
 
 # %% tags=["hide-input"]
-display(Markdown(f"Relative levels: {', '.join(f'{f:.0%}' for f in speedup.SPEEDUP_FRACTIONS)} of the lower best "
-                 "mean accuracy of the two methods compared."))
+show(f"Relative levels: {', '.join(f'{f:.0%}' for f in speedup.SPEEDUP_FRACTIONS)} of the lower best "
+     "mean accuracy of the two methods compared.")
 
-
-def show_tables(ds: str) -> None:
-    """The paper's levels and the relative levels of one data set, clean and robust."""
-    unit = paper.CAT_PAPER_UNITS[ds]
-    display(Markdown(f"Our times in seconds, the paper's in {unit}; passes are sample passes at that point "
-                     "(means over the runs that reached the level); *reached* = runs that reached it."))
-    display(tables.cat_table(runs[ds][A], runs[ds][C], ds))
-
+KEY = ("Our times in seconds, the paper's in {unit}; passes are sample passes at that point (means over the runs "
+       "that reached the level); *reached* = runs that reached it.")
 
 # %% [markdown]
 # ## Table 1: MNIST
 
 # %% tags=["hide-input"]
-show_tables("mnist")
+show(KEY.format(unit=paper.CAT_PAPER_UNITS["mnist"]), tables.cat_table(runs["mnist"][A], runs["mnist"][C], "mnist"))
 
 # %% [markdown]
 # ### CAT against its class-balanced uniform control (MNIST)
@@ -141,26 +114,14 @@ show_tables("mnist")
 # where every run of both reached the level.
 
 # %% tags=["hide-input"]
-def control_table(metric: str) -> pd.DataFrame:
-    """Time (s) and passes to the relative levels of CAT vs the control, for AT, CAT and the control."""
-    r = runs["mnist"]
-    levels, rows = speedup.speedups(r[U], r[C], metric)
-    t = tables.level_table(r, levels, metric)
-    ratio = (lambda sp: math.nan if sp.ratio is None else sp.ratio)  # noqa: E731
-    t[f"speed-up {U}/CAT"] = [ratio(sp) for sp in rows]
-    t[f"speed-up {A}/CAT"] = [ratio(sp) for sp in speedup.speedup_rows(r[A], r[C], levels, metric)]
-    cols = [c for c in t.columns if c.endswith("time (s)") or c.endswith("reached") or c.startswith("speed-up")]
-    return t[cols].round(2)
-
-
-display(pd.concat({m.split("_")[0]: control_table(m) for m in ("clean_acc", "robust_acc")},
-                  names=["accuracy"]))
+show(pd.concat({m.split("_")[0]: tables.control_table(runs["mnist"], A, C, U, m) for m in ("clean_acc", "robust_acc")},
+               names=["accuracy"]))
 
 # %% [markdown]
 # ## Table 2: CIFAR-10
 
 # %% tags=["hide-input"]
-show_tables("cifar10")
+show(KEY.format(unit=paper.CAT_PAPER_UNITS["cifar10"]), tables.cat_table(runs["cifar10"][A], runs["cifar10"][C], "cifar10"))
 
 # %% [markdown]
 # ## Accuracy against training time
@@ -172,12 +133,7 @@ show_tables("cifar10")
 # it.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Clean and robust accuracy against training time (attack + training, evaluation excluded) for PGD-AT, CAT and, on MNIST, CAT's class-balanced uniform control; MNIST (top) and CIFAR-10 (bottom).", "name": "cat-tables-time"}}
-fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-for row, ds in enumerate(("mnist", "cifar10")):
-    for col, metric in enumerate(("clean_acc", "robust_acc")):
-        figures.time_curves(axes[row, col], runs[ds], metric)
-        axes[row, col].set_title(f"{TITLE[ds]}: {metric.split('_')[0]} accuracy")
-fig.tight_layout()
+figures.cost_curves_by_dataset(runs, TITLE)
 plt.show()
 
 # %% [markdown]
@@ -186,12 +142,7 @@ plt.show()
 # passes per iteration, so this axis is iterations up to a constant.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Clean and robust accuracy against sample passes (forward + 2 x backward) for PGD-AT, CAT and, on MNIST, CAT's class-balanced uniform control; MNIST (top) and CIFAR-10 (bottom).", "name": "cat-tables-passes"}}
-fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-for row, ds in enumerate(("mnist", "cifar10")):
-    for col, metric in enumerate(("clean_acc", "robust_acc")):
-        figures.time_curves(axes[row, col], runs[ds], metric, x="f2b")
-        axes[row, col].set_title(f"{TITLE[ds]}: {metric.split('_')[0]} accuracy")
-fig.tight_layout()
+figures.cost_curves_by_dataset(runs, TITLE, x="f2b")
 plt.show()
 
 # %% [markdown]
@@ -202,16 +153,10 @@ plt.show()
 
 # %% tags=["hide-input"]
 for ds, r in runs.items():
-    display(Markdown(f"**{TITLE[ds]}**. Robust accuracy: {stats.evaluation_label(r[A], 'robust_acc')}."))
-    display(tables.final_table(r, ["clean_acc", "robust_acc"]))
-    aa = {k: [x for x in rs if stats.has_autoattack([x])] for k, rs in r.items()}
-    aa = {k: rs for k, rs in aa.items() if rs}
-    if aa:
-        aa_seeds = sorted({x["config"]["seed"] for rs in aa.values() for x in rs})
-        display(Markdown(f"AutoAttack, for the runs that have one (seed{'s' if len(aa_seeds) != 1 else ''} "
-                         f"{', '.join(map(str, aa_seeds))}): "
-                         f"{stats.evaluation_label(next(iter(aa.values())), 'autoattack_acc')}."))
-        display(tables.final_table(aa, ["clean_acc", "robust_acc", "autoattack_acc"]))
+    show(f"**{TITLE[ds]}**. Robust accuracy: {stats.evaluation_label(r[A], 'robust_acc')}.")
+    show(tables.final_table(r, ["clean_acc", "robust_acc"]))
+    if aa := pages.autoattack_runs(r):
+        show(readings.autoattack_seeds(aa), tables.final_table(aa, ["clean_acc", "robust_acc", "autoattack_acc"]))
 
 # %% [markdown]
 # ## Verdict
@@ -223,14 +168,14 @@ for ds, r in runs.items():
 # evaluation) asks for the interval of CAT minus AT at or above minus the band:
 
 # %% tags=["hide-input"]
-display(Markdown(f"Intervals at {inference.LEVEL:.0%} (Welch); the band is {100 * inference.CLOSE_BAND:.0f} accuracy "
-                 "points (`inference.CLOSE_BAND`)."))
-display(Markdown(pages.verdicts_markdown(evaluated)))
+show(f"Intervals at {inference.LEVEL:.0%} (Welch); the band is {100 * inference.CLOSE_BAND:.0f} accuracy "
+     "points (`inference.CLOSE_BAND`).")
+page.show_verdicts()
 for ds in ("mnist", "cifar10"):
-    display(Markdown(pages.numbers_from([r for rs in runs[ds].values() for r in rs], TITLE[ds])))
+    show(pages.numbers_from([r for rs in runs[ds].values() for r in rs], TITLE[ds]))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

@@ -21,30 +21,22 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
-from advsel.repro import P_UP_SWEEP, Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import P_UP_SWEEP, Family, figures, pages, readings, tables
+from advsel.repro.notebook import open_page, show
 from advsel.repro.scope import WARMUP_P_UP
-from advsel.selectors import n_selected
+from advsel.p_up import n_selected
 
-PAGE = "ds_fig3_p_up"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("ds_fig3_p_up", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 sweep = {p: scope.results(Family.ds(p)) for p in P_UP_SWEEP}
 warm = {p: scope.results(Family.warmup(p)) for p in WARMUP_P_UP}
-
-
-def warm_label(p: float) -> str:
-    return f"P_up = {p} after warm-up"
-
-
 runs = {}
 for p, rs in sweep.items():
     runs[f"P_up = {p}"] = rs
     if p in warm:
-        runs[warm_label(p)] = warm[p]
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, "DS")))
+        runs[f"P_up = {p} after warm-up"] = warm[p]
+page.summary(runs)
 
 # %% [markdown]
 # **The paper's claim.** Mendonça et al. vary P_up, the share of the 2b' clean +
@@ -90,15 +82,14 @@ for p in P_UP_SWEEP:
     by_seeds.setdefault(scope.seeds_of(Family.ds(p)), []).append(f"{p:g}")
 for p in WARMUP_P_UP:
     by_seeds.setdefault(scope.seeds_of(Family.warmup(p)), []).append(f"{p:g} after warm-up")
-display(Markdown(
-    "Seeds per point: " + "; ".join(f"P_up = {', '.join(ps)}: seed{'s' if len(s) > 1 else ''} "
-                                    f"{', '.join(map(str, s))}" for s, ps in by_seeds.items()) + ".\n\n"
-    + f"Backpropagated per step (b' = {c['batch_size']}): " + ", ".join(
-        f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + ".\n\n"
-    + "Warm-up: " + "; ".join(
-        f"P_up = {p:g}: {rs[0]['config']['p_up_warmup_epochs']} of {rs[0]['config']['epochs']} epoch(s) at P_up = 1"
-        + (" (no room for a warm-up in a one-epoch run: this is the plain run)"
-           if not rs[0]["config"]["p_up_warmup_epochs"] else "") for p, rs in warm.items()) + "."))
+show("Seeds per point: " + "; ".join(f"P_up = {', '.join(ps)}: seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}"
+                                    for s, ps in by_seeds.items()) + ".\n\n"
+     + f"Backpropagated per step (b' = {c['batch_size']}): "
+     + ", ".join(f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + ".\n\n"
+     + "Warm-up: " + "; ".join(
+         f"P_up = {p:g}: {rs[0]['config']['p_up_warmup_epochs']} of {rs[0]['config']['epochs']} epoch(s) at P_up = 1"
+         + (" (no room for a warm-up in a one-epoch run: this is the plain run)"
+            if not rs[0]["config"]["p_up_warmup_epochs"] else "") for p, rs in warm.items()) + ".")
 
 # %% [markdown]
 # ## Final clean and robust accuracy against P_up (Fig. 3)
@@ -108,9 +99,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, metric, title in zip(axes, ("clean_acc", "robust_acc"), ("standard accuracy", "robust accuracy"),
                              strict=True):
     figures.sweep(ax, sweep, metric, label="DS")
-    g = tables.final_table({p: rs for p, rs in warm.items()}, [metric])[metric]
-    ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0.0), marker="s", ls="none", capsize=4,
-                label="DS after warm-up at P_up = 1")
+    figures.points(ax, warm, metric, "DS after warm-up at P_up = 1")
     ax.set_title(f"{title}, final evaluation")
     ax.legend(fontsize=8)
 fig.suptitle("Fig. 3: accuracy against the share P_up of backpropagated samples")
@@ -130,19 +119,10 @@ tables.final_table(runs)
 
 
 # %% tags=["hide-input"]
-def state(r: dict) -> str:
-    at = stats.chance_epochs(r)
-    word = ("collapsed" if stats.collapsed(r) else
-            f"on a plateau at chance in epochs {', '.join(map(str, at))}" if len(at) >= stats.PLATEAU_EPOCHS
-            else "did not collapse")
-    return (f"seed {r['config']['seed']} {word} (final clean {100 * stats.final_value(r, 'clean_acc'):.1f}%, "
-            f"robust {100 * stats.final_value(r, 'robust_acc'):.1f}%)")
-
-
-lines = [f"- DS P_up = {p:g}: " + "; ".join(state(r) for r in sweep[p]) + ". After the warm-up: "
-         + "; ".join(state(r) for r in rs) + "." for p, rs in warm.items()]
+lines = [f"- DS P_up = {p:g}: " + "; ".join(readings.run_state(r) for r in sweep[p]) + ". After the warm-up: "
+         + "; ".join(readings.run_state(r) for r in rs) + "." for p, rs in warm.items()]
 note = pages.collapse_note(runs)
-display(Markdown("\n".join(lines) + ("\n\n" + note if note else "\n\nNo run on this page collapsed.")))
+show("\n".join(lines) + ("\n\n" + note if note else "\n\nNo run on this page collapsed."))
 
 # %% [markdown]
 # AutoAttack (standard) for the runs that have it (the first seed of the P_up values
@@ -150,9 +130,9 @@ display(Markdown("\n".join(lines) + ("\n\n" + note if note else "\n\nNo run on t
 
 
 # %% tags=["hide-input"]
-display(Markdown(pages.autoattack_note(runs)))
+show(pages.autoattack_note(runs))
 if aa_runs := pages.autoattack_runs(runs):
-    display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+    show(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
 
 # %% [markdown]
 # ## Verdict
@@ -162,11 +142,10 @@ if aa_runs := pages.autoattack_runs(runs):
 # A comparison with a collapsed run family has no verdict on its accuracy.
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(sweep[0.5])))
+page.show_verdicts(sweep[0.5])
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

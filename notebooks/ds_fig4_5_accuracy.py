@@ -21,14 +21,12 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
-from advsel.config import config_from_dict
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Family, figures, stats, tables
+from advsel.repro.notebook import epoch_attack, open_page, show, show_autoattack
 
-PAGE = "ds_fig4_5_accuracy"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("ds_fig4_5_accuracy", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 runs = {
     "standard": scope.results(Family.method("standard")),
     "robust (PGD-AT)": scope.results(Family.method("robust")),
@@ -36,8 +34,7 @@ runs = {
     "DS eq. (9)": scope.results(Family.method("ds-adaptive")),
     "DS P_up = 0.5 after warm-up": scope.results(Family.warmup(0.5)),
 }
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, "DS")))
+page.summary(runs)
 
 # %% [markdown]
 # **The paper's claim.** Mendonça et al. plot clean (Fig. 4) and PGD-20 robust (Fig. 5)
@@ -65,11 +62,9 @@ display(Markdown(pages.summary_box(evaluated, runs, "DS")))
 # restarts on more test samples, and, for the first seed, AutoAttack.
 
 # %% tags=["hide-input"]
-c = config_from_dict(runs["robust (PGD-AT)"][0]["config"])
-per_epoch = stats.attack_label({"name": "pgd", "eps": c.effective_eval_eps, "alpha": c.effective_eval_alpha,
-                                "steps": c.eval_steps, "restarts": c.eval_restarts})
-display(Markdown(f"Curves: evaluation after every epoch, {per_epoch} on {runs['robust (PGD-AT)'][0]['test_size']:,} "
-                 f"test samples. Table and verdicts: {stats.evaluation_label(runs['robust (PGD-AT)'], 'robust_acc')}."))
+at = runs["robust (PGD-AT)"]
+show(f"Curves: evaluation after every epoch, {epoch_attack(at[0])} on {at[0]['test_size']:,} test samples. Table and "
+     f"verdicts: {stats.evaluation_label(at, 'robust_acc')}.")
 
 # %% [markdown]
 # ## Clean accuracy (Fig. 4) and robust accuracy (Fig. 5)
@@ -91,9 +86,7 @@ tables.final_table(runs)
 
 
 # %% tags=["hide-input"]
-display(Markdown(pages.autoattack_note(runs)))
-if aa_runs := pages.autoattack_runs(runs):
-    display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+show_autoattack(runs)
 
 # %% [markdown]
 # ## Verdict
@@ -103,11 +96,10 @@ if aa_runs := pages.autoattack_runs(runs):
 # the test and the band).
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(runs["robust (PGD-AT)"])))
+page.show_verdicts(at)
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

@@ -21,16 +21,13 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
-from IPython.display import Markdown, display
-from matplotlib.ticker import MaxNLocator
 
-from advsel.repro import Family, Scope, claims, costs, figures, inference, pages, paper, stats, tables
+from advsel.repro import Family, figures, paper, readings, stats, tables
+from advsel.repro.notebook import open_page, show
 from advsel.repro.scope import DRIVERS
 
-PAGE = "ds_fig6_adaptive_p_up"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("ds_fig6_adaptive_p_up", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 # the train driver is Family.method("ds-adaptive") (the same config, the ledger's family; read through it so that
 # its final evaluation, AutoAttack on the first seed included, is the one cached)
 by_driver = {d: scope.results(Family.method("ds-adaptive") if d == "train" else Family.driver(d)) for d in DRIVERS}
@@ -38,23 +35,8 @@ rs = by_driver["train"]
 c = rs[0]["config"]
 floor, driver = c["p_up_floor"], stats.adaptive_driver(c)
 
-
-def driver_label(d: str) -> str:
-    r = by_driver[d][0]
-    where = "on the scored 2b' training samples" if d == "train" else \
-        f"on a {r['config']['validation_size']:,}-sample validation split"
-    return f"{d} accuracy {where}"
-
-
-driver_runs = {f"DS eq. (9), {driver_label(d)}": rs_d for d, rs_d in by_driver.items()}
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, driver_runs, "DS", [
-    f"P_up has a floor `p_up_floor` = {floor}, which eq. (9) lacks; lambda is `adaptive_accuracy`, which the "
-    "paper leaves open: the ledger's row checks the `" + c["adaptive_accuracy"] + f"` driver (record `{driver}`), "
-    "and the page adds " + ", ".join(f"`{d}` (record `{stats.adaptive_driver(by_driver[d][0]['config'])}`, seed"
-                                     f"{'s' if len(by_driver[d]) > 1 else ''} "
-                                     f"{', '.join(str(r['config']['seed']) for r in by_driver[d])})"
-                                     for d in DRIVERS if d != c["adaptive_accuracy"])])))
+driver_runs = {f"DS eq. (9), {readings.driver_label(d, rs_d)}": rs_d for d, rs_d in by_driver.items()}
+page.summary(driver_runs, [readings.drivers_note(by_driver, c)])
 
 # %% [markdown]
 # **The paper's claim.** Instead of a fixed P_up, DS can set it per epoch from "the last
@@ -76,7 +58,7 @@ display(Markdown(pages.summary_box(evaluated, driver_runs, "DS", [
 # follow the equation.
 #
 # **What we run** (family `ds-adaptive`, on CIFAR-10 as the paper): P_up(t) = max(floor,
-# (1 - lambda(t-1)) P_up(t-1)) with P_up(0) = 1 (`advsel.selectors.adaptive_p_up`). Two
+# (1 - lambda(t-1)) P_up(t-1)) with P_up(0) = 1 (`advsel.p_up.adaptive_p_up`). Two
 # readings are named parameters:
 #
 # - `p_up_floor`: the floor; with floor 0 this is the paper's equation (clipped at 1e-6 so
@@ -100,8 +82,8 @@ display(Markdown(pages.summary_box(evaluated, driver_runs, "DS", [
 
 # %% tags=["hide-input"]
 t = paper.DS_TABLE1_S
-display(Markdown(f"Table I: eq. (9) {t['adaptive']:,.0f} s, P_up = 1 {t['p_up=1']:,.0f} s, P_up = 0.5 "
-                 f"{t['p_up=0.5']:,.0f} s; implied mean P_up {paper.ds_table1_implied_p_up():.2f}."))
+show(f"Table I: eq. (9) {t['adaptive']:,.0f} s, P_up = 1 {t['p_up=1']:,.0f} s, P_up = 0.5 "
+     f"{t['p_up=0.5']:,.0f} s; implied mean P_up {paper.ds_table1_implied_p_up():.2f}.")
 
 # %% [markdown]
 # ## P_up per epoch (Fig. 6) and the accuracy that drives it
@@ -131,9 +113,9 @@ plt.show()
 
 # %% tags=["hide-input"]
 table = tables.epoch_table(rs, ["p_up", driver, "selected_clean", "selected_adv"])
-display(table)
-display(Markdown(f"Mean P_up over the {len(table)} epochs: {table['p_up'].mean():.3f} "
-                 "(the share of the 2b' samples backpropagated on average)."))
+show(table)
+show(f"Mean P_up over the {len(table)} epochs: {table['p_up'].mean():.3f} "
+     "(the share of the 2b' samples backpropagated on average).")
 
 # %% [markdown]
 # ## Which accuracy drives eq. (9)? Three drivers and DS Table I
@@ -150,15 +132,7 @@ axes[0].axhline(floor, ls=":", color="black", label=f"floor {floor}")
 axes[0].set_ylim(0, 1.05)
 axes[0].legend(fontsize=8)
 axes[0].set_title("P_up per epoch, by driver")
-for i, (label, rs_d) in enumerate(driver_runs.items()):
-    key = stats.adaptive_driver(rs_d[0]["config"])
-    means = stats.epoch_means(rs_d, [key])
-    axes[1].plot(list(means), [100 * m[key] for m in means.values()], marker="o", ms=4, color=f"C{i}",
-                 label=f"{key} ({label.split(',')[1].strip()})")
-axes[1].set(xlabel="epoch", ylabel="driving accuracy (%)", title="the accuracy that sets the next P_up")
-axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
-axes[1].grid(alpha=0.3)
-axes[1].legend(fontsize=8)
+figures.driving_accuracy(axes[1], driver_runs)
 fig.tight_layout()
 plt.show()
 
@@ -166,8 +140,7 @@ plt.show()
 # Per epoch, P_up of each driver (mean over its seeds):
 
 # %% tags=["hide-input"]
-pd.DataFrame({d: pd.Series({ep: m["p_up"] for ep, m in stats.epoch_means(rs_d, ["p_up"]).items()})
-              for d, rs_d in by_driver.items()}).rename_axis("epoch").round(3)
+tables.p_up_by_driver(by_driver)
 
 # %% [markdown]
 # **Cost against DS Table I.** Table I's eq. (9) run costs about as much as P_up = 1, which
@@ -179,62 +152,14 @@ pd.DataFrame({d: pd.Series({ep: m["p_up"] for ep, m in stats.epoch_means(rs_d, [
 # steps; the per-step ratios remove that difference.
 
 # %% tags=["hide-input"]
-ref_all = scope.results(Family.ds(1.0))
 paper_ratio = paper.ds_table1_ratio("adaptive")
-
-
-def mean(f, xs):  # the mean over runs of f(run)
-    return inference.mean_sd([f(r) for r in xs])[0]
-
-
-rows = {}
-for d, rs_d in by_driver.items():
-    seeds_d = {r["config"]["seed"] for r in rs_d}
-    ref = [r for r in ref_all if r["config"]["seed"] in seeds_d] or ref_all  # DS P_up = 1, the same seeds
-    rows[d] = {
-        "seeds": ", ".join(map(str, sorted(seeds_d))),
-        "training samples": mean(lambda r: r["train_size"], rs_d),
-        "steps": mean(costs.steps_of, rs_d), "DS P_up = 1 steps": mean(costs.steps_of, ref),
-        "mean P_up": mean(lambda r: inference.mean_sd([e["p_up"] for e in r["epochs"]])[0], rs_d),
-        "time ratio": inference.mean_sd(costs.total_costs(rs_d))[0] / inference.mean_sd(costs.total_costs(ref))[0],
-        "F + 2B ratio": mean(lambda r: costs.per_step(r)["f2b"] * costs.steps_of(r), rs_d)
-        / mean(lambda r: costs.per_step(r)["f2b"] * costs.steps_of(r), ref),
-        "time per step ratio": mean(lambda r: costs.per_step(r)["time_s"], rs_d)
-        / mean(lambda r: costs.per_step(r)["time_s"], ref),
-        "F + 2B per step ratio": mean(lambda r: costs.per_step(r)["f2b"], rs_d)
-        / mean(lambda r: costs.per_step(r)["f2b"], ref),
-        "paper ratio (Table I)": paper_ratio,
-    }
-cost = pd.DataFrame(rows).T.rename_axis("driver")
-display(cost.style.format({"training samples": "{:,.0f}", "steps": "{:,.0f}", "DS P_up = 1 steps": "{:,.0f}",
-                           "mean P_up": "{:.3f}", "time ratio": "{:.3f}", "F + 2B ratio": "{:.3f}",
-                           "time per step ratio": "{:.3f}", "F + 2B per step ratio": "{:.3f}",
-                           "paper ratio (Table I)": "{:.3f}"}))
-closest = min(cost.index, key=lambda d: abs(cost.loc[d, "time ratio"] - paper_ratio))
-closest_step = min(cost.index, key=lambda d: abs(cost.loc[d, "F + 2B per step ratio"] - paper_ratio))
-text = (f"The eq. (9) driver that matches DS Table I, i.e. whose total training time relative to DS P_up = 1 is "
-        f"closest to the paper's {paper_ratio:.3f}, is **`{closest}`** ({cost.loc[closest, 'time ratio']:.3f}; "
-        + ", ".join(f"`{d}` {cost.loc[d, 'time ratio']:.3f}" for d in cost.index if d != closest) + "). ")
-passes = ", ".join(f"`{d}` {cost.loc[d, 'F + 2B per step ratio']:.3f}" for d in cost.index)
-text += ("In sample passes F + 2B per step (exact, free of timing noise and of the number of steps) "
-         + ("the same driver is closest" if closest_step == closest else f"`{closest_step}` is closest")
-         + f" ({passes}). ")
-off = cost.loc[closest, "time per step ratio"] / cost.loc[closest, "F + 2B per step ratio"]
-if abs(off - 1) > inference.COST_BAND:
-    text += (f"`{closest}`'s training time per step is {cost.loc[closest, 'time per step ratio']:.3f} of DS P_up = 1's "
-             f"while its sample passes per step are {cost.loc[closest, 'F + 2B per step ratio']:.3f}: its wall time "
-             f"departs from its passes by more than the cost band ({inference.COST_BAND:.0%}), so its time match reflects "
-             "timing noise on the shared machine (or a cost the pass count misses) rather than its P_up schedule. ")
-inside = [d for d in cost.index if abs(cost.loc[d, "F + 2B per step ratio"] / paper_ratio - 1) <= inference.COST_BAND]
-text += ("Within the cost band of the paper's ratio in passes per step: "
-         + (", ".join(f"`{d}`" for d in inside) if inside else "no driver") + ". "
-         + f"Table I implies a mean P_up of about {paper.ds_table1_implied_p_up():.2f} (see above); ours: "
-         + ", ".join(f"`{d}` {cost.loc[d, 'mean P_up']:.2f}" for d in cost.index) + ".")
-one = [d for d, rs_d in by_driver.items() if len(rs_d) < 2]
-if one:
-    text += (f" The {', '.join(f'`{d}`' for d in one)} driver{'s have' if len(one) > 1 else ' has'} one seed: no "
-             "interval, a reading rather than a verdict.")
-display(Markdown(text))
+cost = tables.driver_cost_table(by_driver, scope.results(Family.ds(1.0)), paper_ratio)
+show(cost.style.format({"training samples": "{:,.0f}", "steps": "{:,.0f}", "DS P_up = 1 steps": "{:,.0f}",
+                        "mean P_up": "{:.3f}", "time ratio": "{:.3f}", "F + 2B ratio": "{:.3f}",
+                        "time per step ratio": "{:.3f}", "F + 2B per step ratio": "{:.3f}",
+                        "paper ratio (Table I)": "{:.3f}"}))
+show(readings.driver_match(cost, paper_ratio, paper.ds_table1_implied_p_up(),
+                           [d for d, rs_d in by_driver.items() if len(rs_d) < 2]))
 
 # %% [markdown]
 # ## Verdict
@@ -244,11 +169,10 @@ display(Markdown(text))
 # numbers: how fast P_up reaches the floor.
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(rs)))
+page.show_verdicts(rs)
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

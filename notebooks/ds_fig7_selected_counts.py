@@ -21,17 +21,14 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, tables
+from advsel.repro import Family, figures, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "ds_fig7_selected_counts"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
-rs = scope.results(Family.ds(0.5))
+page = open_page("ds_fig7_selected_counts", profile=profile, dataset=dataset, device=device, seeds=seeds)
+rs = page.scope.results(Family.ds(0.5))
 c = rs[0]["config"]
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, {"DS P_up = 0.5": rs}, "DS")))
+page.summary({"DS P_up = 0.5": rs})
 
 # %% [markdown]
 # **The paper's claim.** With P_up = 0.5 (b' clean samples and their b' PGD versions per
@@ -51,9 +48,9 @@ display(Markdown(pages.summary_box(evaluated, {"DS P_up = 0.5": rs}, "DS")))
 # epoch and the last.
 
 # %% tags=["hide-input"]
-display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs of {rs[0]['epochs'][0]['steps']} "
-                 f"steps, b' = {c['batch_size']} clean + {c['batch_size']} adversarial samples per batch, "
-                 f"P_up = {c['p_up']}: {c['batch_size']} selected per step."))
+show(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs of {rs[0]['epochs'][0]['steps']} steps, "
+     f"b' = {c['batch_size']} clean + {c['batch_size']} adversarial samples per batch, P_up = {c['p_up']}: "
+     f"{c['batch_size']} selected per step.")
 
 # %% [markdown]
 # ## Selected samples per batch (Fig. 7)
@@ -82,11 +79,10 @@ tables.epoch_table(rs, ["selected_clean", "selected_adv", "clean_acc", "robust_a
 # t interval of the per-run values must lie on the claimed side of zero.
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(rs)))
+page.show_verdicts(rs)
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

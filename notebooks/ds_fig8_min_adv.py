@@ -21,19 +21,17 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Family, figures, readings, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "ds_fig8_min_adv"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("ds_fig8_min_adv", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 rs = scope.results(Family.ds(0.5))
 c = rs[0]["config"]
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, {"DS P_up = 0.5": rs}, "DS", [
+page.summary({"DS P_up = 0.5": rs}, [
     "the paper does not define which selected samples count as minimum adversarial examples; the page shows "
-    "two readings (below), the ledger's row tests (a), minimum eps at most the training eps"])))
+    "two readings (below), the ledger's row tests (a), minimum eps at most the training eps"])
 
 # %% [markdown]
 # **The paper's claim.** With P_up = 0.5, Fig. 8 shows the "averaged amount of selected
@@ -80,11 +78,11 @@ display(Markdown(pages.summary_box(evaluated, {"DS P_up = 0.5": rs}, "DS", [
 # %% tags=["hide-input"]
 grid = max(len(e["min_eps_hist"]) for r in rs for e in r["epochs"] if "min_eps_hist" in e) - 2
 probe_steps = max(e.get("min_eps_probe_steps", 0) for r in rs for e in r["epochs"])
-display(Markdown(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs, b' = {c['batch_size']}, "
-                 f"P_up = {c['p_up']}, training eps = {c['eps']:.4g}, {c['steps']} PGD steps; grid G = {grid} "
-                 f"(step {c['eps'] / grid:.4g}; top bin ({c['eps'] * (grid - 1) / grid:.4g}, {c['eps']:.4g}]); "
-                 f"up to {c['min_eps_probe']} selected adversarial samples probed per epoch, over up to "
-                 f"{probe_steps} steps."))
+show(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs, b' = {c['batch_size']}, "
+     f"P_up = {c['p_up']}, training eps = {c['eps']:.4g}, {c['steps']} PGD steps; grid G = {grid} "
+     f"(step {c['eps'] / grid:.4g}; top bin ({c['eps'] * (grid - 1) / grid:.4g}, {c['eps']:.4g}]); "
+     f"up to {c['min_eps_probe']} selected adversarial samples probed per epoch, over up to "
+     f"{probe_steps} steps.")
 
 # %% [markdown]
 # ## Selected minimum adversarial examples per batch (Fig. 8)
@@ -130,19 +128,12 @@ tables.epoch_table(rs, ["min_eps_probed", "min_adv_share", "min_eps_near_share",
 # not tested):
 
 # %% tags=["hide-input"]
-readings = {"(a) minimum adversarial examples per batch": "min_adv_selected", "(a) share": "min_adv_share",
-            "(b) share near the boundary": "min_eps_near_share", "(b) mean minimum eps": "min_eps_mean"}
+records = {"(a) minimum adversarial examples per batch": "min_adv_selected", "(a) share": "min_adv_share",
+           "(b) share near the boundary": "min_eps_near_share", "(b) mean minimum eps": "min_eps_mean"}
 
-
-def growth(r: dict, key: str) -> str:
-    g = stats.thirds_growth([r], key)
-    tag = " (collapsed)" if stats.collapsed(r) else ""
-    return f"seed {r['config']['seed']}{tag} " + (f"{g[0]:+.4g}" if g else "no value in a third")
-
-
-display(Markdown("\n".join(f"- {name}: " + ", ".join(growth(r, key) for r in rs) for name, key in readings.items())
-                 + ("\n\nCollapsed runs select by the loss of a constant predictor, so their readings say "
-                    "little about the paper's claim; the ledger leaves them out." if stats.collapsed_seeds(rs) else "")))
+show("\n".join(f"- {name}: " + ", ".join(readings.run_growth(r, key) for r in rs) for name, key in records.items())
+     + ("\n\nCollapsed runs select by the loss of a constant predictor, so their readings say "
+        "little about the paper's claim; the ledger leaves them out." if stats.collapsed_seeds(rs) else ""))
 
 # %% [markdown]
 # ## Verdict
@@ -152,11 +143,10 @@ display(Markdown("\n".join(f"- {name}: " + ", ".join(growth(r, key) for r in rs)
 # above zero.
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(rs)))
+page.show_verdicts(rs)
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

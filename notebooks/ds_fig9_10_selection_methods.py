@@ -21,21 +21,18 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
-from advsel.config import config_from_dict
-from advsel.repro import Family, Scope, claims, figures, pages, stats, tables
+from advsel.repro import Family, figures, stats, tables
+from advsel.repro.notebook import epoch_attack, open_page, show, show_autoattack
 
-PAGE = "ds_fig9_10_selection_methods"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("ds_fig9_10_selection_methods", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 runs = {
     "DS P_up = 0.5": scope.results(Family.ds(0.5)),
     "random (P_up = 0.5)": scope.results(Family.method("random")),
     "Dong et al. (stable half)": scope.results(Family.method("dong")),
 }
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, "DS")))
+page.summary(runs)
 
 # %% [markdown]
 # **The paper's claim.** Mendonça et al. compare DS with two other ways of choosing what to
@@ -76,18 +73,15 @@ display(Markdown(pages.summary_box(evaluated, runs, "DS")))
 
 # %% tags=["hide-input"]
 dong, ds = runs["Dong et al. (stable half)"][0], runs["DS P_up = 0.5"][0]
-cfg = config_from_dict(ds["config"])
-per_epoch = stats.attack_label({"name": "pgd", "eps": cfg.effective_eval_eps, "alpha": cfg.effective_eval_alpha,
-                                "steps": cfg.eval_steps, "restarts": cfg.eval_restarts})
-display(Markdown(f"Setting: {ds['config']['dataset']}, model `{ds['config']['model']}`, "
-                 f"{ds['config']['epochs']} epochs, b' = {ds['config']['batch_size']}. Dong et al. train on "
-                 f"{dong['train_size']:,} of {ds['train_size']:,} samples with `dong_steps` = "
-                 f"`{dong['config']['dong_steps']}`: {dong['epochs'][0]['steps']} steps per epoch against "
-                 f"{ds['epochs'][0]['steps']} for DS and random, "
-                 f"{dong['epochs'][0]['steps'] * ds['config']['batch_size'] / dong['train_size']:.2g} passes over its "
-                 "subset per epoch.\n\n"
-                 f"Curves: {per_epoch} on {ds['test_size']:,} test samples after every epoch. Table and verdicts: "
-                 f"{stats.evaluation_label(runs['DS P_up = 0.5'], 'robust_acc')}."))
+show(f"Setting: {ds['config']['dataset']}, model `{ds['config']['model']}`, "
+     f"{ds['config']['epochs']} epochs, b' = {ds['config']['batch_size']}. Dong et al. train on "
+     f"{dong['train_size']:,} of {ds['train_size']:,} samples with `dong_steps` = "
+     f"`{dong['config']['dong_steps']}`: {dong['epochs'][0]['steps']} steps per epoch against "
+     f"{ds['epochs'][0]['steps']} for DS and random, "
+     f"{dong['epochs'][0]['steps'] * ds['config']['batch_size'] / dong['train_size']:.2g} passes over its "
+     "subset per epoch.\n\n"
+     f"Curves: {epoch_attack(ds)} on {ds['test_size']:,} test samples after every epoch. Table and verdicts: "
+     f"{stats.evaluation_label(runs['DS P_up = 0.5'], 'robust_acc')}.")
 
 # %% [markdown]
 # ## Clean accuracy (Fig. 9) and robust accuracy (Fig. 10)
@@ -109,9 +103,7 @@ tables.final_table(runs)
 
 
 # %% tags=["hide-input"]
-display(Markdown(pages.autoattack_note(runs)))
-if aa_runs := pages.autoattack_runs(runs):
-    display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+show_autoattack(runs)
 
 # %% [markdown]
 # ## Verdict
@@ -120,11 +112,10 @@ if aa_runs := pages.autoattack_runs(runs):
 # (DS minus X) to lie above zero, for each rival and each accuracy separately.
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(runs["DS P_up = 0.5"])))
+page.show_verdicts(runs["DS P_up = 0.5"])
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

@@ -22,23 +22,21 @@ seeds = [0, 1, 2]
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Family, Scope, claims, costs, figures, inference, pages, paper, tables
+from advsel.repro import Family, costs, figures, inference, pages, paper, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "ds_table1_time"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("ds_table1_time", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 P1 = "robust with P_up = 1 (DS, all 2b')"
 families = {"Dong et al. (incl. pre-training)": Family.method("dong"), P1: Family.ds(1.0),
             "DS P_up = 0.5": Family.ds(0.5), "DS eq. (9)": Family.method("ds-adaptive"),
             "robust (PGD-AT, b' adversarial)": Family.method("robust"), "standard": Family.method("standard"),
             "random (P_up = 0.5)": Family.method("random")}
 runs = {label: scope.results(family) for label, family in families.items()}
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, "DS", [
+page.summary(runs, [
     f"wall time on {runs[P1][0]['device']} ({runs[P1][0]['hardware'].get('cpu_threads')} threads) of a shared "
-    "machine, not two GTX-1080: only ratios compare"])))
+    "machine, not two GTX-1080: only ratios compare"])
 
 # %% [markdown]
 # **The paper's claim.** Table I gives the total training time on CIFAR-10 on a computer
@@ -85,21 +83,21 @@ pd.DataFrame({"method": ["Selection approach of Dong et al. [13] with 50% of sam
 # %% tags=["hide-input"]
 s = paper.SETTINGS["DS"]["steps"]
 u = {(p, sc): costs.ds_step_units(s, p, sc) for p in (1.0, 0.5) for sc in (True, False)}
-display(Markdown(
+show(
     f"At s = {s}, per clean sample: attack {3 * s} units; ours (with a scoring pass) {u[1.0, True]:g} units per step "
     f"at P_up = 1 and {u[0.5, True]:g} at P_up = 0.5, ratio {u[0.5, True] / u[1.0, True]:.3f}; the paper's "
     f"Algorithm 1 {u[1.0, False]:g} and {u[0.5, False]:g}, ratio {u[0.5, False] / u[1.0, False]:.3f} (Table I: "
-    f"{paper.ds_table1_ratio('p_up=0.5'):.3f})."))
+    f"{paper.ds_table1_ratio('p_up=0.5'):.3f}).")
 c = runs[P1][0]["config"]
 DONG, AT = "Dong et al. (incl. pre-training)", "robust (PGD-AT, b' adversarial)"
 dong0 = runs[DONG][0]
 at_steps = inference.mean_sd([costs.steps_of(r) for r in runs[AT]])[0]
 dong_steps = inference.mean_sd([costs.steps_of(r) for r in runs[DONG]])[0]
-display(Markdown(f"Our runs: {runs[P1][0]['epochs'][0]['steps']} steps per epoch, training PGD with s = {c['steps']} "
-                 f"steps. Dong et al. (`dong_steps` = `{dong0['config']['dong_steps']}`): pre-training "
-                 f"{at_steps:,.0f} PGD-AT steps + subset run {dong_steps:,.0f} steps = "
-                 f"{(at_steps + dong_steps) / at_steps:.2f} x PGD-AT's steps, the cost ratio to expect by design "
-                 f"(the paper's Dong over P_up = 1: {paper.ds_table1_ratio('dong'):.2f})."))
+show(f"Our runs: {runs[P1][0]['epochs'][0]['steps']} steps per epoch, training PGD with s = {c['steps']} "
+     f"steps. Dong et al. (`dong_steps` = `{dong0['config']['dong_steps']}`): pre-training "
+     f"{at_steps:,.0f} PGD-AT steps + subset run {dong_steps:,.0f} steps = "
+     f"{(at_steps + dong_steps) / at_steps:.2f} x PGD-AT's steps, the cost ratio to expect by design "
+     f"(the paper's Dong over P_up = 1: {paper.ds_table1_ratio('dong'):.2f}).")
 table = tables.cost_table(runs, reference=P1, paper_times={
     label: paper.DS_TABLE1_S[key] for label, key in (("Dong et al. (incl. pre-training)", "dong"), (P1, "p_up=1"),
                                                      ("DS P_up = 0.5", "p_up=0.5"), ("DS eq. (9)", "adaptive"))})
@@ -145,8 +143,8 @@ plt.show()
 
 # %% tags=["hide-input"]
 share = table["attack time (s)"] / table["time (s)"]
-display(Markdown("Share of the training time spent in the attack: " + ", ".join(
-    f"{m} {100 * v:.0f}%" for m, v in share.items() if families[m] != Family.method("standard")) + "."))
+show("Share of the training time spent in the attack: " + ", ".join(
+    f"{m} {100 * v:.0f}%" for m, v in share.items() if families[m] != Family.method("standard")) + ".")
 
 # %% [markdown]
 # ## The cost of a step: DS against PGD-AT
@@ -166,9 +164,9 @@ per_step = pd.DataFrame({label: {
     for label, rs in runs.items()}).T
 per_step.insert(2, "time ratio to PGD-AT", per_step["time per step (ms)"] / per_step.loc[AT, "time per step (ms)"])
 per_step["F + 2B ratio to PGD-AT"] = per_step["F + 2B per step"] / per_step.loc[AT, "F + 2B per step"]
-display(per_step.style.format({"steps": "{:,.0f}", "time per step (ms)": "{:,.2f}", "time ratio to PGD-AT": "{:.3f}",
+show(per_step.style.format({"steps": "{:,.0f}", "time per step (ms)": "{:,.2f}", "time ratio to PGD-AT": "{:.3f}",
                                "F + 2B per step": "{:,.0f}", "F + 2B ratio to PGD-AT": "{:.3f}", "seeds": "{:.0f}"}))
-display(Markdown(pages.verdicts_markdown([(cl, v) for cl, v in evaluated if cl.id == "ds-cost-per-step"])))
+show(pages.verdicts_markdown([(cl, v) for cl, v in page.evaluated if cl.id == "ds-cost-per-step"]))
 
 # %% [markdown]
 # ## Verdict
@@ -179,11 +177,10 @@ display(Markdown(pages.verdicts_markdown([(cl, v) for cl, v in evaluated if cl.i
 # the band). The cost of a step is each run's training time over its optimizer steps.
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated)))
-display(Markdown(pages.numbers_from(runs[P1])))
+page.show_verdicts(runs[P1])
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

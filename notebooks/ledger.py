@@ -37,50 +37,41 @@ seeds = [0, 1, 2]
 notebooks = "notebooks"  # the pages' jupytext sources (their titles head the ledger's links), from the working folder
 
 # %% tags=["hide-input"]
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML
 
-from advsel.repro import Family, Scope, book_families, claims, inference, pages, tables, verdicts
+from advsel.repro import Family, book_families, claims, inference, pages, readings, tables, verdicts
+from advsel.repro.notebook import open_page, show
 
-PAGE = "ledger"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds,
-                                notebooks=notebooks)
-scope = Scope(profile, dataset, device, params["seeds"])
-evaluated = claims.evaluate_claims(scope)
-smoke = scope.profile == "smoke"
-if smoke:
-    display(Markdown("```{warning}\nThis ledger was built at the `smoke` profile: every verdict is a smoke run, "
-                     "not a finding.\n```"))
-
-
-def rows_per_paper() -> str:
-    counts: dict[str, int] = {}
-    for c, _ in evaluated:
-        counts[c.paper] = counts.get(c.paper, 0) + 1
-    return ", ".join(f"{n} {'of our own' if p == 'ours' else f'from {p}'}" for p, n in counts.items())
+page = open_page("ledger", profile=profile, dataset=dataset, device=device, seeds=seeds, notebooks=notebooks)
+scope, params = page.scope, page.params
+evaluated = claims.evaluate_claims(scope)  # every claim of the book
+if page.smoke:
+    show("```{warning}\nThis ledger was built at the `smoke` profile: every verdict is a smoke run, "
+         "not a finding.\n```")
 
 
 fixed = sorted({c.dataset for c in claims.CLAIMS if c.dataset})
-display(Markdown(
-    f"**In short.** {len(evaluated)} rows ({rows_per_paper()}). Each row compares two run families (or one "
+show(
+    f"**In short.** {len(evaluated)} rows ({readings.rows_per_paper(evaluated)}). Each row compares two run families (or one "
     f"against a bound) over seeds with a Welch (or one-sample t) {inference.LEVEL:.0%} interval; it is *reproduced* "
     "when the interval lies on the claimed side, *not reproduced* when it lies wholly on the other, *inconclusive* "
     f"otherwise. \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * inference.CLOSE_BAND:.0f} accuracy "
     f"points; cost ratios \"about\" a value mean within {inference.COST_BAND:.0%} of it. DS's claims and ours run on "
     "CIFAR-10 (DS's data set) and CAT's tables on the data set of each table, whatever this page's `dataset`; "
     f"the claims that fix no data set (CAT Figs. 1-2) use `dataset` = `{scope.dataset}`. "
-    f"Seeds: {list(scope.seeds)}. The full rules follow."))
+    f"Seeds: {list(scope.seeds)}. The full rules follow.")
 
 # %% [markdown]
 # ## How a verdict is decided
 
 # %% tags=["hide-input"]
-display(Markdown(pages.test_description()))
+show(pages.test_description())
 
 # %% [markdown]
 # ## The claims
 
 # %% tags=["hide-input"]
-display(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(params["notebooks"])))))
+show(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(params["notebooks"])))))
 
 # %% [markdown]
 # ## Verdicts per kind
@@ -89,10 +80,10 @@ display(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles
 # implementation check is listed apart: it confirms our code, not a finding of the paper.
 
 # %% tags=["hide-input"]
-display(tables.verdict_counts(evaluated, verdicts.VERDICTS))
-display(Markdown("Numbers from: " + "; ".join(
+show(tables.verdict_counts(evaluated, verdicts.VERDICTS))
+show("Numbers from: " + "; ".join(
     f"{ds}: {pages.provenance(scope.replace(dataset=ds).results(Family.timed('robust')))}"
-    for ds in ("cifar10", "mnist")) + ". Each page states its own runs."))
+for ds in ("cifar10", "mnist")) + ". Each page states its own runs.")
 
 # %% [markdown]
 # ## Collapsed runs
@@ -105,10 +96,10 @@ display(Markdown("Numbers from: " + "; ".join(
 families = {f"{s.dataset} {f.name}": scope.replace(dataset=s.dataset, seeds=s.seeds).results(f)
             for s, f in book_families(profile, params["seeds"])}
 collapse = tables.collapse_table(families)
-display(collapse if len(collapse) else Markdown("No run of the book's families sat at chance."))
+show(collapse if len(collapse) else "No run of the book's families sat at chance.")
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

@@ -21,17 +21,15 @@ seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
-from advsel.repro import Scope, equal_cost, figures, pages, tables, verdicts
+from advsel.repro import equal_cost, figures, pages, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "new_ds_cat"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("new_ds_cat", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 runs = scope.timed_results(["robust", "ds", "cat", "ds-cat"])
 FRACTIONS = equal_cost.BUDGET_FRACTIONS
-display(Markdown(pages.summary_box([], runs, None, [
-    "DS-CAT is our combination; no paper claims anything about it"])))
+page.summary(runs, ["DS-CAT is our combination; no paper claims anything about it"])
 
 # %% [markdown]
 # DS and CAT save work at different places. CAT (Fan et al.) chooses *which samples are
@@ -88,12 +86,7 @@ display(Markdown(pages.summary_box([], runs, None, [
 # ## Accuracy against training time and against sample passes
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Clean and robust accuracy against training time (top; attack + training, evaluation excluded) and against sample passes (bottom) for PGD-AT, DS, CAT and DS-CAT; mean over seeds with a band of one standard deviation (solid where every seed has data).", "name": "new-ds-cat-curves"}}
-fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-for row, x in enumerate(("train_time_s", "f2b")):
-    for col, metric in enumerate(("clean_acc", "robust_acc")):
-        figures.time_curves(axes[row, col], runs, metric, x=x)
-        axes[row, col].set_title(f"{metric.split('_')[0]} accuracy")
-fig.tight_layout()
+figures.cost_curves(runs)
 plt.show()
 
 # %% [markdown]
@@ -106,10 +99,10 @@ plt.show()
 
 # %% tags=["hide-input"]
 budget = equal_cost.common_budget(runs)
-display(Markdown("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s."))
-display(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
+show("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s.")
+show(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(equal_cost.budget_verdict(runs, budget, "DS-CAT", metric)))
+    show(equal_cost.budget_verdict(runs, budget, "DS-CAT", metric))
 
 # %% [markdown]
 # ## Accuracy at equal sample passes
@@ -118,9 +111,9 @@ for metric in ("robust_acc", "clean_acc"):
 
 # %% tags=["hide-input"]
 passes = equal_cost.common_budget(runs, x="f2b")
-display(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
+show(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(equal_cost.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b")))
+    show(equal_cost.budget_verdict(runs, passes, "DS-CAT", metric, x="f2b"))
 
 # %% [markdown]
 # ## At the end of training (equal epochs, unequal cost)
@@ -129,7 +122,7 @@ for metric in ("robust_acc", "clean_acc"):
 # Final accuracies (%) and total training cost, means over seeds; time ratio to PGD-AT:
 
 # %% tags=["hide-input"]
-display(tables.end_table(runs))
+show(tables.end_table(runs))
 
 # %% [markdown]
 # ## Verdict
@@ -139,13 +132,12 @@ display(tables.end_table(runs))
 # table, not typed):
 
 # %% tags=["hide-input"]
-result = f"**Result ({verdicts.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
-display(Markdown(result + equal_cost.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
-                 + equal_cost.budget_verdict(runs, budget, "DS-CAT", "clean_acc")))
-display(Markdown(pages.numbers_from(runs["DS-CAT"])))
+show(page.lead("Result") + equal_cost.budget_verdict(runs, budget, "DS-CAT", "robust_acc") + " "
+     + equal_cost.budget_verdict(runs, budget, "DS-CAT", "clean_acc"))
+show(pages.numbers_from(runs["DS-CAT"]))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

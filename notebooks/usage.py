@@ -41,7 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from advsel.data import MEAN_STD, balanced_subset, load, to_float
-from advsel.trainer import resolve_device
+from advsel.device import resolve_device
 
 torch.manual_seed(0)
 dev = resolve_device(device)
@@ -132,7 +132,7 @@ for kind in ("random", "adv", "clean"):
 # `sel.correct` and `sel.scored` give the training accuracy of the scoring passes:
 
 # %%
-from advsel.selectors import adaptive_p_up
+from advsel.p_up import adaptive_p_up
 
 p_up = 1.0
 for epoch in range(2):

@@ -20,25 +20,19 @@ device = "auto"
 seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]
-import math
-import statistics
-
 import matplotlib.pyplot as plt
-import pandas as pd
-from IPython.display import Markdown, display
 
-from advsel.repro import Scope, claims, costs, equal_cost, figures, inference, pages, speedup, stats, tables, verdicts
+from advsel.repro import claims, equal_cost, figures, pages, readings, stats, tables
+from advsel.repro.notebook import open_page, show
 
-PAGE = "which_selection"
-params = pages.check_parameters(PAGE, profile=profile, dataset=dataset, device=device, seeds=seeds)
-scope = Scope(**params)
+page = open_page("which_selection", profile=profile, dataset=dataset, device=device, seeds=seeds)
+scope = page.scope
 runs = scope.timed_results(["robust", "ds", "cat", "ds-cat", "prescreen"])
 REFERENCE, NEW = "PGD-AT", "prescreen"
 FRACTIONS = equal_cost.BUDGET_FRACTIONS
-evaluated = claims.evaluate_claims(scope, PAGE)
-display(Markdown(pages.summary_box(evaluated, runs, None, [
+page.summary(runs, [
     "prescreen is our method, inspired by selective adversarial training, adversarial coreset selection and "
-    "InfoBatch; it is in neither paper, DS-CAT is our combination of the two papers' methods"])))
+    "InfoBatch; it is in neither paper, DS-CAT is our combination of the two papers' methods"])
 
 # %% [markdown]
 # Every method on this page trains a model as robust as PGD-AT's, or tries to, for less.
@@ -55,7 +49,7 @@ display(Markdown(pages.summary_box(evaluated, runs, None, [
 # - **prescreen** (ours) chooses, *before* the attack, which samples are attacked at all.
 #
 # **prescreen, one iteration, exactly as `advsel` runs it** (`method="prescreen"`, the
-# registry entry in `advsel/methods.py`; `screen` and `screened` in `advsel/selectors.py`;
+# registry entry in `advsel/methods.py`; `before_attack` and `select("screened", ...)` in `advsel/selectors.py`;
 # `Trainer.train_step` in `advsel/trainer.py`):
 #
 # 1. *Draw.* b' training samples, uniformly (a shuffled epoch), as PGD-AT.
@@ -101,49 +95,14 @@ display(Markdown(pages.summary_box(evaluated, runs, None, [
 # ## What a step costs
 
 # %% tags=["hide-input"]
-def step_costs(runs):
-    """Per method, means over seeds: time per step, passes per drawn sample, the attack's share."""
-    rows = []
-    for label, rs in runs.items():
-        per = [costs.per_step(r) for r in rs]
-        split = [costs.cost_split(r) for r in rs]
-        b = rs[0]["config"]["batch_size"]
-        att = [(s["attack_forward"] + 2 * s["attack_backward"])
-               / sum(s[k] * (2 if k.endswith("backward") else 1) for k in costs.PASS_KINDS) for s in split]
-        rows.append({"method": label, "time per step (ms)": 1000 * statistics.fmean(p["time_s"] for p in per),
-                     "F + 2B per drawn sample": statistics.fmean(p["f2b"] for p in per) / b,
-                     "attack share of time (%)": 100 * statistics.fmean(
-                         s["time_attack_s"] / (s["time_attack_s"] + s["time_train_s"]) for s in split),
-                     "attack share of F + 2B (%)": 100 * statistics.fmean(att), "seeds": len(rs)})
-    df = pd.DataFrame(rows).set_index("method")
-    df.insert(1, "time ratio", df["time per step (ms)"] / df.loc[REFERENCE, "time per step (ms)"])
-    df.insert(3, "F + 2B ratio", df["F + 2B per drawn sample"] / df.loc[REFERENCE, "F + 2B per drawn sample"])
-    return df.round(3)
-
-
-cfg = runs[NEW][0]["config"]
-K, share = cfg["steps"], cfg["attack_share"]
-trained = 1.0 if cfg["unattacked"] == "clean" else share
-model_new, model_at = 1 + 3 * share * K + 3 * trained, 3 * K + 3
-display(Markdown(
-    f"By the pass model (a backward pass costs about two forward passes), a PGD-AT step costs 3K + 3 = "
-    f"{model_at} forward-pass equivalents per drawn sample with K = {K} training PGD steps, the attack "
-    f"{100 * K / (K + 1):.0f} % of it. prescreen with attack share {share} and `unattacked={cfg['unattacked']!r}` "
-    f"costs 1 (screening) + 3 x {share} x K (attack) + 3 x {trained} (training) = {model_new:g}, "
-    f"{model_new / model_at:.2f} x PGD-AT's. Measured on our runs (means over seeds; `time` and `attack` include "
-    "the screening pass for prescreen, DS's and DS-CAT's scoring pass is in their training phase):"))
-display(step_costs(runs))
+show(readings.prescreen_pass_model(runs[NEW][0]["config"]))
+show(tables.step_cost_table(runs, REFERENCE))
 
 # %% [markdown]
 # ## Accuracy against training time and against sample passes
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Clean and robust accuracy against training time (top; attack + training, evaluation excluded) and against sample passes (bottom) for PGD-AT, DS, CAT, DS-CAT and prescreen; mean over seeds with a band of one standard deviation (solid where every seed has data).", "name": "which-selection-curves"}}
-fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-for row, x in enumerate(("train_time_s", "f2b")):
-    for col, metric in enumerate(("clean_acc", "robust_acc")):
-        figures.time_curves(axes[row, col], runs, metric, x=x)
-        axes[row, col].set_title(f"{metric.split('_')[0]} accuracy")
-fig.tight_layout()
+figures.cost_curves(runs)
 plt.show()
 
 # %% [markdown]
@@ -157,48 +116,18 @@ plt.show()
 # every run of both reached the level.
 
 # %% tags=["hide-input"]
-def level_table(metric, level):
-    t = tables.time_to_level_table(runs, level, metric).rename_axis("method")
-    full = {k: speedup.level_stats(rs, level, metric).all_reached for k, rs in runs.items()}
-    for col, name in (("time (s)", "time / PGD-AT"), ("passes (F + 2B)", "passes / PGD-AT")):
-        ref = t.loc[REFERENCE, col]
-        t[name] = [round(t.loc[k, col] / ref, 3) if full[k] and full[REFERENCE] else math.nan for k in t.index]
-    return t
-
-
-def levels_of(metric):
-    """{description: level}: shares of PGD-AT's lowest final accuracy over its (not collapsed) seeds, as the
-    ledger's claims read it, and PGD-AT's final mean accuracy."""
-    finals = [r["epochs"][-1][metric] for r in runs[REFERENCE] if not stats.collapsed(r)] \
-        or [r["epochs"][-1][metric] for r in runs[REFERENCE]]
-    out = {(f"{f:.0%} of " if f != 1 else "") + "PGD-AT's lowest final": f * min(finals)
-           for f in claims.PRESCREEN_FRACTIONS}
-    out["PGD-AT's final mean"] = costs.end_summary(runs[REFERENCE])[metric]
-    return dict(sorted(out.items(), key=lambda kv: kv[1]))
-
-
-levels = {m: levels_of(m) for m in ("robust_acc", "clean_acc")}
+levels = {m: tables.reference_levels(runs, REFERENCE, m, claims.PRESCREEN_FRACTIONS)
+          for m in ("robust_acc", "clean_acc")}
 target = levels["robust_acc"]["PGD-AT's lowest final"]  # every PGD-AT run reaches it
-level_tables = {}
 for m, lvs in levels.items():
-    t = pd.concat({f"{100 * lv:.1f}% ({what})": level_table(m, lv) for what, lv in lvs.items()},
-                  names=["level", "method"])
-    level_tables[m] = t
-    display(Markdown(f"**{m.split('_')[0]} accuracy** (per-epoch evaluation: "
-                     + ("clean" if m == "clean_acc" else
-                        f"PGD-{runs[REFERENCE][0]['config']['eval_steps']}")
-                     + f", {runs[REFERENCE][0]['test_size']:,} test samples)"))
-    display(t)
+    show(f"**{m.split('_')[0]} accuracy** (per-epoch evaluation: "
+         + ("clean" if m == "clean_acc" else f"PGD-{runs[REFERENCE][0]['config']['eval_steps']}")
+         + f", {runs[REFERENCE][0]['test_size']:,} test samples)")
+    show(tables.level_ratio_tables(runs, lvs, m, REFERENCE))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Training time (left) and sample passes (right) until PGD-AT's final robust accuracy (the lowest over its seeds, the ledger's level) is first reached, per method (mean over the runs that reached it; the label gives how many did; no bar: none did).", "name": "which-selection-level"}}
-top = level_table("robust_acc", target)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-for ax, col in zip(axes, ("time (s)", "passes (F + 2B)"), strict=True):
-    bars = ax.bar(list(top.index), top[col].fillna(0), color=[f"C{i}" for i in range(len(top))])
-    ax.bar_label(bars, labels=list(top["reached"]), fontsize=8)
-    ax.set(ylabel=col, title=f"to {100 * target:.1f}% robust accuracy (PGD-AT's lowest final)")
-    ax.grid(alpha=0.3, axis="y")
-fig.tight_layout()
+figures.level_bars(tables.level_ratio_table(runs, target, "robust_acc", REFERENCE),
+                   f"to {100 * target:.1f}% robust accuracy (PGD-AT's lowest final)")
 plt.show()
 
 # %% [markdown]
@@ -211,10 +140,10 @@ plt.show()
 
 # %% tags=["hide-input"]
 budget = equal_cost.common_budget(runs)
-display(Markdown("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s."))
-display(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
+show("Budgets: " + ", ".join(f"{f:.0%}" for f in FRACTIONS) + f" of {budget:.1f} s.")
+show(tables.budget_table(runs, [f * budget for f in FRACTIONS]))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(equal_cost.budget_verdict(runs, budget, NEW, metric)))
+    show(equal_cost.budget_verdict(runs, budget, NEW, metric))
 
 # %% [markdown]
 # ## Accuracy at equal sample passes
@@ -223,9 +152,9 @@ for metric in ("robust_acc", "clean_acc"):
 
 # %% tags=["hide-input"]
 passes = equal_cost.common_budget(runs, x="f2b")
-display(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
+show(tables.budget_table(runs, [f * passes for f in FRACTIONS], x="f2b"))
 for metric in ("robust_acc", "clean_acc"):
-    display(Markdown(equal_cost.budget_verdict(runs, passes, NEW, metric, x="f2b")))
+    show(equal_cost.budget_verdict(runs, passes, NEW, metric, x="f2b"))
 
 # %% [markdown]
 # ## At the end of training (equal epochs, unequal cost)
@@ -234,7 +163,7 @@ for metric in ("robust_acc", "clean_acc"):
 # seeds; time ratio to PGD-AT:
 
 # %% tags=["hide-input"]
-display(tables.end_table(runs))
+show(tables.end_table(runs))
 
 # %% [markdown]
 # ## Final evaluation
@@ -244,22 +173,19 @@ display(tables.end_table(runs))
 # samples; the line below says what these runs used). Mean, sd and number of seeds, in %:
 
 # %% tags=["hide-input"]
-display(Markdown("Robust accuracy: " + stats.evaluation_label(runs[REFERENCE], "robust_acc") + "."))
-display(tables.final_table(runs))
+show("Robust accuracy: " + stats.evaluation_label(runs[REFERENCE], "robust_acc") + ".")
+show(tables.final_table(runs))
 
 # %% [markdown]
 # AutoAttack (standard), for the seed-0 run of each method only (one run: no sd):
 
 # %% tags=["hide-input"]
-aa_runs = {k: [r for r in rs if stats.has_autoattack([r])] for k, rs in runs.items()}
-aa_runs = {k: rs for k, rs in aa_runs.items() if rs}
-if aa_runs:
-    display(Markdown("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc")
-                     + "."))
-    display(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+if aa_runs := pages.autoattack_runs(runs):
+    show("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc") + ".")
+    show(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
 else:
-    display(Markdown("*No run of this page has an AutoAttack evaluation (the smoke profile has none, and only "
-                     "seed 0 of the CIFAR-10 runs gets one).*"))
+    show("*No run of this page has an AutoAttack evaluation (the smoke profile has none, and only "
+         "seed 0 of the CIFAR-10 runs gets one).*")
 
 # %% [markdown]
 # ## Verdicts
@@ -269,9 +195,7 @@ else:
 # [claims ledger](ledger.ipynb) states the test).
 
 # %% tags=["hide-input"]
-display(Markdown(pages.verdicts_markdown(evaluated) if evaluated
-                 else "*No claim is registered for this page yet.*"))
-display(Markdown(pages.numbers_from(runs[NEW])))
+page.show_verdicts(runs[NEW])
 
 # %% [markdown]
 # ## Which method should I use?
@@ -280,48 +204,10 @@ display(Markdown(pages.numbers_from(runs[NEW])))
 # generated from them, not typed:
 
 # %% tags=["hide-input"]
-def advice():
-    within = {k: v for k, v in equal_cost.at_budget(runs, budget, "robust_acc").items() if v}
-    mean = {k: statistics.fmean(v) for k, v in within.items()}
-    ranked = sorted(mean, key=mean.get, reverse=True)
-    out = []
-    if len(ranked) >= 2:
-        best, second = ranked[:2]
-        lead = 100 * (mean[best] - mean[second])
-        if min(len(within[best]), len(within[second])) < 2:
-            sure, why = False, "a single run on a side, no interval"
-        else:
-            iv = inference.welch_interval(within[best], within[second])
-            sure = iv.lo > 0
-            why = f"95% interval [{100 * iv.lo:+.1f}, {100 * iv.hi:+.1f}] points"
-        out.append(f"Within {budget:.1f} s of training (the time the fastest-finishing method needed), {best} has "
-                   f"the highest robust accuracy, {100 * mean[best]:.1f}%, {lead:.1f} points above {second} ({why}).")
-        out.append(f"With a fixed training time, use {best}." if sure else
-                   f"That lead is not distinguishable from zero at {len(within[best])} seeds: with a fixed training "
-                   f"time, {best} is not clearly better than {second} here.")
-    hits = {k: speedup.level_stats(rs, target, "robust_acc") for k, rs in runs.items()}
-    full = {k: s.mean() for k, s in hits.items() if s.all_reached}
-    if full:
-        fastest = min(full, key=full.get)
-        ref = f", {full[fastest] / full[REFERENCE]:.2f} x PGD-AT's {full[REFERENCE]:.1f} s" \
-            if REFERENCE in full and fastest != REFERENCE else ""
-        never = [k for k in runs if k not in full]
-        out.append(f"To reach PGD-AT's final robust accuracy (the lowest over its seeds, {100 * target:.1f}%), "
-                   f"{fastest} was the fastest method all of whose runs got there ({full[fastest]:.1f} s{ref})"
-                   + (f"; not every run of {', '.join(never)} reached it" if never else "") + ".")
-        if fastest != NEW and NEW in full and REFERENCE in full:
-            out.append(f"{NEW} needed {full[NEW] / full[REFERENCE]:.2f} x PGD-AT's time.")
-    else:
-        out.append(f"No method had every run reach PGD-AT's final robust accuracy (the lowest over its seeds, "
-                   f"{100 * target:.1f}%).")
-    return " ".join(out)
-
-
-result = f"**Result ({verdicts.SMOKE}).** " if scope.profile == "smoke" else "**Result.** "
-display(Markdown(result + advice()))
+show(page.lead("Result") + readings.advice(runs, budget, target, REFERENCE, NEW))
 
 # %% [markdown]
 # ## Rerun this page
 
 # %% tags=["hide-input"]
-display(Markdown(pages.rerun_commands(PAGE, params)))
+page.close()

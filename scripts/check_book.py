@@ -8,7 +8,7 @@
    same-page ``#fragment`` links too, a bare ``#`` is skipped.  ``_static/`` (the theme's
    templates), ``_sources/`` and ``_images/`` hold no pages and are not scanned.
 2. Rendered: ``index.html`` (or the page its meta refresh points to) and one figure page
-   (the first page under ``book/generated/``, in ``_toc.yml`` order, with an ``<img>``;
+   (the first page under ``book/generated/``, in the book's order, with an ``<img>``;
    or ``--page``) are rendered by headless Chromium's command line (``--screenshot`` and
    ``--dump-dom`` after a virtual time budget, so the page's scripts have run).  In the
    dumped DOM every ``<img>`` file must exist, be non-empty and decode with PIL, and the
@@ -34,6 +34,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image
+
+from advsel.repro import book
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -122,12 +124,11 @@ def check_links(html_root: Path) -> list[str]:
 
 
 def figure_page(html_root: Path, wanted: str | None) -> Path | None:
-    """``--page``, else the first page of book/generated/ (``_toc.yml`` order, then the others) with an <img>."""
+    """``--page``, else the first page of book/generated/ (the page registry's order, then the others) with
+    an <img>."""
     if wanted:
         return html_root / wanted if (html_root / wanted).is_file() else None
-    toc = ROOT / "_toc.yml"
-    order = re.findall(r"file:\s*['\"]?(book/generated/[^\s'\"#]+)", toc.read_text()) if toc.is_file() else []
-    pages = [html_root / f"{Path(f).with_suffix('')}.html" for f in order]
+    pages = [html_root / book.GENERATED / f"{name}.html" for name in book.PAGES]
     pages += sorted(set((html_root / "book" / "generated").glob("*.html")) - set(pages))
     return next((p for p in pages if p.is_file() and any(t == "img" for t, _ in parse_page(p).links)), None)
 

@@ -1,11 +1,13 @@
-"""Execute the book's notebooks with papermill, or check them with nbmake.
+"""Execute the book's notebooks with papermill, check them with nbmake, or write the table of contents.
 
     python scripts/notebooks.py smoke          # jupytext -> .ipynb, then pytest --nbmake at the smoke profile
     python scripts/notebooks.py execute [--profile cpu] [NAME ...]
                                                # papermill-execute into book/generated/ for the book
+    python scripts/notebooks.py toc            # write _toc.yml from the page registry
 
-The ``.py`` files in notebooks/ (jupytext percent format) are the sources; the
-generated ``.ipynb`` files are never committed.  Every page, the usage page included, has a
+The pages are those of the registry :data:`advsel.repro.book.PAGES`; their ``.py`` files in
+notebooks/ (jupytext percent format) are the sources; the generated ``.ipynb`` files are
+never committed.  Every page, the usage page included, has a
 ``parameters`` cell with ``profile``; the claims ledger also takes ``notebooks``, the
 folder of the pages' sources (papermill runs from the repository root, where the default
 ``notebooks`` is right; nbmake runs from build/nbsmoke, so the smoke run passes it).
@@ -19,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from advsel.repro import book
+
 ROOT = Path(__file__).resolve().parent.parent
 # The kernels inherit the environment: a non-inline MPLBACKEND (e.g. Agg) would keep
 # figures out of the executed notebooks.
@@ -27,8 +31,12 @@ NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "book" / "generated"
 
 
+TOC = ROOT / "_toc.yml"
+
+
 def sources(names: list[str] | None = None) -> list[Path]:
-    files = sorted(p for p in NOTEBOOKS.glob("*.py") if not p.name.startswith("_"))
+    """The jupytext sources of the registered pages (of ``names`` only, when given), by name."""
+    files = [NOTEBOOKS / f"{name}.py" for name in sorted(book.PAGES)]
     if names:
         files = [p for p in files if p.stem in names or p.name in names]
     return files
@@ -106,12 +114,21 @@ def _fold_injected(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def toc() -> int:
+    """Write _toc.yml from the page registry (:func:`advsel.repro.book.toc_yaml`)."""
+    TOC.write_text(book.toc_yaml())
+    print(f"wrote {TOC.relative_to(ROOT)}: {len(book.PAGES)} pages in {len(book.parts())} parts")
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("mode", choices=["smoke", "execute"])
+    p.add_argument("mode", choices=["smoke", "execute", "toc"])
     p.add_argument("--profile", default="cpu")
     p.add_argument("names", nargs="*")
     a = p.parse_intermixed_args()
+    if a.mode == "toc":
+        return toc()
     return smoke() if a.mode == "smoke" else execute(a.profile, a.names)
 
 

@@ -176,22 +176,6 @@ def test_parameter_names_are_checked_too() -> None:
                                   seeds=(2, 0))["seeds"] == [2, 0]
 
 
-def test_every_page_declares_the_parameters_its_cell_sets() -> None:
-    import ast
-
-    folder = Path(__file__).resolve().parents[1] / "notebooks"
-    for src in sorted(folder.glob("*.py")):
-        text = src.read_text()
-        cell = text.split('tags=["parameters"')[1].split("# %%")[0].split("\n", 1)[1]
-        names = tuple(t.id for node in ast.parse(cell).body for t in node.targets)
-        assert names == pages.PAGE_PARAMETERS[src.stem], src.name
-        assert "pages.check_parameters(" in text and ("pages.rerun_commands(PAGE, params)" in text
-                                                       or src.stem == "usage"), src.name
-        heads = [line for line in text.splitlines() if line.startswith("# %%") and "[markdown]" not in line]
-        if src.stem != "usage":  # the pages fold every code cell; the usage page is a tutorial and shows its code
-            assert all("hide-input" in h for h in heads), src.name
-
-
 def test_intro_states_the_tests_constants() -> None:
     intro = (Path(__file__).resolve().parents[1] / "book" / "intro.md").read_text()
     s, i = stats, inference

@@ -16,7 +16,11 @@ imports it, so training needs neither pandas nor matplotlib.  By concern:
 - :mod:`~advsel.repro.claims` — the claims table and its evaluators.
 - :mod:`~advsel.repro.tables` — pandas tables (formatting of the numbers above).
 - :mod:`~advsel.repro.figures` — plots.
-- :mod:`~advsel.repro.pages` — provenance, rerun commands, page titles and links.
+- :mod:`~advsel.repro.readings` — the sentences a page generates from its numbers, beside the verdicts.
+- :mod:`~advsel.repro.book` — the page registry: each page's name, part of the table of contents,
+  parameters; the source of ``_toc.yml``.
+- :mod:`~advsel.repro.pages` — parameters, summary box, provenance, rerun commands, page titles and links.
+- :mod:`~advsel.repro.notebook` — a page as its notebook runs it: ``open_page``, ``show``, ``close``.
 """
 
 from .scope import P_UP_SWEEP, SEEDS, Family, Scope, book_families

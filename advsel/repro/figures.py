@@ -112,6 +112,14 @@ def sweep(ax: Any, runs: Mapping[float, Sequence[Result]], metric: str, label: s
     return g
 
 
+def points(ax: Any, runs: Mapping[float, Sequence[Result]], metric: str, label: str) -> pd.DataFrame:
+    """Final-epoch ``metric`` at swept values ``{x: [result per seed]}`` as squares with error bars of one
+    standard deviation, no line (extra points beside a :func:`sweep`); returns the numbers."""
+    g = tables.final_table(runs, [metric])[metric]
+    ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0.0), marker="s", ls="none", capsize=4, label=label)
+    return g
+
+
 def eq9_without_floor(ax: Any, rs: Sequence[Result], driver: str, label: str) -> None:
     """Dashed line: DS eq. (9) iterated without a floor from P_up(0) = 1 on each run's recorded ``driver``.
 
@@ -126,6 +134,22 @@ def eq9_without_floor(ax: Any, rs: Sequence[Result], driver: str, label: str) ->
         seqs.append(seq)
     mean = [sum(col) / len(col) for col in zip(*seqs, strict=True)]
     ax.plot([e["epoch"] for e in rs[0]["epochs"]], mean, ls="--", color="grey", label=label)
+
+
+def driving_accuracy(ax: Any, driver_runs: Runs) -> None:
+    """The accuracy that drives DS eq. (9) per epoch (mean over seeds), one line per driver; ``driver_runs``:
+    {"DS eq. (9), <driver label>": runs}, the legend naming each record and driver label."""
+    from matplotlib.ticker import MaxNLocator
+
+    for i, (label, rs) in enumerate(driver_runs.items()):
+        key = stats.adaptive_driver(rs[0]["config"])
+        means = stats.epoch_means(rs, [key])
+        ax.plot(list(means), [100 * m[key] for m in means.values()], marker="o", ms=4, color=f"C{i}",
+                label=f"{key} ({label.split(',')[1].strip()})")
+    ax.set(xlabel="epoch", ylabel="driving accuracy (%)", title="the accuracy that sets the next P_up")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 def stacked_bars(ax: Any, table: pd.DataFrame, columns: Sequence[str], xlabel: str) -> None:
@@ -161,6 +185,66 @@ def similarity_plot(ax_cos: Any, ax_asr: Any, df: pd.DataFrame, title: str) -> N
     for ax in (ax_cos, ax_asr):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+
+
+def similarity_baseline(ax: Any, base: pd.DataFrame) -> None:
+    """The same-class baseline (seed-averaged mean, q25-q75 band; ``base``:
+    :func:`~advsel.repro.tables.similarity_baseline_frame`) on a cosine axis, when there is one."""
+    g = tables.per_epoch_means(base)
+    if g["same class"].notna().any():
+        ax.fill_between(g.index, g["base_q25"], g["base_q75"], color="grey", alpha=0.2, lw=0, zorder=0)
+        ax.plot(g.index, g["same class"], color="grey", ls="--", marker="x", ms=4,
+                label="baseline: different samples of the same class (mean, band q25-q75)")
+        ax.legend(fontsize=8)
+
+
+def nothing_to_show(axes: Sequence[Any], text: str) -> None:
+    """Each axis blank but for ``text`` (why there is no measurement)."""
+    for ax in axes:
+        ax.text(0.5, 0.5, text, ha="center", transform=ax.transAxes)
+        ax.set_axis_off()
+
+
+def similarity_panels(df: pd.DataFrame, base: pd.DataFrame, title: str, empty: str) -> Any:
+    """CAT Fig. 1 for one neighbourhood: :func:`similarity_plot` with the same-class baseline, or ``empty``
+    when ``df`` has no measurement; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    if len(df):
+        similarity_plot(axes[0], axes[1], df, title)
+        similarity_baseline(axes[0], base)
+    else:
+        nothing_to_show(axes, empty)
+    fig.tight_layout()
+    return fig
+
+
+def gain_rank_panels(gains: pd.DataFrame) -> Any:
+    """The Spearman correlation of eq. (3) gains between consecutive draws per epoch (mean over seeds and each
+    seed), and the mean gap between the draws against the iterations of an epoch (``gains``:
+    :func:`~advsel.repro.tables.gain_rank_frame`); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    if not gains["spearman"].notna().any():
+        nothing_to_show(axes, "no sample drawn twice with a gain on both draws")
+        fig.tight_layout()
+        return fig
+    g = tables.per_epoch_means(gains)
+    axes[0].plot(g.index, g["spearman"], color="C0", marker="o", ms=4, label="mean over seeds")
+    axes[0].plot(gains["epoch"], gains["spearman"], color="C0", ls="none", marker=".", alpha=0.4, label="each seed")
+    axes[0].axhline(0, color="grey", lw=0.8)
+    axes[0].set(xlabel="epoch", ylabel="Spearman correlation of the gains", ylim=(-1.05, 1.05),
+                title="eq. (3) gain, earlier draw vs later draw")
+    axes[1].plot(g.index, g["gap (iterations)"], color="C1", marker="o", ms=4, label="mean gap between draws")
+    axes[1].plot(g.index, g["iterations per epoch"], color="grey", ls="--", label="iterations per epoch")
+    axes[1].set(xlabel="epoch", ylabel="iterations", title="how stale the earlier gain is")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 # ---------------------------------------------------------------------------- against training cost
@@ -218,3 +302,87 @@ def time_curves(ax: Any, runs: Runs, metric: str, x: str = "train_time_s", point
                                                     else "standard (clean) accuracy (%)"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+
+
+def sampling_panels(by_method: Mapping[str, Runs], x: str, log: bool = False) -> Any:
+    """CAT Figs. 2-3: clean (top) and robust (bottom) accuracy against ``x`` (:func:`time_curves`), one column
+    per method of ``by_method`` = {method: {N: runs}}, one line per sampling number N; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey="row")
+    for row, metric in enumerate(("clean_acc", "robust_acc")):
+        for col, (label, fam) in enumerate(by_method.items()):
+            ax = axes[row, col]
+            time_curves(ax, {f"N = {n}": rs for n, rs in fam.items()}, metric, x=x)
+            if log:
+                ax.set_xscale("log")
+            ax.set_title(f"{label}: {'standard' if metric == 'clean_acc' else 'robust'} accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def level_bars_by_method(table: pd.DataFrame, numbers: Sequence[int], title: str) -> Any:
+    """Training time (left) and sample passes (right) to a level per sampling number, one bar per method side by
+    side, labelled with how many runs reached it (``table``:
+    :func:`~advsel.repro.tables.time_to_level_by_method`); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(table.index.get_level_values("method")))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    x = np.arange(len(numbers))
+    width = 0.8 / len(methods)
+    for ax, col in zip(axes, ("time (s)", "passes (F + 2B)"), strict=True):
+        for i, label in enumerate(methods):
+            sub = table.loc[label]
+            bars = ax.bar(x + (i - (len(methods) - 1) / 2) * width, sub[col].fillna(0).to_numpy(), width,
+                          color=f"C{i}", label=label)
+            ax.bar_label(bars, labels=list(sub["reached"]), fontsize=8)
+        ax.set_xticks(x, [str(n) for n in numbers])
+        ax.set(xlabel="sampling number N (PGD-AT: batch size)", ylabel=col, title=title)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def cost_curves(runs: Runs) -> Any:
+    """Clean (left) and robust (right) accuracy against training time (top) and sample passes F + 2B (bottom),
+    one line per method (:func:`time_curves`); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for row, x in enumerate(("train_time_s", "f2b")):
+        for col, metric in enumerate(("clean_acc", "robust_acc")):
+            time_curves(axes[row, col], runs, metric, x=x)
+            axes[row, col].set_title(f"{metric.split('_')[0]} accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def level_bars(table: pd.DataFrame, title: str) -> Any:
+    """Training time (left) and sample passes (right) to a level, one bar per method, labelled with how many
+    runs reached it (``table``: :func:`~advsel.repro.tables.time_to_level_table`); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for ax, col in zip(axes, ("time (s)", "passes (F + 2B)"), strict=True):
+        bars = ax.bar(list(table.index), table[col].fillna(0), color=[f"C{i}" for i in range(len(table))])
+        ax.bar_label(bars, labels=list(table["reached"]), fontsize=8)
+        ax.set(ylabel=col, title=title)
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def cost_curves_by_dataset(runs: Mapping[str, Runs], titles: Mapping[str, str], x: str = "train_time_s") -> Any:
+    """Clean (left) and robust (right) accuracy against training cost ``x``, one row per dataset of ``runs`` =
+    {dataset: {method: runs}}, titled by ``titles`` = {dataset: name}; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(runs), 2, figsize=(11, 4 * len(runs)), squeeze=False)
+    for row, (ds, r) in enumerate(runs.items()):
+        for col, metric in enumerate(("clean_acc", "robust_acc")):
+            time_curves(axes[row, col], r, metric, x=x)
+            axes[row, col].set_title(f"{titles[ds]}: {metric.split('_')[0]} accuracy")
+    fig.tight_layout()
+    return fig

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DATASETS, DEVICES, PROFILES
-from . import inference, paper, stats
+from . import book, inference, paper, stats
 
 Result = dict[str, Any]
 
@@ -67,12 +67,14 @@ def _folder(v: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Parameter:
-    """A page parameter: its type and allowed values (for the error and the rerun box) and its check."""
+    """A page parameter: its type and allowed values (for the error and the rerun box) and its check;
+    ``dataset``: the one dataset whose runs it sets the seeds of (else None)."""
 
     name: str
     type: str
     allowed: str
     check: Callable[[Any], str | None]
+    dataset: str | None = None
 
     @property
     def is_list(self) -> bool:
@@ -91,18 +93,11 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("dataset", "str", ", ".join(DATASETS), _choice(DATASETS)),
     Parameter("device", "str", ", ".join(DEVICES) + " (auto: cuda when available)", _choice(DEVICES)),
     Parameter("seeds", "list of int", "distinct non-negative ints, at least one", _seed_list),
-    Parameter("cifar_seeds", "list of int", "distinct non-negative ints, at least one (CIFAR-10 runs)", _seed_list),
+    Parameter("cifar_seeds", "list of int", "distinct non-negative ints, at least one (CIFAR-10 runs)", _seed_list,
+              "cifar10"),
     Parameter("notebooks", "str", "the folder of the pages' jupytext sources, from the working folder", _folder),
 )}
-_RUNS = ("profile", "dataset", "device", "seeds")
-PAGE_PARAMETERS: dict[str, tuple[str, ...]] = {
-    **{p: _RUNS for p in ("ds_fig3_p_up", "ds_fig4_5_accuracy", "ds_fig6_adaptive_p_up", "ds_fig7_selected_counts",
-                          "ds_fig8_min_adv", "ds_fig9_10_selection_methods", "ds_table1_time", "cat_fig1_similarity",
-                          "cat_fig2_3_sampling_number", "new_ds_cat", "which_selection")},
-    "cat_tables_time_to_accuracy": ("profile", "device", "seeds", "cifar_seeds"),
-    "ledger": (*_RUNS, "notebooks"),
-    "usage": ("profile", "device"),
-}
+PAGE_PARAMETERS: dict[str, tuple[str, ...]] = {name: p.parameters for name, p in book.PAGES.items()}
 PAPER_DATASET = "cifar10"  # the rerun box's dataset when the page's run gives none (both papers' main one)
 
 
@@ -114,7 +109,7 @@ def check_parameters(page: str, **values: Any) -> dict[str, Any]:
     page is given a parameter it does not take or lacks one it needs.
     """
     if page not in PAGE_PARAMETERS:
-        raise ParameterError(f"page {page!r} is unknown; pages with parameters: {', '.join(PAGE_PARAMETERS)}")
+        raise ParameterError(f"page {page!r} is unknown; the book's pages: {', '.join(PAGE_PARAMETERS)}")
     names = PAGE_PARAMETERS[page]
     unknown = [n for n in values if n not in names]
     missing = [n for n in names if n not in values]
@@ -138,7 +133,7 @@ COLOURS = {"reproduced": "#1a7f37", "not reproduced": "#cf222e", "inconclusive":
 
 
 def badge(v: Any) -> str:
-    """A verdict (:class:`~advsel.repro.verdicts.Verdict`) as a coloured HTML span with its label."""
+    """A verdict (:class:`~advsel.repro.claims.Verdict`) as a coloured HTML span with its label."""
     colour = COLOURS[v.verdict] if v.passed is not False else COLOURS["not reproduced"]
     style = (f"background:{colour};color:#fff;padding:0 0.45em;border-radius:0.3em;white-space:nowrap;"
              "font-size:0.9em")

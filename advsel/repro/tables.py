@@ -4,10 +4,16 @@ Accuracies are shown in percent.
 
 - :func:`final_table`, :func:`epoch_table` — final-epoch and per-epoch summaries (DS pages).
 - :func:`cost_table` — DS Table I: total training cost per method.
-- :func:`similarity_frame`, :func:`similarity_summary` — CAT Fig. 1.
-- :func:`level_table`, :func:`speedup_table`, :func:`cat_table` — CAT Tables 1-2: time and
-  passes to an accuracy level, AT vs CAT, the paper's numbers beside.
-- :func:`time_to_level_table` — CAT Figs. 2-3: time to a level per sampling number.
+- :func:`p_up_by_driver`, :func:`driver_cost_table` — DS Fig. 6: the three drivers of eq. (9).
+- :func:`similarity_frame`, :func:`similarity_summary`, :func:`similarity_baseline_frame`,
+  :func:`similarity_with_baseline`, :func:`gain_rank_frame` — CAT Fig. 1.
+- :func:`level_table`, :func:`speedup_table`, :func:`cat_table`, :func:`cat_paper_tables`,
+  :func:`control_table` — CAT Tables 1-2: time and passes to an accuracy level, AT vs CAT, the paper's
+  numbers beside, CAT against its control.
+- :func:`time_to_level_table`, :func:`time_to_level_by_method`, :func:`sampling_setup_table`,
+  :func:`sampling_shape_table` — CAT Figs. 2-3: time to a level per sampling number.
+- :func:`step_cost_table`, :func:`reference_levels`, :func:`level_ratio_table` — what a step costs and
+  the time to a reference method's accuracy.
 - :func:`budget_table`, :func:`end_table` — accuracy within equal training budgets, and at the end.
 - :func:`ledger_table`, :func:`html_table`, :func:`verdict_counts` — the claims ledger.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import html
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -80,6 +87,42 @@ def collapse_table(runs: Runs) -> pd.DataFrame:
                                        "last train loss"])
 
 
+def p_up_by_driver(by_driver: Runs) -> pd.DataFrame:
+    """Per epoch, the P_up of each DS eq. (9) driver (mean over its seeds); ``by_driver`` = {driver: runs}."""
+    return pd.DataFrame({d: pd.Series({ep: m["p_up"] for ep, m in stats.epoch_means(rs, ["p_up"]).items()})
+                         for d, rs in by_driver.items()}).rename_axis("epoch").round(3)
+
+
+def driver_cost_table(by_driver: Runs, reference: Sequence[Result], paper_ratio: float) -> pd.DataFrame:
+    """Per DS eq. (9) driver (``by_driver`` = {driver: runs}), against the ``reference`` runs (DS P_up = 1) of the
+    same seeds (all of them when none match): seeds, training samples, steps, mean P_up, and the ratios of total
+    training time, of sample passes F + 2B, of time and of passes per step, with the paper's ratio beside."""
+    def mean(f: Callable[[Result], float], rs: Sequence[Result]) -> float:
+        return inference.mean_sd([f(r) for r in rs])[0]
+
+    def passes(r: Result) -> float:
+        return costs.per_step(r)["f2b"] * costs.steps_of(r)
+
+    rows = {}
+    for d, rs in by_driver.items():
+        seeds = {r["config"]["seed"] for r in rs}
+        ref = [r for r in reference if r["config"]["seed"] in seeds] or list(reference)
+        rows[d] = {
+            "seeds": ", ".join(map(str, sorted(seeds))),
+            "training samples": mean(lambda r: r["train_size"], rs),
+            "steps": mean(costs.steps_of, rs), "DS P_up = 1 steps": mean(costs.steps_of, ref),
+            "mean P_up": mean(lambda r: inference.mean_sd([e["p_up"] for e in r["epochs"]])[0], rs),
+            "time ratio": inference.mean_sd(costs.total_costs(rs))[0] / inference.mean_sd(costs.total_costs(ref))[0],
+            "F + 2B ratio": mean(passes, rs) / mean(passes, ref),
+            "time per step ratio": mean(lambda r: costs.per_step(r)["time_s"], rs)
+            / mean(lambda r: costs.per_step(r)["time_s"], ref),
+            "F + 2B per step ratio": mean(lambda r: costs.per_step(r)["f2b"], rs)
+            / mean(lambda r: costs.per_step(r)["f2b"], ref),
+            "paper ratio (Table I)": paper_ratio,
+        }
+    return pd.DataFrame(rows).T.rename_axis("driver")
+
+
 def epoch_table(rs: Sequence[Result], metrics: Sequence[str]) -> pd.DataFrame:
     """Per-epoch mean over seeds of ``metrics`` of one run family (accuracies in percent)."""
     means = stats.epoch_means(rs, metrics)
@@ -141,6 +184,56 @@ def similarity_summary(df: pd.DataFrame) -> pd.DataFrame:
     typical band of a run.
     """
     return df.drop(columns="seed").groupby(["method", "epoch"], sort=False).mean()
+
+
+def similarity_baseline_frame(rs: Sequence[Result], gap: str = "step") -> pd.DataFrame:
+    """Per (seed, epoch) of the runs ``rs``: the mean same-sample cosine (``same sample``) and the same-class
+    baseline's mean (``same class``) and quantiles (``base_q10`` ...), with the number of same-class
+    ``pairs``; read from the probe's ``similarity_{gap}`` records (NaN where no probe class had two samples)."""
+    rows = []
+    for r in rs:
+        for e in r["epochs"]:
+            m = e.get(f"similarity_{gap}")
+            if m is None:
+                continue
+            base = m.get("cosine_same_class") or {}
+            rows.append({"seed": r["config"]["seed"], "epoch": e["epoch"], "same sample": m["cosine"]["mean"],
+                         "same class": base.get("mean", math.nan),
+                         **{f"base_{q}": base.get(q, math.nan) for q in QKEYS},
+                         "pairs": m.get("same_class_pairs", 0)})
+    return pd.DataFrame(rows, columns=["seed", "epoch", "same sample", "same class",
+                                       *[f"base_{q}" for q in QKEYS], "pairs"])
+
+
+def similarity_run_means(base: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """Per seed with a baseline, the mean over epochs of the same-sample and of the same-class cosine
+    (``base``: :func:`similarity_baseline_frame`)."""
+    g = base.dropna(subset=["same class"]).groupby("seed")[["same sample", "same class"]].mean()
+    return list(g["same sample"]), list(g["same class"])
+
+
+def similarity_with_baseline(df: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """:func:`similarity_summary` of ``df`` with the same-class baseline's seed-averaged mean and pairs beside
+    (``baseline mean``, ``baseline pairs``; ``base``: :func:`similarity_baseline_frame`)."""
+    b = base.drop(columns="seed").groupby("epoch")[["same class", "pairs"]].mean()
+    b = b.rename(columns={"same class": "baseline mean", "pairs": "baseline pairs"})
+    return similarity_summary(df).join(b, on="epoch")
+
+
+def gain_rank_frame(rs: Sequence[Result]) -> pd.DataFrame:
+    """Per (seed, epoch) of the runs ``rs``: the Spearman correlation of CAT's eq. (3) gains between a sample's
+    consecutive draws, the number of pairs, the mean gap between the draws and the iterations of an epoch."""
+    rows = [{"seed": r["config"]["seed"], "epoch": e["epoch"], "spearman": e["gain_spearman"],
+             "pairs": e.get("gain_spearman_pairs", 0), "gap (iterations)": e.get("gain_spearman_gap_steps", math.nan),
+             "iterations per epoch": e["steps"]}
+            for r in rs for e in r["epochs"] if "gain_spearman" in e]
+    return pd.DataFrame(rows, columns=["seed", "epoch", "spearman", "pairs", "gap (iterations)",
+                                       "iterations per epoch"])
+
+
+def per_epoch_means(df: pd.DataFrame) -> pd.DataFrame:
+    """The seed-average of every column of a per (seed, epoch) frame, per epoch."""
+    return df.drop(columns="seed").groupby("epoch").mean()
 
 
 # ---------------------------------------------------------------------------- CAT Tables 1-2, Figs. 2-3
@@ -208,6 +301,27 @@ def cat_table(at: Sequence[Result], cat: Sequence[Result], dataset: str) -> pd.D
     return pd.concat(parts)
 
 
+def cat_paper_tables(titles: Mapping[str, str]) -> pd.DataFrame:
+    """CAT Tables 1-2 as printed (:data:`~advsel.repro.paper.CAT_PAPER_TABLES`): AT's and CAT's time and the
+    speed-up per level, indexed by (table, accuracy, level (%)); ``titles``: {dataset: the table's name}."""
+    return pd.DataFrame([{"table": titles[ds], "accuracy": m.split("_")[0], "level (%)": round(100 * lv),
+                          "AT": at, "CAT": cat, "speed-up": at / cat}
+                         for ds, t in paper.CAT_PAPER_TABLES.items() for m, rows in t.items()
+                         for lv, (at, cat) in rows.items()]).set_index(["table", "accuracy", "level (%)"])
+
+
+def control_table(runs: Runs, at: str, cat: str, control: str, metric: str) -> pd.DataFrame:
+    """Time (s) and runs reached at the relative levels of CAT against its ``control`` (:func:`level_table` of
+    every method of ``runs``), with the speed-ups control/CAT and AT/CAT (:attr:`~advsel.repro.stats.Speedup.ratio`,
+    NaN where not every run reached the level)."""
+    levels, rows = speedup.speedups(runs[control], runs[cat], metric)
+    t = level_table(runs, levels, metric)
+    t[f"speed-up {control}/CAT"] = [_nan(sp.ratio) for sp in rows]
+    t[f"speed-up {at}/CAT"] = [_nan(sp.ratio) for sp in speedup.speedup_rows(runs[at], runs[cat], levels, metric)]
+    cols = [c for c in t.columns if c.endswith("time (s)") or c.endswith("reached") or c.startswith("speed-up")]
+    return t[cols].round(2)
+
+
 def time_to_level_table(runs: Runs, level: float, metric: str = "robust_acc") -> pd.DataFrame:
     """Per key of ``runs`` (e.g. a sampling number): mean training time (s), iterations, epochs
     and sample passes (forward + 2 x backward) until ``metric`` first reaches ``level``, over the
@@ -220,6 +334,95 @@ def time_to_level_table(runs: Runs, level: float, metric: str = "robust_acc") ->
                      "reached": f"{s.reached}/{s.runs}"})
     return pd.DataFrame(rows).set_index("key").round({"time (s)": 2, "iterations": 0, "epoch": 2,
                                                       "passes (F + 2B)": 0})
+
+
+def sampling_setup_table(by_method: Mapping[str, Mapping[int, Sequence[Result]]]) -> pd.DataFrame:
+    """Per method and sampling number N (``by_method`` = {method: {N: runs}}), from the runs' configs: learning
+    rate, lr / N, iterations and evaluations per epoch, epochs and seeds."""
+    rows = []
+    for label, fam in by_method.items():
+        for n, rs in fam.items():
+            r0 = rs[0]
+            rows.append({"method": label, "N": n, "learning rate": r0["config"]["lr"],
+                         "lr / N": r0["config"]["lr"] / r0["config"]["batch_size"],
+                         "iterations per epoch": r0["epochs"][0]["steps"],
+                         "evaluations per epoch": len(r0["evals"]) / len(r0["epochs"]),
+                         "epochs": r0["config"]["epochs"],
+                         "seeds": ", ".join(str(s) for s in sorted(r["config"]["seed"] for r in rs))})
+    return pd.DataFrame(rows).set_index(["method", "N"])
+
+
+def time_to_level_by_method(by_method: Mapping[str, Runs], level: float, metric: str) -> pd.DataFrame:
+    """:func:`time_to_level_table` of each method's runs by sampling number, indexed by (method, N)."""
+    return pd.concat({label: time_to_level_table(fam, level, metric).rename_axis("N")
+                      for label, fam in by_method.items()}, names=["method"])
+
+
+def sampling_shape_table(by_method: Mapping[str, Mapping[int, Sequence[Result]]], level: float,
+                         metric: str = "robust_acc") -> pd.DataFrame:
+    """Per sampling number N: each method's mean time to ``level`` (only where every run reached it), CAT over
+    PGD-AT at the same N, and each method's time relative to its own at the smallest N (``by_method`` =
+    {method: {N: runs}} with the methods ``CAT`` and ``PGD-AT``)."""
+    times = {label: {n: speedup.time_to_level(rs, level, metric) for n, rs in fam.items()}
+             for label, fam in by_method.items()}
+    numbers = list(next(iter(by_method.values())))
+    rows = []
+    for n in numbers:
+        row = {"N": n, **{f"{label} time (s)": _nan(t[n]) for label, t in times.items()}}
+        row["CAT / PGD-AT"] = row["CAT time (s)"] / row["PGD-AT time (s)"]
+        for label, t in times.items():
+            row[f"{label} / {label} at N = {numbers[0]}"] = _nan(t[n]) / _nan(t[numbers[0]])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("N").round(3)
+
+
+# ---------------------------------------------------------------------------- which selection saves time
+def step_cost_table(runs: Runs, reference: str) -> pd.DataFrame:
+    """Per method, means over seeds: time per step (ms) and its ratio to ``reference``, sample passes F + 2B per
+    drawn sample and their ratio, and the attack's share of the time and of the passes (in %)."""
+    rows = []
+    for label, rs in runs.items():
+        per = [costs.per_step(r) for r in rs]
+        split = [costs.cost_split(r) for r in rs]
+        b = rs[0]["config"]["batch_size"]
+        att = [(s["attack_forward"] + 2 * s["attack_backward"])
+               / sum(s[k] * (2 if k.endswith("backward") else 1) for k in costs.PASS_KINDS) for s in split]
+        rows.append({"method": label, "time per step (ms)": 1000 * statistics.fmean(p["time_s"] for p in per),
+                     "F + 2B per drawn sample": statistics.fmean(p["f2b"] for p in per) / b,
+                     "attack share of time (%)": 100 * statistics.fmean(
+                         s["time_attack_s"] / (s["time_attack_s"] + s["time_train_s"]) for s in split),
+                     "attack share of F + 2B (%)": 100 * statistics.fmean(att), "seeds": len(rs)})
+    df = pd.DataFrame(rows).set_index("method")
+    df.insert(1, "time ratio", df["time per step (ms)"] / df.loc[reference, "time per step (ms)"])
+    df.insert(3, "F + 2B ratio", df["F + 2B per drawn sample"] / df.loc[reference, "F + 2B per drawn sample"])
+    return df.round(3)
+
+
+def reference_levels(runs: Runs, reference: str, metric: str, fractions: Sequence[float]) -> dict[str, float]:
+    """{description: level}, lowest first: the ``fractions`` of the ``reference`` method's lowest final
+    ``metric`` over its runs that did not collapse (all of them when every one did) and its final mean."""
+    ref = runs[reference]
+    finals = [r["epochs"][-1][metric] for r in ref if not stats.collapsed(r)] or [r["epochs"][-1][metric] for r in ref]
+    out = {(f"{f:.0%} of " if f != 1 else "") + f"{reference}'s lowest final": f * min(finals) for f in fractions}
+    out[f"{reference}'s final mean"] = costs.end_summary(ref)[metric]
+    return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+
+def level_ratio_table(runs: Runs, level: float, metric: str, reference: str) -> pd.DataFrame:
+    """:func:`time_to_level_table` per method, with its time and passes over the ``reference`` method's, given
+    only where every run of both reached ``level``."""
+    t = time_to_level_table(runs, level, metric).rename_axis("method")
+    full = {k: speedup.level_stats(rs, level, metric).all_reached for k, rs in runs.items()}
+    for col, name in (("time (s)", f"time / {reference}"), ("passes (F + 2B)", f"passes / {reference}")):
+        ref = t.loc[reference, col]
+        t[name] = [round(t.loc[k, col] / ref, 3) if full[k] and full[reference] else math.nan for k in t.index]
+    return t
+
+
+def level_ratio_tables(runs: Runs, levels: Mapping[str, float], metric: str, reference: str) -> pd.DataFrame:
+    """:func:`level_ratio_table` at each of ``levels`` = {description: level}, indexed by (level, method)."""
+    return pd.concat({f"{100 * lv:.1f}% ({what})": level_ratio_table(runs, lv, metric, reference)
+                      for what, lv in levels.items()}, names=["level", "method"])
 
 
 # ---------------------------------------------------------------------------- equal budgets

@@ -1,0 +1,113 @@
+"""The page registry (advsel.repro.book) is the one list of pages: the table of contents, the notebooks,
+their parameters and the claims' pages all agree with it; opening a page checks, scopes and evaluates."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from advsel.repro import book, claims, notebook, pages, verdicts
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+
+
+def test_committed_toc_is_what_the_registry_writes() -> None:
+    assert (REPO / "_toc.yml").read_text() == book.toc_yaml(), \
+        "_toc.yml differs from the page registry: run `python scripts/notebooks.py toc`"
+    toc = yaml.safe_load(book.toc_yaml())
+    assert toc["root"] == book.ROOT
+    assert [(p["caption"], [c["file"] for c in p["chapters"]]) for p in toc["parts"]] == \
+        [(caption, [f"book/generated/{p.name}" for p in ps]) for caption, ps in book.parts().items()]
+
+
+def test_toc_command_writes_the_registry(tmp_path: Path) -> None:
+    script = (REPO / "scripts" / "notebooks.py").read_text()
+    copy = tmp_path / "scripts" / "notebooks.py"
+    copy.parent.mkdir()
+    copy.write_text(script)
+    out = subprocess.run([sys.executable, str(copy), "toc"], capture_output=True, text=True, cwd=REPO,
+                         env={"PYTHONPATH": str(REPO), "PATH": ""}, check=True)
+    assert "14 pages in 5 parts" in out.stdout or f"{len(book.PAGES)} pages" in out.stdout
+    assert (tmp_path / "_toc.yml").read_text() == book.toc_yaml()
+
+
+def test_every_notebook_is_a_registered_page_and_back() -> None:
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.py")) == sorted(book.PAGES)
+
+
+def test_every_claim_names_a_registered_page() -> None:
+    unknown = sorted({c.page for c in claims.CLAIMS} - set(book.PAGES))
+    assert not unknown, f"claims name pages the registry lacks: {unknown}"
+
+
+def test_registered_parameters_are_known_and_set_by_each_pages_cell() -> None:
+    for name, page in book.PAGES.items():
+        assert set(page.parameters) <= set(pages.PARAMETERS), name
+        assert pages.PAGE_PARAMETERS[name] == page.parameters
+        text = (NOTEBOOKS / f"{name}.py").read_text()
+        cell = text.split('tags=["parameters"')[1].split("# %%")[0].split("\n", 1)[1]
+        assert tuple(t.id for node in ast.parse(cell).body for t in node.targets) == page.parameters, name
+        # the usage tutorial only checks its parameters: it has no runs, no claims and no rerun box
+        opening = 'pages.check_parameters("usage",' if name == "usage" else f'open_page("{name}",'
+        assert opening in text and ("page.close()" in text) == (name != "usage"), name
+        heads = [line for line in text.splitlines() if line.startswith("# %%") and "[markdown]" not in line]
+        if name != "usage":  # the pages fold every code cell; the usage page is a tutorial and shows its code
+            assert all("hide-input" in h for h in heads), name
+
+
+def test_no_page_defines_a_function() -> None:
+    for src in sorted(NOTEBOOKS.glob("*.py")):
+        if src.stem == "usage":  # the tutorial writes its own dataset class, as a user would
+            continue
+        tree = ast.parse(src.read_text())
+        defined = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+        assert not defined, f"{src.name} defines {defined}: move them to advsel.repro"
+
+
+def test_open_page_checks_scopes_and_evaluates(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+
+    def evaluate(scope, page=None, seeds_for=None):
+        seen.append((scope, page, seeds_for))
+        return []
+
+    monkeypatch.setattr(claims, "evaluate_claims", evaluate)
+    page = notebook.open_page("ds_fig7_selected_counts", profile="smoke", dataset="mnist", device="cpu", seeds=(1,))
+    assert page.params == {"profile": "smoke", "dataset": "mnist", "device": "cpu", "seeds": [1]}
+    assert (page.scope.profile, page.scope.dataset, page.scope.device, page.scope.seeds) == ("smoke", "mnist", "cpu",
+                                                                                             (1,))
+    assert page.smoke and page.lead("Result") == f"**Result ({verdicts.SMOKE}).** "
+    assert seen[-1] == (page.scope, "ds_fig7_selected_counts", None)
+    cat = notebook.open_page("cat_tables_time_to_accuracy", profile="cpu", device="auto", seeds=[0, 1],
+                             cifar_seeds=[2])
+    assert cat.scope.dataset == "mnist" and cat.scopes["cifar10"].seeds == (2,) and not cat.smoke
+    assert seen[-1][2] == {"mnist": (0, 1), "cifar10": (2,)}
+    assert cat.lead("Result") == "**Result.** "
+    with pytest.raises(pages.ParameterError, match="`seeds`"):
+        notebook.open_page("ds_fig7_selected_counts", profile="cpu", dataset="mnist", device="auto", seeds="[0]")
+    with pytest.raises(pages.ParameterError, match="page 'nope' is unknown"):
+        notebook.open_page("nope")
+
+
+def test_page_shows_summary_verdicts_and_rerun_box_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = []
+    monkeypatch.setattr(notebook, "display", lambda x: shown.append(getattr(x, "data", x)))
+    verdict = verdicts.Verdict("reproduced", "the numbers", headline="+1 [0.5, 2]")
+    claim = claims.claims_for("ds_fig7_selected_counts")[0]
+    page = notebook.OpenPage("ds_fig7_selected_counts", {"profile": "cpu", "dataset": "mnist", "device": "auto",
+                                                         "seeds": [0]}, None, {}, [(claim, verdict)])
+    page.show_verdicts()
+    page.close()
+    assert shown == [pages.verdicts_markdown([(claim, verdict)]),
+                     pages.rerun_commands("ds_fig7_selected_counts", page.params)]
+    empty = notebook.OpenPage("which_selection", {}, None, {}, [])
+    empty.show_verdicts()
+    assert shown[-1] == "*No claim is registered for this page yet.*"
+    notebook.show("text", 3)
+    assert shown[-2:] == ["text", 3]
