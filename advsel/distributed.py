@@ -89,10 +89,12 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .attacks import _check_attack_args, pgd, predict
+from .attacks import check_attack_args, pgd, predict
 from .config import ConfigError
 from .data import augment_batch
+from .methods import pretraining_methods
 
 DS_SELECTIONS = ("global", "rank")
 
@@ -232,9 +234,7 @@ def options(ds_selection: str | None = None, sync_bn: bool | None = None) -> tup
 
 def crossing(method: Any) -> tuple[str, ...]:
     """What crosses ranks every step for a :class:`advsel.methods.Method`, besides DDP's gradient
-    all-reduce and the one-float finiteness check (see the module docstring)."""
-    from .methods import pretraining_methods
-
+    all-reduce and the one-float finiteness check (README, "Training on several GPUs and machines")."""
     out = []
     if method.batch == "cat":
         out.append("all-gather of (index, gain) of the b' drawn samples: CAT's weights, overwritten by index")
@@ -286,7 +286,7 @@ def pgd_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, total: int, 
     is the mean over the rows held (its sign gradient per sample is the same).  It is
     ``pgd`` itself, given these starts (``start=``), so the two cannot drift apart.
     """
-    _check_attack_args(eps, alpha, steps, restarts)
+    check_attack_args(eps, alpha, steps, restarts)
     return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, restarts=restarts, autocast_dtype=autocast_dtype,
                start=lambda xr: _start_noise(xr, total, rows, eps, generator))
 
@@ -321,8 +321,6 @@ def wrap(model: nn.Module, d: Dist) -> nn.Module:
     DistributedDataParallel over it (its ``.module`` is ``model``)."""
     if not d.enabled:
         return model
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     return DDP(model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
 
 
