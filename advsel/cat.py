@@ -65,8 +65,8 @@ import torch
 from .samplers import AllGather, EpochBatchSampler, as_index_tensor, check_shard, identity
 
 Draw = Literal["tree", "gumbel"]
-_MAX_EXPONENT = 500.0  # a leaf above exp(500) triggers a rebuild of its class (float64 overflows at exp(709))
-_MIN_TOTAL = 1e-250  # a class total below this triggers a rebuild (float64 subnormals start near 1e-308)
+MAX_EXPONENT = 500.0  # a leaf above exp(500) triggers a rebuild of its class (float64 overflows at exp(709))
+MIN_TOTAL = 1e-250  # a class total below this triggers a rebuild (float64 subnormals start near 1e-308)
 
 
 def information_gain(logits_adv: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -164,9 +164,9 @@ class _SumForest:
         """New weights at ``pos``: rewrite their leaves, rebuilding classes that would over- or underflow."""
         cls = self.cls_of_pos[pos]
         exponent = (w[pos] - self.shift[cls]) / self.temperature
-        high = exponent > _MAX_EXPONENT
-        self.set_leaves(pos, np.exp(np.minimum(exponent, _MAX_EXPONENT)))  # clipped leaves are rebuilt below
-        stale = np.unique(np.concatenate([cls[high], cls[self.root(cls) < _MIN_TOTAL]]))
+        high = exponent > MAX_EXPONENT
+        self.set_leaves(pos, np.exp(np.minimum(exponent, MAX_EXPONENT)))  # clipped leaves are rebuilt below
+        stale = np.unique(np.concatenate([cls[high], cls[self.root(cls) < MIN_TOTAL]]))
         if len(stale):
             self.build(w, stale)
 
@@ -317,7 +317,7 @@ class CATSampler(EpochBatchSampler):
     def _reshift_empty(self, active: np.ndarray, chosen: list[np.ndarray]) -> np.ndarray:
         """Classes whose remaining total underflowed once their heavy samples were drawn: rebuild
         them shifted to the largest remaining weight (rare; exact)."""
-        empty = active[self.forest.root(active) < _MIN_TOTAL]
+        empty = active[self.forest.root(active) < MIN_TOTAL]
         if len(empty):
             self.forest.build(self._w, empty, exclude=np.concatenate(chosen) if chosen else None)
         return empty

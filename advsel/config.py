@@ -12,9 +12,9 @@ as given in the Config, and hashed as their defaults by :meth:`Config.key`, so t
 split one run into two cache entries.  The command line instead *rejects* them when they
 are typed explicitly (``--p-up 0.3 --method robust`` exits with status 2).
 
-Fields added after the committed results were made (:data:`_KEY_OMITTED_AT_DEFAULT`) are
-left out of :meth:`Config.key` while they are at their default, which is today's
-behaviour, so every result computed before they existed keeps its key and its cache file.
+Fields added after the committed results were made (:data:`KEY_OMITTED_AT_DEFAULT`) are
+left out of :meth:`Config.key` while they are at their default, the behaviour without them,
+so every committed result keeps its key and its cache file.
 """
 
 from __future__ import annotations
@@ -211,17 +211,16 @@ class Config:
 
         Parameters the run does not read are hashed as their defaults (see
         :meth:`ignored`), so ``method="robust", p_up=0.3`` is the same run, under the same
-        key, as ``method="robust"``.  Runs that leave such parameters at their defaults
-        keep the key they had before this normalisation.  A field of
-        :data:`_KEY_OMITTED_AT_DEFAULT` (added after the committed results) is not hashed
-        at all while it is at its default (or not read by the run), so the key of every
-        earlier run is unchanged; at any other value it is hashed like every field.
+        key, as ``method="robust"``.  A field of :data:`KEY_OMITTED_AT_DEFAULT` (added
+        after the committed results) is not hashed at all while it is at its default (or
+        not read by the run), so a run that does not use it has the key of the committed
+        results; at any other value it is hashed like every field.
         """
         d = self.to_dict()
         d.pop("profile")
         for name in self.ignored():
             d[name] = _DEFAULTS[name]
-        for name in _KEY_OMITTED_AT_DEFAULT:
+        for name in KEY_OMITTED_AT_DEFAULT:
             if d[name] == _DEFAULTS[name]:
                 del d[name]
         d["milestones"] = list(d["milestones"])
@@ -249,11 +248,11 @@ _DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Confi
                              if f.default is not dataclasses.MISSING}
 
 # Fields added after the committed results (results/runs/*.json) were made.  Config.key() leaves
-# each out of the hash while it is at its default, so the key of a config that does not use it
-# -- every earlier run -- is the key it always had (tests/test_config.py checks every committed
-# result).  A new field goes here, with a default equal to the behaviour before it existed;
-# config_from_dict() of a result written before it fills the default in.
-_KEY_OMITTED_AT_DEFAULT: frozenset[str] = frozenset({"p_up_warmup_epochs", "validation_size", "dong_steps",
+# each out of the hash while it is at its default, so a config that does not use it has the key
+# of the committed results (tests/test_config.py checks every committed result).  A new field goes
+# here, with a default that reproduces the behaviour without it; config_from_dict() fills that
+# default in for a result that lacks the field.
+KEY_OMITTED_AT_DEFAULT: frozenset[str] = frozenset({"p_up_warmup_epochs", "validation_size", "dong_steps",
                                                           "attack_share", "unattacked"})
 
 # What each parameter means, one line each (the CLI's --help; tests check that every field has one), and
