@@ -16,6 +16,9 @@ method flag the chosen method does not use (``--p-up 0.3 --method ds-adaptive``)
 ``--milestones`` without ``--lr-schedule multistep``; so are the two names of b' with
 different values (``--sampling-number 40 --batch-size 60``).  The Python API instead
 *normalises* such parameters out of the cache key (:meth:`advsel.config.Config.key`).
+
+One module (about 500 lines) because the three commands share the flag machinery that
+remembers what was typed, so that every usage error can name the flag as it was written.
 """
 
 from __future__ import annotations
