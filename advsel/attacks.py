@@ -49,7 +49,8 @@ def _autocast(x: torch.Tensor, dtype: torch.dtype | None) -> contextlib.Abstract
     return torch.autocast(device_type=x.device.type, dtype=dtype)
 
 
-def _check_attack_args(eps: float, alpha: float, steps: int, restarts: int) -> None:
+def check_attack_args(eps: float, alpha: float, steps: int, restarts: int) -> None:
+    """ValueError naming the first of a PGD attack's settings that is out of range."""
     if not eps >= 0:
         raise ValueError(f"eps={eps!r} is not allowed; eps must be >= 0")
     if not alpha > 0:
@@ -182,7 +183,7 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha
     the model.  Anything else raises TypeError/ValueError naming the argument (checked
     once per call, see the module docstring).
     """
-    _check_attack_args(eps, alpha, steps, restarts)
+    check_attack_args(eps, alpha, steps, restarts)
     if start is not None:
         if not random_start:
             raise ValueError("pgd: start= is a given start; it contradicts random_start=False (no start at all)")
@@ -276,7 +277,7 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: 
     attacking every sample in every restart, with the same definition of robust.
     ``x``, ``y`` as for :func:`pgd`, checked once for the whole set (not per chunk).
     """
-    _check_attack_args(eps, alpha, steps, restarts)
+    check_attack_args(eps, alpha, steps, restarts)
     y, check = _check_inputs("robust_accuracy", x, y)
     _check_batch_size(batch_size)
     _nonempty("robust_accuracy", x)
@@ -312,7 +313,7 @@ def autoattack_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, e
     y, _ = _check_inputs("autoattack_accuracy", x, y, num_classes)
     _check_batch_size(batch_size)
     _nonempty("autoattack_accuracy", x)
-    try:
+    try:  # an optional dependency (the eval extra), and 1.3 s to import: only when AutoAttack runs
         import torchattacks
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("autoattack_accuracy needs torchattacks: pip install 'advsel[eval]'") from e

@@ -62,11 +62,11 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .samplers import AllGather, EpochBatchSampler, _as_index_tensor, _check_shard, _identity
+from .samplers import AllGather, EpochBatchSampler, as_index_tensor, check_shard, identity
 
 Draw = Literal["tree", "gumbel"]
-_MAX_EXPONENT = 500.0  # a leaf above exp(500) triggers a rebuild of its class (float64 overflows at exp(709))
-_MIN_TOTAL = 1e-250  # a class total below this triggers a rebuild (float64 subnormals start near 1e-308)
+MAX_EXPONENT = 500.0  # a leaf above exp(500) triggers a rebuild of its class (float64 overflows at exp(709))
+MIN_TOTAL = 1e-250  # a class total below this triggers a rebuild (float64 subnormals start near 1e-308)
 
 
 def information_gain(logits_adv: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -164,9 +164,9 @@ class _SumForest:
         """New weights at ``pos``: rewrite their leaves, rebuilding classes that would over- or underflow."""
         cls = self.cls_of_pos[pos]
         exponent = (w[pos] - self.shift[cls]) / self.temperature
-        high = exponent > _MAX_EXPONENT
-        self.set_leaves(pos, np.exp(np.minimum(exponent, _MAX_EXPONENT)))  # clipped leaves are rebuilt below
-        stale = np.unique(np.concatenate([cls[high], cls[self.root(cls) < _MIN_TOTAL]]))
+        high = exponent > MAX_EXPONENT
+        self.set_leaves(pos, np.exp(np.minimum(exponent, MAX_EXPONENT)))  # clipped leaves are rebuilt below
+        stale = np.unique(np.concatenate([cls[high], cls[self.root(cls) < MIN_TOTAL]]))
         if len(stale):
             self.build(w, stale)
 
@@ -234,14 +234,14 @@ class CATSampler(EpochBatchSampler):
 
     def __init__(self, indices: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int, *,
                  alpha: float = 0.5, temperature: float = 1.0, num_classes: int = 10, rank: int = 0,
-                 world_size: int = 1, all_gather: AllGather = _identity, draw: Draw = "tree",
+                 world_size: int = 1, all_gather: AllGather = identity, draw: Draw = "tree",
                  update: bool = True) -> None:
-        _check_shard(batch_size, rank, world_size)
+        check_shard(batch_size, rank, world_size)
         _check_params(alpha, temperature, num_classes, draw)
         if not isinstance(update, bool):
             raise TypeError(f"update={update!r} is not allowed; it must be True or False")
         self.update = update
-        self.indices = _as_index_tensor(indices, "indices")
+        self.indices = as_index_tensor(indices, "indices")
         self.labels = _labels_of(labels, self.indices, num_classes)
         self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
         self.alpha, self.temperature, self.num_classes, self.draw_method = alpha, temperature, num_classes, draw
@@ -317,7 +317,7 @@ class CATSampler(EpochBatchSampler):
     def _reshift_empty(self, active: np.ndarray, chosen: list[np.ndarray]) -> np.ndarray:
         """Classes whose remaining total underflowed once their heavy samples were drawn: rebuild
         them shifted to the largest remaining weight (rare; exact)."""
-        empty = active[self.forest.root(active) < _MIN_TOTAL]
+        empty = active[self.forest.root(active) < MIN_TOTAL]
         if len(empty):
             self.forest.build(self._w, empty, exclude=np.concatenate(chosen) if chosen else None)
         return empty
@@ -406,7 +406,7 @@ def _check_params(alpha: float, temperature: float, num_classes: int, draw: str)
 
 def _labels_of(labels: torch.Tensor, indices: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``labels[indices]``, after checking that labels is indexed by data-set index and in range."""
-    labels = _as_index_tensor(labels, "labels", indices=False)
+    labels = as_index_tensor(labels, "labels", indices=False)
     top = int(indices.max())
     if top >= len(labels):
         raise ValueError(f"labels has {len(labels)} entries but indices go up to {top}: labels must be the labels "

@@ -16,6 +16,9 @@ method flag the chosen method does not use (``--p-up 0.3 --method ds-adaptive``)
 ``--milestones`` without ``--lr-schedule multistep``; so are the two names of b' with
 different values (``--sampling-number 40 --batch-size 60``).  The Python API instead
 *normalises* such parameters out of the cache key (:meth:`advsel.config.Config.key`).
+
+One module (about 500 lines) because the three commands share the flag machinery that
+remembers what was typed, so that every usage error can name the flag as it was written.
 """
 
 from __future__ import annotations
@@ -34,13 +37,32 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .config import CHOICES, DATASETS, FIELD_HELP, PROFILES, Config, ConfigError, make_config, profile_defaults
+from . import experiments
+from .config import (
+    CHOICES,
+    DATASETS,
+    EPS_RULE,
+    FIELD_HELP,
+    NONE_TEXT,
+    PROFILES,
+    Config,
+    ConfigError,
+    config_from_dict,
+    evaluation_attack,
+    make_config,
+    profile_defaults,
+)
 from .data import DataError
-from .methods import METHOD_PARAMS, REGISTRY, markdown_table, users
+from .device import resolve_device
+from .distributed import is_main
+from .evaluation import TEST_SUBSET_SEED, evaluate_model, test_subset
+from .methods import BACKPROP_TEXT, BATCH_TEXT, METHOD_PARAMS, REGISTRY, markdown_table, users
+from .models import load_model
+from .runs import atomic_write_json, default_cache_dir
+from .trainer import NonFiniteLossError
 
 DEFAULT_PROFILE, DEFAULT_DATASET = "cpu", "mnist"
 _ALIASES = {"batch_size": ("--sampling-number",)}  # CAT's name for b'
-_NONE_TEXT = {"train_size": "all", "eval_eps": "the training eps", "eval_alpha": "evaluation eps / 4"}
 
 # the flags of ``train``, grouped in its help; every Config field is in exactly one group
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -95,7 +117,7 @@ def _converter(name: str) -> Callable[[str], Any] | None:
 def show(name: str, value: Any) -> str:
     """A parameter value as a user would type it (8/255 for eps-like fractions, 'all' for no subset)."""
     if value is None:
-        return _NONE_TEXT.get(name, "none")
+        return NONE_TEXT.get(name, "none")
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
@@ -319,8 +341,6 @@ def check_unused(config: Config, typed: dict[str, tuple[str, str]]) -> None:
 
 def cache_line(cache_dir: str | None) -> str:
     """Where the run cache is, what chose it, and how to change it."""
-    from .runs import default_cache_dir
-
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     source = "--cache-dir" if cache_dir is not None else (
         "$ADVSEL_RUNS" if os.environ.get("ADVSEL_RUNS") else "the default, results/runs under the working folder")
@@ -333,14 +353,12 @@ def cache_line(cache_dir: str | None) -> str:
 
 def describe_methods() -> str:
     """One paragraph per method: its line, the batch, what is backpropagated, P_up, its flags."""
-    from .methods import BACKPROP_TEXT, BATCH_TEXT, P_UP_TEXT
-
     out = []
     for m in REGISTRY.values():
         flags = ", ".join(flag(p) for p in m.params) or "none"
         pre = f"; needs a {m.pretrain} pre-training run" if m.pretrain else ""
         out.append(f"{m.name}: {m.description}\n  batch: {BATCH_TEXT[m.batch]}{pre}\n"
-                   f"  backpropagated: {BACKPROP_TEXT[m.backprop]}\n  P_up: {P_UP_TEXT[m.p_up]}\n"
+                   f"  backpropagated: {BACKPROP_TEXT[m.backprop]}\n  P_up: {m.p_up.text}\n"
                    f"  method flags: {flags}")
     return "\n".join(out)
 
@@ -377,14 +395,8 @@ def _train(args: argparse.Namespace, prog: str) -> int:
     try:
         config = make_config(args.profile, args.dataset, **overrides)
         check_unused(config, getattr(args, "_typed", {}))
-        from . import experiments
-
         if args.download:
-            from .data import load
-
-            experiments._DATA[config.dataset] = load(config.dataset, download=True)
-        from .distributed import is_main
-
+            experiments.dataset(config.dataset, download=True)
         if not is_main():  # under torchrun every rank trains and only rank 0 prints (advsel.distributed)
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
         print(cache_line(args.cache_dir), flush=True)
@@ -398,13 +410,9 @@ def _train(args: argparse.Namespace, prog: str) -> int:
     except DataError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    except RuntimeError as e:
-        from .trainer import NonFiniteLossError
-
-        if isinstance(e, NonFiniteLossError):
-            print(f"{prog}: stopped: {e}", file=sys.stderr)
-            return 1
-        raise
+    except NonFiniteLossError as e:
+        print(f"{prog}: stopped: {e}", file=sys.stderr)
+        return 1
     last = result["epochs"][-1]
     print(f"done: clean {last['clean_acc']:.4f}, robust {last['robust_acc']:.4f} "
           f"({config.method}, {config.dataset}, data: {result['data_source']})")
@@ -436,15 +444,14 @@ def _eval_settings(args: argparse.Namespace, cfg: Config | None) -> tuple[float,
         if getattr(args, name) < low:
             raise bad(name, f"must be an integer >= {low}")
     if args.eps is not None and not (math.isfinite(args.eps) and args.eps >= 0):
-        raise bad("eps", "must be >= 0 (inputs are in [0, 1]; 8/255 = 0.0314)")
+        raise bad("eps", f"must be {EPS_RULE}")
     if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
         raise bad("alpha", "must be > 0")
-    eps = args.eps if args.eps is not None else cfg.effective_eval_eps if cfg is not None else None
-    if eps is None:
+    if cfg is None and args.eps is None:
         raise _EvalError("--eps is needed: the model file has no advsel config to take it from")
-    alpha = args.alpha if args.alpha is not None else (
-        cfg.effective_eval_alpha if args.eps is None and cfg is not None else eps / 4)
-    return eps, alpha
+    if cfg is None or args.eps is not None:  # no run's alpha for another eps: eps / 4
+        return evaluation_attack(args.eps, args.alpha, base_eps=args.eps)
+    return evaluation_attack(None, args.alpha, base_eps=cfg.effective_eval_eps, base_alpha=cfg.effective_eval_alpha)
 
 
 def _eval(args: argparse.Namespace, prog: str) -> int:
@@ -474,8 +481,6 @@ def _eval(args: argparse.Namespace, prog: str) -> int:
         print(f"AutoAttack accuracy {aa['robust_acc']:.4f}  ({aa['version']}, eps {show('eps', aa['eps'])}, "
               f"n {aa['n']})")
     if args.json:
-        from .runs import atomic_write_json
-
         atomic_write_json(record, args.json)
         print(f"json: {args.json}")
     return 0
@@ -486,11 +491,6 @@ def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
 
     Raises :class:`_EvalError` naming the flag or file for every usage error.
     """
-    from .config import config_from_dict
-    from .device import resolve_device
-    from .evaluation import TEST_SUBSET_SEED, evaluate_model, test_subset
-    from .models import load_model
-
     path = Path(args.model_file)
     if not path.is_file():
         raise _EvalError(f"MODEL {args.model_file}: no such file" + (" (it is a folder)" if path.is_dir() else ""))
@@ -514,13 +514,11 @@ def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
     eps, alpha = _eval_settings(args, cfg)
     pgd_on, aa_on = args.attack in ("pgd", "both"), args.attack in ("autoattack", "both")
     if aa_on:
-        try:
+        try:  # an optional dependency (the eval extra): only its presence is checked here
             import torchattacks  # noqa: F401
         except ImportError:
             raise _EvalError(f"--attack {args.attack}: AutoAttack needs torchattacks; pip install 'advsel[eval]' "
                              "(or use --attack pgd)") from None
-    from . import experiments
-
     data = experiments.dataset(dataset_name)
     if tuple(data.image_shape) != tuple(meta["image_shape"]) or data.num_classes != meta["num_classes"]:
         raise _EvalError(f"--dataset {dataset_name}: the model takes {'x'.join(map(str, meta['image_shape']))} "

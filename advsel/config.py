@@ -12,9 +12,9 @@ as given in the Config, and hashed as their defaults by :meth:`Config.key`, so t
 split one run into two cache entries.  The command line instead *rejects* them when they
 are typed explicitly (``--p-up 0.3 --method robust`` exits with status 2).
 
-Fields added after the committed results were made (:data:`_KEY_OMITTED_AT_DEFAULT`) are
-left out of :meth:`Config.key` while they are at their default, which is today's
-behaviour, so every result computed before they existed keeps its key and its cache file.
+Fields added after the committed results were made (:data:`KEY_OMITTED_AT_DEFAULT`) are
+left out of :meth:`Config.key` while they are at their default, the behaviour without them,
+so every committed result keeps its key and its cache file.
 """
 
 from __future__ import annotations
@@ -48,6 +48,33 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+EPS_RULE = ">= 0 (inputs are in [0, 1]; 8/255 = 0.0314)"  # what an attack's eps must be, in every message
+
+
+def evaluation_attack(eps: float | None, alpha: float | None, *, base_eps: float,
+                      base_alpha: float | None = None) -> tuple[float, float]:
+    """The evaluation attack's (eps, alpha): the one rule behind every evaluation default.
+
+    eps: as given, else ``base_eps``; alpha: as given, else ``base_alpha``, else eps / 4.
+    A run's evaluation attack is this with the training eps as base
+    (:attr:`Config.effective_eval_eps`/``_alpha``); the final evaluation
+    (:meth:`advsel.evaluation.FinalEval.resolve`) takes the run's evaluation eps and alpha
+    as base, and ``python -m advsel eval`` the same, without the run's alpha when ``--eps``
+    is given (a step size sized for another budget).
+    """
+    eps_ = base_eps if eps is None else eps
+    if alpha is not None:
+        return eps_, alpha
+    return eps_, (eps_ / 4 if base_alpha is None else base_alpha)
+
+
+def _param(default: Any, help: str, *, none: str | None = None, compare: bool = True) -> Any:
+    """A Config field with its one-line meaning (``FIELD_HELP``, the CLI's --help) and, for a field
+    whose default is None, what None means (``none``)."""
+    meta = {"help": help} if none is None else {"help": help, "none": none}
+    return field(default=default, compare=compare, metadata=meta)
+
+
 class ConfigError(ValueError):
     """A configuration value is outside what is allowed; the message says which and why.
 
@@ -74,56 +101,91 @@ class Config:
     the baselines).
     """
 
-    method: str = "robust"
-    dataset: str = "mnist"
-    model: str = "small-cnn"
-    width: float = 1.0
-    train_size: int | None = None  # None: the whole training set
-    test_size: int = 1000  # fixed, seeded, class-balanced evaluation subset
-    validation_size: int = 0  # class-balanced samples of the train_size pool held out for validation (0: none)
-    augment: bool = False  # random crop (padding 4) + horizontal flip on whole batches
-    epochs: int = 10
-    batch_size: int = 128  # b' (clean samples drawn per step)
+    method: str = _param("robust", "how the batch is drawn and which samples are backpropagated (advsel.methods)")
+    dataset: str = _param("mnist", "the data set (read from $ADVSEL_DATA)")
+    model: str = _param(
+        "small-cnn",
+        "network: small-cnn (2 conv + 2 fc), madry-cnn (Madry et al.'s MNIST CNN), resnet18, preact-resnet18")
+    width: float = _param(1.0, "channel-width multiplier of the model")
+    train_size: int | None = _param(
+        None, "size of the seeded, class-balanced training subset; 'all' for the whole training set", none="all")
+    test_size: int = _param(1000, "size of the fixed, seeded, class-balanced evaluation subset")
+    validation_size: int = _param(
+        0,
+        "hold out this many seeded, class-balanced samples of the train_size pool as a validation split (trained on: "
+        "the rest); its clean and PGD accuracy are recorded per epoch and drive eq. (9) under --adaptive-accuracy "
+        "clean/robust (0: none)")
+    augment: bool = _param(False, "random crop (padding 4) and horizontal flip of every training batch")
+    epochs: int = _param(10, "training epochs")
+    batch_size: int = _param(128, "b': clean samples drawn per step (CAT's sampling number; alias --sampling-number)")
     # training attack (PGD, L-inf, inputs in [0, 1])
-    eps: float = 0.3
-    alpha: float = 0.1
-    steps: int = 7
+    eps: float = _param(0.3, "training PGD budget (L-inf, inputs in [0, 1]; fractions such as 8/255 are read as such)")
+    alpha: float = _param(0.1, "training PGD step size (CAT's smoothing alpha is --cat-alpha)")
+    steps: int = _param(7, "training PGD steps (random start)")
     # evaluation attack
-    eval_eps: float | None = None  # None: same as eps
-    eval_alpha: float | None = None  # None: eps / 4
-    eval_steps: int = 10
-    eval_restarts: int = 1
-    eval_every: int = 0  # evaluate every N optimizer steps as well (0: only at epoch end)
+    eval_eps: float | None = _param(None, "evaluation PGD budget", none="the training eps")
+    eval_alpha: float | None = _param(None, "evaluation PGD step size", none="evaluation eps / 4")
+    eval_steps: int = _param(10, "evaluation PGD steps")
+    eval_restarts: int = _param(1, "evaluation PGD random restarts; a sample is robust only if it survives all of them")
+    eval_every: int = _param(0, "also evaluate every N optimizer steps (0: only at the end of each epoch)")
     # data selection (DS)
-    p_up: float = 0.5
-    p_up_warmup_epochs: int = 0  # fixed P_up: the first k epochs train with P_up = 1
-    p_up_floor: float = 0.1
-    adaptive_accuracy: str = "train"  # which last accuracy drives eq. (9); clean/robust: on the validation split
+    p_up: float = _param(
+        0.5,
+        "share P_up of the 2b' clean + adversarial samples that is backpropagated, in (0, 1] (0.5: b' samples, as many"
+        " as the baselines)")
+    p_up_warmup_epochs: int = _param(
+        0,
+        "train the first N epochs with P_up = 1 (all 2b'), then with --p-up; against the collapse of DS at small P_up "
+        "to a constant predictor (0: no warm-up)")
+    p_up_floor: float = _param(0.1, "lower bound of P_up under eq. (9), in [0, 1]")
+    adaptive_accuracy: str = _param(
+        "train", "which accuracy of the last epoch drives eq. (9): train (on the scored 2b'), clean or robust (on the "
+        "validation split, never the test set; needs --validation-size)")
     # CAT
-    cat_alpha: float = 0.5  # smoothing of eq. (4)
-    cat_temperature: float = 1.0  # softmax temperature turning weights into probabilities
+    cat_alpha: float = _param(0.5, "smoothing of CAT's weight update, eq. (4), in [0, 1)")
+    cat_temperature: float = _param(1.0, "softmax temperature turning CAT's weights into sampling probabilities, > 0")
     # Dong et al.
-    dong_keep: float = 0.5  # share of the most stable samples kept
-    dong_steps: str = "epochs"  # steps per epoch of the subset run: epochs (a pass over the subset), pgd-at
+    dong_keep: float = _param(0.5, "share of each class's most stable samples kept, in (0, 1]")
+    dong_steps: str = _param(
+        "epochs",
+        "optimizer steps per epoch of the subset run: epochs (one pass over the subset, as many epochs as PGD-AT, "
+        "fewer steps) or pgd-at (as many steps per epoch as PGD-AT on the full training set, the subset reshuffled as "
+        "often as needed)")
     # attack screening (prescreen): which drawn samples are attacked, chosen before the attack
-    attack_share: float = 0.5  # share of the b' attacked: the highest clean-loss ones
-    unattacked: str = "clean"  # what the others contribute: clean (their clean version) or skip (nothing)
+    attack_share: float = _param(
+        0.5,
+        "share of the b' drawn samples that is attacked, in (0, 1]: those with the highest clean cross-entropy in a "
+        "no-gradient screening pass (prescreen)")
+    unattacked: str = _param(
+        "clean",
+        "what the samples not attacked contribute: clean (trained on their clean version) or skip (left out of the "
+        "step) (prescreen)")
     # analyses recorded per epoch (0 disables)
-    min_eps_probe: int = 0  # selected adversarial samples checked for minimum eps (DS Fig. 8)
-    similarity_probe: int = 0  # probe size for prediction similarity (CAT Fig. 1)
+    min_eps_probe: int = _param(
+        0, "per epoch, find the minimum eps of this many selected adversarial samples (DS Fig. 8; 0: off)")
+    similarity_probe: int = _param(
+        0, "per epoch, prediction similarity on a probe of this many training samples (CAT Fig. 1; 0: off)")
     # optimizer
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    lr_schedule: str = "constant"
-    milestones: tuple[float, ...] = (0.5, 0.75)  # multistep: fractions of the epochs
+    lr: float = _param(0.05, "SGD learning rate")
+    momentum: float = _param(0.9, "SGD momentum, in [0, 1)")
+    weight_decay: float = _param(5e-4, "SGD weight decay")
+    lr_schedule: str = _param(
+        "constant",
+        "learning rate over the optimizer steps: constant, cosine to 0, or multistep (x0.1 at each milestone)")
+    milestones: tuple[float, ...] = _param(
+        (0.5, 0.75),
+        "multistep: fractions of the run at which the learning rate drops (comma-separated; an error with other "
+        "schedules)")
     # execution
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = False  # bf16 autocast (attack, DS scoring, training, evaluation attack) on CPU or CUDA
-    channels_last: bool = False  # channels-last memory format for model and inputs (CPU or CUDA)
-    data_on_device: bool = True
-    profile: str | None = field(default=None, compare=False)
+    seed: int = _param(0, "seed of the initialization, sampler, attack starts, augmentation and random selection")
+    device: str = _param("auto", "auto: cuda when available, else cpu")
+    amp: bool = _param(False, "bf16 autocast (attack, DS scoring, training, evaluation attack) on CPU or CUDA")
+    channels_last: bool = _param(False, "channels-last memory format for model and inputs (CPU or CUDA)")
+    data_on_device: bool = _param(True, "keep the training set on the device (else on the CPU, batches moved per step)")
+    profile: str | None = _param(
+        None,
+        "defaults for the data set: smoke (seconds; tests, CI), cpu (the book's runs), paper (the papers' settings, "
+        "for a GPU)", compare=False)
 
     def __post_init__(self) -> None:
         _canonical_numbers(self)
@@ -131,11 +193,13 @@ class Config:
 
     @property
     def effective_eval_eps(self) -> float:
-        return self.eps if self.eval_eps is None else self.eval_eps
+        """The evaluation attack's eps (:func:`evaluation_attack`: ``eval_eps``, else the training eps)."""
+        return evaluation_attack(self.eval_eps, self.eval_alpha, base_eps=self.eps)[0]
 
     @property
     def effective_eval_alpha(self) -> float:
-        return self.effective_eval_eps / 4 if self.eval_alpha is None else self.eval_alpha
+        """The evaluation attack's alpha (:func:`evaluation_attack`: ``eval_alpha``, else its eps / 4)."""
+        return evaluation_attack(self.eval_eps, self.eval_alpha, base_eps=self.eps)[1]
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -147,17 +211,16 @@ class Config:
 
         Parameters the run does not read are hashed as their defaults (see
         :meth:`ignored`), so ``method="robust", p_up=0.3`` is the same run, under the same
-        key, as ``method="robust"``.  Runs that leave such parameters at their defaults
-        keep the key they had before this normalisation.  A field of
-        :data:`_KEY_OMITTED_AT_DEFAULT` (added after the committed results) is not hashed
-        at all while it is at its default (or not read by the run), so the key of every
-        earlier run is unchanged; at any other value it is hashed like every field.
+        key, as ``method="robust"``.  A field of :data:`KEY_OMITTED_AT_DEFAULT` (added
+        after the committed results) is not hashed at all while it is at its default (or
+        not read by the run), so a run that does not use it has the key of the committed
+        results; at any other value it is hashed like every field.
         """
         d = self.to_dict()
         d.pop("profile")
         for name in self.ignored():
             d[name] = _DEFAULTS[name]
-        for name in _KEY_OMITTED_AT_DEFAULT:
+        for name in KEY_OMITTED_AT_DEFAULT:
             if d[name] == _DEFAULTS[name]:
                 del d[name]
         d["milestones"] = list(d["milestones"])
@@ -185,72 +248,18 @@ _DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Confi
                              if f.default is not dataclasses.MISSING}
 
 # Fields added after the committed results (results/runs/*.json) were made.  Config.key() leaves
-# each out of the hash while it is at its default, so the key of a config that does not use it
-# -- every earlier run -- is the key it always had (tests/test_config.py checks every committed
-# result).  A new field goes here, with a default equal to the behaviour before it existed;
-# config_from_dict() of a result written before it fills the default in.
-_KEY_OMITTED_AT_DEFAULT: frozenset[str] = frozenset({"p_up_warmup_epochs", "validation_size", "dong_steps",
+# each out of the hash while it is at its default, so a config that does not use it has the key
+# of the committed results (tests/test_config.py checks every committed result).  A new field goes
+# here, with a default that reproduces the behaviour without it; config_from_dict() fills that
+# default in for a result that lacks the field.
+KEY_OMITTED_AT_DEFAULT: frozenset[str] = frozenset({"p_up_warmup_epochs", "validation_size", "dong_steps",
                                                           "attack_share", "unattacked"})
 
-# What each parameter means, one line each (the CLI's --help; tests check that every field has one).
-FIELD_HELP: dict[str, str] = {
-    "method": "how the batch is drawn and which samples are backpropagated (advsel.methods)",
-    "dataset": "the data set (read from $ADVSEL_DATA)",
-    "model": "network: small-cnn (2 conv + 2 fc), madry-cnn (Madry et al.'s MNIST CNN), resnet18, "
-             "preact-resnet18",
-    "width": "channel-width multiplier of the model",
-    "train_size": "size of the seeded, class-balanced training subset; 'all' for the whole training set",
-    "test_size": "size of the fixed, seeded, class-balanced evaluation subset",
-    "validation_size": "hold out this many seeded, class-balanced samples of the train_size pool as a validation "
-                       "split (trained on: the rest); its clean and PGD accuracy are recorded per epoch and drive "
-                       "eq. (9) under --adaptive-accuracy clean/robust (0: none)",
-    "augment": "random crop (padding 4) and horizontal flip of every training batch",
-    "epochs": "training epochs",
-    "batch_size": "b': clean samples drawn per step (CAT's sampling number; alias --sampling-number)",
-    "eps": "training PGD budget (L-inf, inputs in [0, 1]; fractions such as 8/255 are read as such)",
-    "alpha": "training PGD step size (CAT's smoothing alpha is --cat-alpha)",
-    "steps": "training PGD steps (random start)",
-    "eval_eps": "evaluation PGD budget",
-    "eval_alpha": "evaluation PGD step size",
-    "eval_steps": "evaluation PGD steps",
-    "eval_restarts": "evaluation PGD random restarts; a sample is robust only if it survives all of them",
-    "eval_every": "also evaluate every N optimizer steps (0: only at the end of each epoch)",
-    "p_up": "share P_up of the 2b' clean + adversarial samples that is backpropagated, in (0, 1] "
-            "(0.5: b' samples, as many as the baselines)",
-    "p_up_warmup_epochs": "train the first N epochs with P_up = 1 (all 2b'), then with --p-up; against the "
-                          "collapse of DS at small P_up to a constant predictor (0: no warm-up)",
-    "p_up_floor": "lower bound of P_up under eq. (9), in [0, 1]",
-    "adaptive_accuracy": "which accuracy of the last epoch drives eq. (9): train (on the scored 2b'), "
-                         "clean or robust (on the validation split, never the test set; needs --validation-size)",
-    "cat_alpha": "smoothing of CAT's weight update, eq. (4), in [0, 1)",
-    "cat_temperature": "softmax temperature turning CAT's weights into sampling probabilities, > 0",
-    "dong_keep": "share of each class's most stable samples kept, in (0, 1]",
-    "dong_steps": "optimizer steps per epoch of the subset run: epochs (one pass over the subset, as many "
-                  "epochs as PGD-AT, fewer steps) or pgd-at (as many steps per epoch as PGD-AT on the full "
-                  "training set, the subset reshuffled as often as needed)",
-    "attack_share": "share of the b' drawn samples that is attacked, in (0, 1]: those with the highest clean "
-                    "cross-entropy in a no-gradient screening pass (prescreen)",
-    "unattacked": "what the samples not attacked contribute: clean (trained on their clean version) or skip "
-                  "(left out of the step) (prescreen)",
-    "min_eps_probe": "per epoch, find the minimum eps of this many selected adversarial samples (DS Fig. 8; "
-                     "0: off)",
-    "similarity_probe": "per epoch, prediction similarity on a probe of this many training samples "
-                        "(CAT Fig. 1; 0: off)",
-    "lr": "SGD learning rate",
-    "momentum": "SGD momentum, in [0, 1)",
-    "weight_decay": "SGD weight decay",
-    "lr_schedule": "learning rate over the optimizer steps: constant, cosine to 0, or multistep (x0.1 at each "
-                   "milestone)",
-    "milestones": "multistep: fractions of the run at which the learning rate drops (comma-separated; "
-                  "an error with other schedules)",
-    "seed": "seed of the initialization, sampler, attack starts, augmentation and random selection",
-    "device": "auto: cuda when available, else cpu",
-    "amp": "bf16 autocast (attack, DS scoring, training, evaluation attack) on CPU or CUDA",
-    "channels_last": "channels-last memory format for model and inputs (CPU or CUDA)",
-    "data_on_device": "keep the training set on the device (else on the CPU, batches moved per step)",
-    "profile": "defaults for the data set: smoke (seconds; tests, CI), cpu (the book's runs), "
-               "paper (the papers' settings, for a GPU)",
-}
+# What each parameter means, one line each (the CLI's --help; tests check that every field has one), and
+# what None means for the fields whose default is None: from the fields' metadata (:func:`_param`).
+FIELD_HELP: dict[str, str] = {f.name: f.metadata["help"] for f in dataclasses.fields(Config)}
+NONE_TEXT: dict[str, str] = {f.name: f.metadata["none"] for f in dataclasses.fields(Config) if "none" in f.metadata}
+
 
 
 def _canonical_numbers(c: Config) -> None:
@@ -296,7 +305,7 @@ def validate(c: Config) -> None:
             _choice(name, getattr(c, name), allowed)
     _check("p_up", _finite(c.p_up) and 0 < c.p_up <= 1, c.p_up, "in (0, 1]")
     _check("p_up_floor", _finite(c.p_up_floor) and 0 <= c.p_up_floor <= 1, c.p_up_floor, "in [0, 1]")
-    _check("eps", _finite(c.eps) and c.eps >= 0, c.eps, ">= 0 (inputs are in [0, 1]; 8/255 = 0.0314)")
+    _check("eps", _finite(c.eps) and c.eps >= 0, c.eps, EPS_RULE)
     _check("alpha", _finite(c.alpha) and c.alpha > 0, c.alpha, "> 0")
     _int("steps", c.steps, 0)
     if c.eval_eps is not None:

@@ -17,8 +17,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image  # what torchvision's ImageFolder decodes with; torchvision.io's decoders are deprecated
+
+from .runs import atomic_torch_save
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 MEAN_STD = {
@@ -68,7 +72,7 @@ def load(name: str, root: str | os.PathLike[str] | None = None, download: bool =
 
 
 def _load_mnist(root: Path, download: bool) -> TensorData:
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # 2 s to import: only when a data set is read
 
     try:
         train = MNIST(str(root), train=True, download=download)
@@ -84,7 +88,7 @@ def _load_mnist(root: Path, download: bool) -> TensorData:
 
 
 def _load_cifar10(root: Path, download: bool) -> TensorData:
-    from torchvision.datasets import CIFAR10
+    from torchvision.datasets import CIFAR10  # 2 s to import: only when a data set is read
 
     official = root / "cifar-10-batches-py"
     zip_path = root / "cifar10-jpeg.zip"
@@ -115,9 +119,6 @@ def _read_cifar10_jpeg_zip(path: Path) -> tuple[torch.Tensor, torch.Tensor, torc
     Decoding takes a while, so the tensors are kept in ``$ADVSEL_CACHE``
     (default ``.cache``) as a ``.pt`` file keyed by the zip's size and mtime.
     """
-    import numpy as np
-    from PIL import Image  # what torchvision's ImageFolder decodes with; torchvision.io's decoders are deprecated
-
     st = path.stat()
     cache = Path(os.environ.get("ADVSEL_CACHE", ".cache")) / f"cifar10-jpeg-{st.st_size}-{int(st.st_mtime)}.pt"
     if cache.is_file():
@@ -142,8 +143,6 @@ def _read_cifar10_jpeg_zip(path: Path) -> tuple[torch.Tensor, torch.Tensor, torc
         if not imgs:
             raise DataError(f"{path} holds no {split}/<class>/*.jpg images")
         out += [torch.stack(imgs), torch.tensor(labels)]
-    from .runs import atomic_torch_save
-
     atomic_torch_save(tuple(out), cache)
     return tuple(out)  # type: ignore[return-value]
 

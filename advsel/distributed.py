@@ -1,82 +1,15 @@
 """Data-parallel training over several processes: ``torchrun`` + DistributedDataParallel.
 
-Launch::
-
-    torchrun --standalone --nproc_per_node=4 -m advsel train --method ds --profile paper ...
-    python -m advsel train ...                      # one process: no process group at all
-
-:func:`setup` reads the variables torchrun sets (``RANK``, ``WORLD_SIZE``,
-``LOCAL_RANK``; ``MASTER_ADDR``/``MASTER_PORT`` through ``env://``), starts the process
-group (NCCL on CUDA, gloo on the CPU) and gives each process one device, ``cuda:LOCAL_RANK``.
-With ``WORLD_SIZE`` 1 or unset nothing is started and training is the single-process
-code path, unchanged.  A process group started by the caller (tests, notebooks) is used
-as it is.
-
-The global batch.  ``Config.batch_size`` stays b', the number of clean samples drawn per
-optimizer step over *all* processes; each of the N ranks gets b'/N of them (a
-:class:`~advsel.config.ConfigError` naming ``batch_size`` when N does not divide b').
-Every rank builds the same sampler with the same seed, draws the same global batch and
-keeps the rows ``rank::N``, so a config means the same run whatever the world size:
-for a model without BatchNorm, N processes give the single-process numbers up to float
-rounding (tests/test_distributed.py checks PGD-AT, DS and CAT).  Random numbers that
-the single process draws for the whole batch (augmentation, the training PGD's random
-starts, DS's random selection, the evaluation's random starts) are drawn for the whole
-global batch on every rank and sliced, so every rank's generators stay in step.
-
-What crosses ranks (besides DDP's gradient all-reduce, one per step, the size of the
-model, and a one-float all-reduce per step that stops every rank together on a
-non-finite loss), per part of a method (:data:`advsel.methods.REGISTRY`, see
-:func:`crossing`):
-
-- ``batch='cat'`` (CAT, DS-CAT): after each step, one all-gather of the (index, gain)
-  pairs of the b' drawn samples (2 x b' float64).  Every rank applies eq. (4) to the
-  gathered pairs, an overwrite keyed by index (each index occurs once per batch, never a
-  sum), so every rank holds identical weights and draws the identical next batch.
-- ``backprop='top'`` / ``'random'`` (DS and its variants), with the default
-  ``ds_selection='global'``: the selection is made over the global 2b' as in one
-  process.  Each rank scores its own 2b'/N samples, the per-sample losses are
-  all-gathered (2b' floats), every rank takes the same top-k of the 2b' (``random``:
-  the same random k from the shared generator, no gather) and backpropagates the
-  selected rows it holds; its loss is ``sum over its selected rows / k * N``, so that
-  DDP's average over the N ranks is the single-process mean over the k.  Ranks then
-  backpropagate unequal numbers of rows (possibly none: the rank still joins the
-  gradient all-reduce with an empty batch).  ``ds_selection='rank'`` selects the top
-  P_up of each rank's own 2b'/N instead: no gather and equal work per rank, but a
-  different selection (the best of each shard, not of the batch), so its numbers depend
-  on the world size.  ``global`` is the default because it keeps DS's definition (the
-  gather costs 2b' floats, nothing next to the gradient all-reduce); ``rank`` is the
-  option when the load imbalance of the global selection matters.
-- ``pretrain`` runs (``robust`` as Dong et al.'s pre-training): the stability tracker
-  all-gathers (index, misclassified) of the b' samples every step (2 x b' int64), so
-  the counts, and the subset chosen from them, are identical on every rank.
-- ``batch='subset'``, ``'uniform'``, ``'balanced'`` (CAT's sampler with its weights never
-  updated: nothing to gather) and ``backprop='clean'``/``'adv'``: nothing beyond DDP's
-  all-reduce.
-
-Once per epoch (and per ``eval_every``): the epoch's statistics (loss, accuracies,
-selected counts: one all-reduce of 7 numbers), the model's buffers (broadcast from rank
-0, so every rank evaluates the same model) and the evaluation (of the validation split too,
-when there is one, in the same way): the fixed test subset is
-split over the ranks (rows ``rank::N`` of each chunk of 500), the PGD random starts are
-drawn for the whole chunk on every rank from ``trainer.eval_generator`` and sliced (so
-they equal the single-process starts), and the correct counts are summed.
-
-BatchNorm: per-rank batch statistics (DDP's default; the running statistics are rank
-0's, broadcast by DDP before every training forward and before every evaluation), or,
-with ``sync_bn=True``, SyncBatchNorm (statistics over the global batch, a collective per
-BatchNorm layer per forward and backward; CUDA only).  Attacks and the DS scoring pass
-run on the plain module, not through the DDP wrapper.
-
-Only rank 0 logs, shows progress and writes checkpoints (atomically) and results;
-probes (``min_eps_probe``, ``similarity_probe``) run on rank 0 only, over rank 0's share
-of each batch.  On resuming, rank 0 reads the checkpoint and broadcasts it, so every
-rank resumes from the same state (the checkpoint need not be on a shared file system),
-and a run restarted by ``torchrun --max-restarts`` resumes to the uninterrupted result.
-
-Options (``Trainer(ds_selection=..., sync_bn=...)``, else the environment variables
-``ADVSEL_DS_SELECTION`` = ``global``/``rank`` and ``ADVSEL_SYNC_BN`` = ``0``/``1``): they
-change nothing for one process and are recorded in the result (``distributed``) with
-``world_size`` and ``backend``.
+``torchrun --standalone --nproc_per_node=4 -m advsel train ...`` trains one run on four
+processes; without torchrun (or with one process) nothing here starts and training is the
+one-process code path.  :func:`setup` starts the process group from torchrun's variables
+and gives each process its device; :class:`Dist` holds this process's place and the few
+collectives the trainer needs; the sharded helpers (:func:`augment_shard`, :func:`pgd_rows`,
+:func:`sharded_correct`) draw every random number for the whole global batch and keep this
+rank's rows ``rank::N``, so that a config is the same run whatever the number of
+processes, and :func:`crossing` says what each method sends between them.  The README's
+"Training on several GPUs and machines" describes the global batch, what crosses ranks
+and why, BatchNorm, restarts and the options ``ADVSEL_DS_SELECTION``/``ADVSEL_SYNC_BN``.
 """
 
 from __future__ import annotations
@@ -89,10 +22,12 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .attacks import _check_attack_args, pgd, predict
+from .attacks import check_attack_args, pgd, predict
 from .config import ConfigError
 from .data import augment_batch
+from .methods import pretraining_methods
 
 DS_SELECTIONS = ("global", "rank")
 
@@ -232,9 +167,7 @@ def options(ds_selection: str | None = None, sync_bn: bool | None = None) -> tup
 
 def crossing(method: Any) -> tuple[str, ...]:
     """What crosses ranks every step for a :class:`advsel.methods.Method`, besides DDP's gradient
-    all-reduce and the one-float finiteness check (see the module docstring)."""
-    from .methods import pretraining_methods
-
+    all-reduce and the one-float finiteness check (README, "Training on several GPUs and machines")."""
     out = []
     if method.batch == "cat":
         out.append("all-gather of (index, gain) of the b' drawn samples: CAT's weights, overwritten by index")
@@ -286,7 +219,7 @@ def pgd_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, total: int, 
     is the mean over the rows held (its sign gradient per sample is the same).  It is
     ``pgd`` itself, given these starts (``start=``), so the two cannot drift apart.
     """
-    _check_attack_args(eps, alpha, steps, restarts)
+    check_attack_args(eps, alpha, steps, restarts)
     return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, restarts=restarts, autocast_dtype=autocast_dtype,
                start=lambda xr: _start_noise(xr, total, rows, eps, generator))
 
@@ -321,8 +254,6 @@ def wrap(model: nn.Module, d: Dist) -> nn.Module:
     DistributedDataParallel over it (its ``.module`` is ``model``)."""
     if not d.enabled:
         return model
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     return DDP(model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
 
 

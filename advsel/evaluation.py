@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from .attacks import autoattack_accuracy, clean_accuracy, robust_accuracy
+from .config import evaluation_attack
 from .data import TensorData, balanced_subset, to_float
 
 TEST_SUBSET_SEED = 1234  # the same evaluation subset for every run, so methods are compared on equal footing
@@ -62,8 +63,9 @@ class FinalEval:
                                  "(None: the run's evaluation value)")
 
     def resolve(self, eps: float, alpha: float) -> tuple[float, float]:
-        """The attack's eps and alpha: the spec's own, else the run's evaluation eps and alpha."""
-        return (self.eps if self.eps is not None else eps), (self.alpha if self.alpha is not None else alpha)
+        """The attack's eps and alpha: the spec's own, else the run's evaluation eps and alpha
+        (:func:`advsel.config.evaluation_attack`)."""
+        return evaluation_attack(self.eps, self.alpha, base_eps=eps, base_alpha=alpha)
 
     def matches(self, record: dict[str, Any] | None, eps: float, alpha: float) -> bool:
         """Whether a stored ``final_eval`` record was made with these settings (``eps``/``alpha``: the run's)."""

@@ -16,11 +16,12 @@ import torch
 
 from .config import Config, ConfigError
 from .data import TensorData, load
+from .device import resolve_device
 from .dong import stable_subset
 from .evaluation import FinalEval, final_eval
 from .methods import METHOD_PARAMS, REGISTRY
 from .models import load_model
-from .runs import atomic_copy, atomic_write_json, checkpoint_path, load_result, model_path, result_path
+from .runs import Result, atomic_copy, atomic_write_json, checkpoint_path, load_result, model_path, result_path
 from .trainer import Trainer
 
 _DATA: dict[str, TensorData] = {}
@@ -33,17 +34,18 @@ class MissingResultError(RuntimeError):
     """A result was required from the cache (ADVSEL_CACHED_ONLY=1) but is not there."""
 
 
-def dataset(name: str) -> TensorData:
-    """Load a data set once per process (from ``$ADVSEL_DATA``)."""
+def dataset(name: str, *, download: bool = False) -> TensorData:
+    """Load a data set once per process (from ``$ADVSEL_DATA``; ``download``: let torchvision fetch
+    it when missing there, the command line's ``--download``)."""
     if name not in _DATA:
-        _DATA[name] = load(name)
+        _DATA[name] = load(name, download=download)
     return _DATA[name]
 
 
 def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, force: bool = False,
         log: Callable[[str], None] | None = None, progress: bool | None = None,
         out: str | os.PathLike[str] | None = None, final: FinalEval | None = None,
-        save_model: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        save_model: str | os.PathLike[str] | None = None) -> Result:
     """The result of ``config``: from the cache if complete there, else trained now.
 
     Every trained run keeps its final weights beside its result in the cache
@@ -63,7 +65,7 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     what = "is not in the run cache"
     stale = result is not None and final is not None and not _has_final(result, config, final)
     if (stale or save_model is not None) and result is not None and not weights.is_file():
-        # an older result without kept weights: retrain to evaluate or save it
+        # a result without kept weights: retrain to evaluate or save it
         result, stale, what = None, False, f"has no kept weights ({weights.name})"
     if (result is None or stale) and os.environ.get("ADVSEL_CACHED_ONLY") == "1":
         what = what if result is None else "has no final evaluation with these settings"
@@ -92,19 +94,17 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     return result
 
 
-def _has_final(result: dict[str, Any], config: Config, final: FinalEval) -> bool:
+def _has_final(result: Result, config: Config, final: FinalEval) -> bool:
     return final.matches(result.get("final_eval"), config.effective_eval_eps, config.effective_eval_alpha)
 
 
 def _final_eval(model: torch.nn.Module, config: Config, final: FinalEval) -> dict[str, Any]:
-    from .device import resolve_device
-
     return final_eval(model, dataset(config.dataset), final, eps=config.effective_eval_eps,
                       alpha=config.effective_eval_alpha, device=resolve_device(config.device))
 
 
 def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callable[[str], None] | None,
-           progress: bool | None) -> tuple[Trainer, dict[str, Any]]:
+           progress: bool | None) -> tuple[Trainer, Result]:
     """Train ``config`` (doing Dong et al.'s pre-training first): the trainer (its model) and the result."""
     data = dataset(config.dataset)
     subset, pretrain = None, None

@@ -58,7 +58,6 @@ BACKPROP_TEXT = {"clean": "the b' clean samples", "adv": "their b' PGD versions"
                  "random": "a random P_up share of the 2b'",
                  "screened": "PGD versions of the attacked share of the b' (highest clean loss, chosen before the "
                              "attack); the others clean or skipped"}
-P_UP_TEXT = {rule: rule.text for rule in RULES.values()}  # keyed by the rule, as Method.p_up holds it
 
 
 @dataclass(frozen=True)

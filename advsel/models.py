@@ -16,6 +16,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .data import MEAN_STD
+from .runs import atomic_torch_save
+
 
 class Normalize(nn.Module):
     """(x - mean) / std with per-channel constants stored as buffers."""
@@ -152,8 +155,6 @@ def save_model(model: nn.Module, path: str | os.PathLike[str], *, config: dict[s
     to be given).  Weights are stored contiguous and on the CPU, whatever the training
     device and memory format.
     """
-    from .runs import atomic_torch_save
-
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     blob = {"format": MODEL_FORMAT, "config": config, "image_shape": list(image_shape),
             "num_classes": int(num_classes), "state_dict": state, **(extra or {})}
@@ -185,8 +186,6 @@ def load_model(path: str | os.PathLike[str], model: nn.Module | None = None,
         cfg = blob.get("config")
         if cfg is None:
             raise ValueError(f"{path} holds a user's own model (no advsel config): pass model=<your nn.Module>")
-        from .data import MEAN_STD
-
         model = build_model(cfg["model"], blob["image_shape"], blob["num_classes"], *MEAN_STD[cfg["dataset"]],
                             width=cfg["width"])
     try:

@@ -20,6 +20,7 @@ import torch
 from .config import Config, config_from_dict
 
 RESULT_SCHEMA = 1
+Result = dict[str, Any]  # a run's result, as written to and read from its JSON file
 
 
 def _umask() -> int:
@@ -92,7 +93,7 @@ def checkpoint_path(config: Config, cache_dir: str | os.PathLike[str] | None = N
     return result_path(config, cache_dir).with_suffix(".ckpt.pt")
 
 
-def load_result(path: str | os.PathLike[str], config: Config | None = None) -> dict[str, Any] | None:
+def load_result(path: str | os.PathLike[str], config: Config | None = None) -> Result | None:
     """The result at ``path`` if it is complete and (when given) matches ``config``.
 
     Returns None for a missing file; warns and returns None for a corrupt, partial or

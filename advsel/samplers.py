@@ -40,7 +40,8 @@ from torch.utils.data import Sampler as TorchSampler
 AllGather = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _identity(t: torch.Tensor) -> torch.Tensor:
+def identity(t: torch.Tensor) -> torch.Tensor:
+    """The ``all_gather`` of one process: the tensor itself."""
     return t
 
 
@@ -56,14 +57,15 @@ class Sampler(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def _check_shard(batch_size: int, rank: int, world_size: int) -> None:
+def check_shard(batch_size: int, rank: int, world_size: int) -> None:
+    """ValueError unless ``0 <= rank < world_size`` and ``batch_size >= 1`` (a sampler's share of a batch)."""
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(f"rank={rank}, world_size={world_size} are not allowed; need 0 <= rank < world_size")
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} is not allowed; it must be >= 1")
 
 
-def _as_index_tensor(value: Any, name: str, indices: bool = True) -> torch.Tensor:
+def as_index_tensor(value: Any, name: str, indices: bool = True) -> torch.Tensor:
     """``value`` as a non-empty 1-D CPU int64 tensor; TypeError/ValueError naming ``name``.
     ``indices``: also require distinct entries >= 0 (data-set indices to draw from)."""
     try:
@@ -139,8 +141,8 @@ class UniformSampler(EpochBatchSampler):
 
     def __init__(self, indices: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world_size: int = 1,
                  steps_per_epoch: int | None = None) -> None:
-        _check_shard(batch_size, rank, world_size)
-        self.indices = _as_index_tensor(indices, "indices")
+        check_shard(batch_size, rank, world_size)
+        self.indices = as_index_tensor(indices, "indices")
         self.batch_size, self.seed, self.rank, self.world_size = batch_size, seed, rank, world_size
         global_b = batch_size * world_size
         if global_b > len(self.indices):

@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from advsel.data import MEAN_STD
 from advsel.models import build_model
@@ -73,8 +74,6 @@ def _worker(rank: int, init: str, args: argparse.Namespace, out: str) -> None:
         "stability all-gather": (f"{b} x 2 int64", lambda: gather(pairs)),
     }
     cost = {name: (payload, _median_us(fn, args.reps)) for name, (payload, fn) in rows.items()}
-
-    from torch.nn.parallel import DistributedDataParallel as DDP
 
     ddp = DDP(model)
     x, y = torch.rand(m, *shape), torch.randint(0, 10, (m,))

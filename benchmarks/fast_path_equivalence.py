@@ -23,17 +23,17 @@ import statistics
 import time
 from typing import Any
 
+import torch
+
+from advsel.config import make_config
+from advsel.experiments import run
+
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 METHODS = (("robust", {}), ("ds", {"p_up": 0.5}))
 PRECISIONS = {"fp32": {"amp": False, "channels_last": False}, "fast": {"amp": True, "channels_last": True}}
 
 
 def _work(task: tuple[dict[str, Any], str, int]) -> tuple[dict[str, Any], float]:
-    import torch
-
-    from advsel.config import make_config
-    from advsel.experiments import run
-
     kwargs, cache, threads = task
     torch.set_num_threads(threads)
     t = time.perf_counter()

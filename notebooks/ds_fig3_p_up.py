@@ -22,10 +22,10 @@ seeds = [0, 1, 2]
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
+from advsel.p_up import n_selected
 from advsel.repro import P_UP_SWEEP, Family, figures, pages, readings, tables
 from advsel.repro.notebook import open_page, show
 from advsel.repro.scope import WARMUP_P_UP
-from advsel.p_up import n_selected
 
 page = open_page("ds_fig3_p_up", profile=profile, dataset=dataset, device=device, seeds=seeds)
 scope = page.scope

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from advsel.cat import _MIN_TOTAL, CATSampler, _gain_torch, information_gain
+from advsel.cat import MIN_TOTAL, CATSampler, _gain_torch, information_gain
 from advsel.samplers import UniformSampler
 
 C = 10
@@ -62,7 +62,8 @@ def test_information_gain_matches_log_softmax_reference() -> None:
 
 
 def test_numpy_and_torch_gains_agree() -> None:
-    """CPU logits take the numpy path, others the torch one: both are eq. (3)."""
+    """CPU logits take the numpy path, others the torch one: both are eq. (3).  (The torch path is
+    reached through information_gain only on a GPU, so it is called by name here.)"""
     g = torch.Generator().manual_seed(2)
     logits = torch.randn(50, C, generator=g) * 5
     logits[:5, 3] = logits[:5, 0]  # ties between the true class and a wrong one
@@ -262,10 +263,10 @@ def _assert_tree_is_fresh(s: CATSampler) -> None:
     """The sampler's trees are bit-identical to trees rebuilt from its weights and shifts (nothing
     left zeroed after a batch, every path up to date) and every class total is usable."""
     fresh = copy.deepcopy(s.forest)
-    fresh.build(s._w, np.arange(s.num_classes), s.forest.shift.copy())
+    fresh.build(s.weights.numpy(), np.arange(s.num_classes), s.forest.shift.copy())
     assert np.array_equal(s.forest.tree, fresh.tree)
     roots = s.forest.root(np.arange(s.num_classes))
-    assert np.all(np.isfinite(s.forest.tree)) and np.all(roots >= _MIN_TOTAL)
+    assert np.all(np.isfinite(s.forest.tree)) and np.all(roots >= MIN_TOTAL)
 
 
 def test_tree_is_restored_after_draws_and_updated_by_observe() -> None:

@@ -10,20 +10,23 @@ import sys
 import pytest
 
 from advsel.config import (
-    _KEY_OMITTED_AT_DEFAULT,
     CHOICES,
     DATASETS,
     DEVICES,
     FIELD_HELP,
+    KEY_OMITTED_AT_DEFAULT,
     METHODS,
     MODELS,
+    NONE_TEXT,
     PROFILES,
     Config,
     ConfigError,
     config_from_dict,
+    evaluation_attack,
     make_config,
     profile_defaults,
 )
+from advsel.evaluation import FinalEval
 from advsel.methods import METHOD_PARAMS, REGISTRY
 
 
@@ -57,6 +60,21 @@ def test_effective_eval_attack() -> None:
     assert c.effective_eval_alpha == pytest.approx(0.05)
     c = c.replace(eval_eps=0.1, eval_alpha=0.01)
     assert (c.effective_eval_eps, c.effective_eval_alpha) == (0.1, 0.01)
+    c = c.replace(eval_eps=0.1, eval_alpha=None)
+    assert c.effective_eval_alpha == pytest.approx(0.025), "eps / 4 of the evaluation eps, not the training eps"
+
+
+def test_the_evaluation_defaults_are_one_rule() -> None:
+    """evaluation_attack: eps as given else the base's; alpha as given, else the base's, else eps / 4."""
+    assert evaluation_attack(None, None, base_eps=0.3) == (0.3, 0.075)
+    assert evaluation_attack(0.2, None, base_eps=0.3) == (0.2, 0.05)
+    assert evaluation_attack(None, None, base_eps=0.3, base_alpha=0.01) == (0.3, 0.01)
+    assert evaluation_attack(0.2, 0.03, base_eps=0.3, base_alpha=0.01) == (0.2, 0.03)
+    c = make_config("cpu", "cifar10", eval_eps=None, eval_alpha=None)
+    assert (c.effective_eval_eps, c.effective_eval_alpha) == evaluation_attack(None, None, base_eps=c.eps)
+    assert FinalEval().resolve(c.effective_eval_eps, c.effective_eval_alpha) == \
+        (c.effective_eval_eps, c.effective_eval_alpha), "the final evaluation defaults to the run's"
+    assert NONE_TEXT == {"train_size": "all", "eval_eps": "the training eps", "eval_alpha": "evaluation eps / 4"}
 
 
 BAD_VALUES = [
@@ -232,7 +250,7 @@ def test_the_key_of_a_config_at_its_defaults_is_unchanged_by_the_normalisation()
         c = make_config("cpu", "mnist", method=method, seed=2)
         d = c.to_dict()
         d.pop("profile")
-        for name in _KEY_OMITTED_AT_DEFAULT:  # the fields added after the committed results: not in old keys
+        for name in KEY_OMITTED_AT_DEFAULT:  # the fields added after the committed results: not in old keys
             d.pop(name)
         old = hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
         assert c.key() == old, method
@@ -264,7 +282,7 @@ NEW_FIELDS = {"p_up_warmup_epochs": 1, "validation_size": 20, "dong_steps": "pgd
 
 def test_fields_added_later_are_listed_and_default_to_todays_behaviour() -> None:
     defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-    assert set(NEW_FIELDS) == set(_KEY_OMITTED_AT_DEFAULT)
+    assert set(NEW_FIELDS) == set(KEY_OMITTED_AT_DEFAULT)
     assert {n: defaults[n] for n in NEW_FIELDS} == {"p_up_warmup_epochs": 0, "validation_size": 0,
                                                     "dong_steps": "epochs", "attack_share": 0.5,
                                                     "unattacked": "clean"}

@@ -177,8 +177,8 @@ def test_run_final_adds_the_record_and_reuses_it(synthetic_experiments: TensorDa
 
     no_training()
     evaluations: list[int] = []
-    real = experiments._final_eval
-    monkeypatch.setattr(experiments, "_final_eval", lambda *a: evaluations.append(1) or real(*a))
+    real = experiments.final_eval
+    monkeypatch.setattr(experiments, "final_eval", lambda *a, **k: evaluations.append(1) or real(*a, **k))
     again = experiments.run(config, tmp_path, final=spec)
     assert again["final_eval"] == fe and evaluations == [], "reused: neither trained nor evaluated again"
     # other settings: evaluated from the kept weights, without training, and stored
@@ -211,7 +211,7 @@ def test_run_final_retrains_a_result_without_kept_weights(synthetic_experiments:
                                                           tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = smoke_config(method="standard")
     first = experiments.run(config, tmp_path)
-    model_path(config, tmp_path).unlink()  # a result from before weights were kept
+    model_path(config, tmp_path).unlink()  # a result without kept weights
     monkeypatch.setenv("ADVSEL_CACHED_ONLY", "1")
     with pytest.raises(MissingResultError, match=r"has no kept weights \(.*\.model\.pt\)"):
         experiments.run(config, tmp_path, final=FinalEval(n=20, steps=1))

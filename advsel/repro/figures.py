@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..runs import Result
 from . import costs, stats, tables
-
-Result = dict[str, Any]
-Runs = Mapping[Any, Sequence[Result]]
+from .stats import Runs
 
 _LABELS = {"clean_acc": "standard (clean) accuracy (%)", "robust_acc": "robust accuracy (%)", "epoch": "epoch",
            "step": "iteration", "train_time_s": "training time (s)", "p_up": "P_up",

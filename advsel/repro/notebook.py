@@ -20,10 +20,10 @@ from typing import Any
 from IPython.display import Markdown, display
 
 from ..config import config_from_dict
+from ..runs import Result
 from . import book, claims, pages, stats, tables, verdicts
 from .scope import Scope
 
-Result = dict[str, Any]
 Evaluated = list[tuple[verdicts.Claim, verdicts.Verdict]]
 SCOPE_FIELDS = tuple(f.name for f in dataclasses.fields(Scope) if f.init and f.name != "loader")
 

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DATASETS, DEVICES, PROFILES
+from ..runs import Result
 from . import book, inference, paper, stats
-
-Result = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------- parameters

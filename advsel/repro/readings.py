@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..runs import Result
 from . import equal_cost, inference, speedup, stats, tables
-
-Result = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------- one run

@@ -22,8 +22,8 @@ from typing import Any
 
 from ..config import Config, make_config
 from ..evaluation import FinalEval
+from ..runs import Result
 
-Result = dict[str, Any]
 SEEDS = (0, 1, 2)
 P_UP_CORE = (0.5, 1.0)  # DS P_up values run with every seed
 P_UP_SWEEP = (0.25, 0.5, 0.75, 1.0)  # DS Fig. 3; the values outside P_UP_CORE run with the first seed only

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-Result = dict[str, Any]  # a run's result, as the run cache holds it
+from ..runs import Result
+
 Runs = Mapping[Any, Sequence[Result]]  # {label: results}, one entry per method or run family
 
 # the epoch-record key eq. (9) reads, per ``adaptive_accuracy`` (clean/robust: the validation split's)

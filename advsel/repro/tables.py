@@ -29,11 +29,11 @@ from typing import Any
 import pandas as pd
 
 from ..analysis import QUANTILES
+from ..runs import Result
 from . import costs, equal_cost, inference, paper, speedup, stats
 from .pages import badge, page_link
+from .stats import Runs
 
-Result = dict[str, Any]
-Runs = Mapping[Any, Sequence[Result]]
 QKEYS = tuple(f"q{int(q * 100)}" for q in QUANTILES)
 
 
