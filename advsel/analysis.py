@@ -13,14 +13,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .attacks import eval_mode, pgd
+from .attacks import autocast_context, eval_mode, pgd
 from .cat import information_gain
 from .data import to_float
 
@@ -31,14 +30,8 @@ MIN_EPS_PURPOSE = 1  # MinEpsProbe's ``purpose`` for Trainer.eval_generator (0: 
 # ---------------------------------------------------------------------------- DS Fig. 8
 @torch.no_grad()
 def _predict(model: torch.nn.Module, x: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
-    with eval_mode(model), _maybe_autocast(x, autocast_dtype):
+    with eval_mode(model), autocast_context(x, autocast_dtype):
         return model(x).argmax(1)
-
-
-def _maybe_autocast(x: torch.Tensor, dtype: torch.dtype | None) -> Any:
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=x.device.type, dtype=dtype)
 
 
 def minimum_eps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
@@ -97,7 +90,7 @@ def probe_positions(steps_per_epoch: int, n: int) -> list[int]:
 class MinEpsProbe:
     """Observer for DS Fig. 8: minimum eps of the adversarial samples DS selects.
 
-    Protocol (issue 9).  At ``probe_steps`` steps spread evenly over every epoch
+    Protocol.  At ``probe_steps`` steps spread evenly over every epoch
     (:func:`probe_positions`; the first step of the epoch is one of them), in the
     ``before_update`` hook, i.e. with the model that scored and selected the batch and
     before the optimizer step, a *random* subset of that step's selected adversarial
@@ -286,14 +279,14 @@ class SimilarityProbe:
     quantiles), and the adversarial success rate (share misclassified) at both
     iterations, ``asr_before`` / ``asr_after``.
 
-    Baseline (issue 9): near-one-hot softmax vectors give a cosine near 1 between *any*
+    Baseline: near-one-hot softmax vectors give a cosine near 1 between *any*
     two samples classified confidently into the same class, so a high ``cosine`` only
     means something against ``cosine_same_class``: the cosine between the predictions of
     two *different* probe samples of the same class at the same (the later) iteration
     (pairs by :func:`same_class_pairs`; summary as for ``cosine``; absent when no class
     has two probe samples), with ``same_class_pairs``, the number of such pairs.
 
-    Stability of eq. (3) itself (issue 9), from the training steps (``on_step``'s
+    Stability of eq. (3) itself, from the training steps (``on_step``'s
     ``logits_adv``, the scoring pass on the training adversarial examples): for every
     training sample the last information gain (:func:`advsel.cat.information_gain`) and
     the step it was drawn at are kept; when a sample is drawn again, (gain then, gain now)

@@ -43,7 +43,8 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 
-def _autocast(x: torch.Tensor, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+def autocast_context(x: torch.Tensor, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """Autocast to ``dtype`` on ``x``'s device (e.g. bf16), or nothing when ``dtype`` is None."""
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=x.device.type, dtype=dtype)
@@ -150,7 +151,7 @@ def _pgd_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, al
         adv = (adv + torch.empty_like(adv).uniform_(-eps, eps, generator=generator)).clamp_(0, 1)
     for _ in range(steps):
         adv.requires_grad_(True)
-        with _autocast(x, autocast_dtype):
+        with autocast_context(x, autocast_dtype):
             loss = F.cross_entropy(check(model(adv)), y)
         (grad,) = torch.autograd.grad(loss, adv)
         with torch.no_grad():
@@ -223,7 +224,7 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float,
 def _wrong_and_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                     autocast_dtype: torch.dtype | None,
                     check: _LabelCheck = _NO_CHECK) -> tuple[torch.Tensor, torch.Tensor]:
-    with _autocast(x, autocast_dtype):
+    with autocast_context(x, autocast_dtype):
         logits = check(model(x)).float()
     return logits.argmax(1) != y, F.cross_entropy(logits, y, reduction="none")
 

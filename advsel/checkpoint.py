@@ -14,16 +14,39 @@ from __future__ import annotations
 
 import random
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
+from .config import Config
+from .distributed import Dist
 from .runs import atomic_torch_save
+from .samplers import Sampler
 
-if TYPE_CHECKING:  # only for annotations: the trainer imports this module
-    from .trainer import Trainer
+
+class Trainer(Protocol):
+    """What a checkpoint saves and restores of a run (:class:`advsel.trainer.Trainer` has it all)."""
+
+    config: Config
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    sampler: Sampler
+    observers: Sequence[Any]
+    epochs: list[dict[str, Any]]
+    evals: list[dict[str, Any]]
+    step: int
+    train_time: float
+    passes: dict[str, int]
+    p_up: float
+    aug_gen: torch.Generator
+    sel_gen: torch.Generator
+    device: torch.device
+    checkpoint: Path | None
+    dist: Dist
+    log: Callable[[str], None] | None
 
 
 def state(t: Trainer) -> dict[str, Any]:

@@ -16,10 +16,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # only for annotations: config imports the method registry, which imports this module
-    from .config import Config
+
+class Settings(Protocol):
+    """The parameters a P_up rule reads, read-only (:class:`advsel.config.Config` has them all)."""
+
+    @property
+    def p_up(self) -> float: ...
+    @property
+    def p_up_warmup_epochs(self) -> int: ...
+    @property
+    def p_up_floor(self) -> float: ...
+    @property
+    def adaptive_accuracy(self) -> str: ...
 
 
 def n_selected(p_up: float, n: int) -> int:
@@ -58,15 +68,15 @@ class PUpRule:
     text = "—"
     params: tuple[str, ...] = ()
 
-    def start(self, config: Config) -> float:
+    def start(self, config: Settings) -> float:
         """P_up before the first epoch."""
         return 1.0
 
-    def for_epoch(self, epoch: int, current: float, config: Config) -> float:
+    def for_epoch(self, epoch: int, current: float, config: Settings) -> float:
         """P_up of ``epoch`` (0-based), given the value after the previous epoch."""
         return current
 
-    def after_epoch(self, current: float, record: Mapping[str, Any], config: Config) -> float:
+    def after_epoch(self, current: float, record: Mapping[str, Any], config: Settings) -> float:
         """P_up after an epoch, from that epoch's record (its accuracies)."""
         return current
 
@@ -88,10 +98,10 @@ class FixedPUp(PUpRule):
     text = "fixed (after an optional warm-up at 1)"
     params = ("p_up", "p_up_warmup_epochs")
 
-    def start(self, config: Config) -> float:
+    def start(self, config: Settings) -> float:
         return self.for_epoch(0, 1.0, config)
 
-    def for_epoch(self, epoch: int, current: float, config: Config) -> float:
+    def for_epoch(self, epoch: int, current: float, config: Settings) -> float:
         return 1.0 if epoch < config.p_up_warmup_epochs else config.p_up
 
 
@@ -108,7 +118,7 @@ class AdaptivePUp(PUpRule):
     text = "eq. (9) per epoch, from 1"
     params = ("p_up_floor", "adaptive_accuracy")
 
-    def after_epoch(self, current: float, record: Mapping[str, Any], config: Config) -> float:
+    def after_epoch(self, current: float, record: Mapping[str, Any], config: Settings) -> float:
         return adaptive_p_up(current, record[driving_accuracy(config.adaptive_accuracy)], config.p_up_floor)
 
 

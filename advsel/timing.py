@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
-from .attacks import pgd
-from .data import to_float
-
-if TYPE_CHECKING:  # only for annotations: the trainer imports this module
-    from .trainer import Trainer
+from .attacks import autocast_context, pgd
+from .config import Config
 
 
 class Clock:
@@ -37,23 +33,23 @@ class Clock:
         return time.perf_counter()
 
 
-def warm_up(t: Trainer) -> None:
-    """Run the attack and a training pass of trainer ``t`` once on a throwaway copy of its model.
+def warm_up(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, config: Config,
+            autocast_dtype: torch.dtype | None) -> None:
+    """Run the training attack (two steps) and a training pass once on a throwaway copy of ``model``,
+    on the batch ``x``, ``y``, in the run's precision (``autocast_dtype``, None for fp32).
 
     The copy leaves the model, the optimizer and every random generator untouched.
     """
-    c = t.config
+    device = x.device
     rng = torch.get_rng_state()
-    cuda_rng = torch.cuda.get_rng_state(t.device) if t.device.type == "cuda" else None
-    model = copy.deepcopy(t.model)
-    idx = t.train_indices[: min(c.batch_size // t.dist.world_size, len(t.train_indices))]
-    x = to_float(t.x_train[idx.to(t.x_train.device)]).to(t.device)
-    y = t.y_train[idx.to(t.y_train.device)].to(t.device)
-    x_adv = pgd(model, x, y, eps=c.eps, alpha=c.alpha, steps=min(c.steps, 2), autocast_dtype=t.autocast_dtype)
-    with t.autocast():
-        loss = F.cross_entropy(model(torch.cat([x, x_adv])).float(), y.repeat(2))
+    cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    throwaway = copy.deepcopy(model)
+    x_adv = pgd(throwaway, x, y, eps=config.eps, alpha=config.alpha, steps=min(config.steps, 2),
+                autocast_dtype=autocast_dtype)
+    with autocast_context(x, autocast_dtype):
+        loss = F.cross_entropy(throwaway(torch.cat([x, x_adv])).float(), y.repeat(2))
     loss.backward()
     torch.set_rng_state(rng)
     if cuda_rng is not None:
-        torch.cuda.set_rng_state(cuda_rng, t.device)
-    t.clock.now()
+        torch.cuda.set_rng_state(cuda_rng, device)
+    Clock(device).now()

@@ -304,7 +304,10 @@ class Trainer:
 
     def warm_up(self) -> None:
         """Pay the process's one-time costs on a throwaway copy of the model (:func:`advsel.timing.warm_up`)."""
-        warm_up(self)
+        idx = self.train_indices[: min(self.config.batch_size // self.dist.world_size, len(self.train_indices))]
+        x = to_float(self.x_train[idx.to(self.x_train.device)]).to(self.device)
+        y = self.y_train[idx.to(self.y_train.device)].to(self.device)
+        warm_up(self.model, x, y, self.config, self.autocast_dtype)
 
     def pass_totals(self) -> dict[str, int]:
         """Forward and backward sample passes so far (attack + training)."""

@@ -107,6 +107,7 @@ def cnn_batch() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     return model, x, y
 
 
+@pytest.mark.slow
 def test_minimum_eps_on_a_cnn_agrees_with_the_training_attack(cnn_batch) -> None:
     model, x, y = cnn_batch
     eps, alpha, steps = 0.1, 0.04, 3

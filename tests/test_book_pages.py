@@ -26,6 +26,7 @@ def test_committed_toc_is_what_the_registry_writes() -> None:
         [(caption, [f"book/generated/{p.name}" for p in ps]) for caption, ps in book.parts().items()]
 
 
+@pytest.mark.slow
 def test_toc_command_writes_the_registry(tmp_path: Path) -> None:
     script = (REPO / "scripts" / "notebooks.py").read_text()
     copy = tmp_path / "scripts" / "notebooks.py"

@@ -217,6 +217,7 @@ def _successive_inclusion(p: list[float], k: int) -> tuple[dict[int, float], dic
     return single, pair
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch_size", [4, 5])
 def test_tree_and_gumbel_draws_match_exact_successive_inclusion(batch_size: int) -> None:
     """n = 12 in 2 classes, b' = 4 (2 per class) or 5 (2 or 3, the extra to a random class).

@@ -320,6 +320,7 @@ def test_diverging_run_stops_with_status_1_and_names_epoch_and_step(synthetic_ex
 # ------------------------------------------------------------------ real processes
 
 
+@pytest.mark.slow
 def test_subprocess_bad_values_exit_2_without_traceback(tmp_path: Path, child_env: dict[str, str],
                                                          repo: Path) -> None:
     for flags, text in ((["--p-up", "1.5"], "error: --p-up 1.5: must be in (0, 1]"),
@@ -331,6 +332,7 @@ def test_subprocess_bad_values_exit_2_without_traceback(tmp_path: Path, child_en
         assert proc.stdout == ""
 
 
+@pytest.mark.slow
 def test_subprocess_smoke_run_on_real_mnist(tmp_path: Path, child_env: dict[str, str], data_dir: Path) -> None:
     out = tmp_path / "run.json"
     proc = subprocess.run([sys.executable, "-m", "advsel", "train", "--profile", "smoke", "--method", "ds",
@@ -352,6 +354,7 @@ def test_subprocess_smoke_run_on_real_mnist(tmp_path: Path, child_env: dict[str,
     assert list(Path(child_env["ADVSEL_RUNS"]).glob("mnist-ds-*.json"))
 
 
+@pytest.mark.slow
 def test_the_cli_and_trainer_import_no_plotting_or_notebook_modules(child_env: dict[str, str]) -> None:
     code = ("import sys, advsel.trainer, advsel.cli; "
             "print([m for m in ('matplotlib', 'pandas', 'seaborn', 'IPython') if m in sys.modules])")
@@ -473,6 +476,7 @@ def test_eval_rejects_a_dataset_the_model_does_not_fit(saved_model: Path, tiny_d
             "10 classes") in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_then_eval_with_autoattack_on_real_mnist(tmp_path: Path, child_env: dict[str, str],
                                                        data_dir: Path) -> None:
     """End to end in real processes: ``train --save-model`` then ``eval --attack autoattack`` (tiny n: it is slow)."""

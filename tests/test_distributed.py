@@ -34,6 +34,8 @@ from advsel.models import build_model
 from advsel.selectors import select
 from advsel.trainer import NonFiniteLossError, Trainer
 
+pytestmark = pytest.mark.slow  # every test starts processes (gloo)
+
 WORLD = 2
 # madry-cnn has no BatchNorm: N ranks give one process's numbers up to float rounding
 BASE = dict(model="madry-cnn", width=0.25, epochs=2, train_size=200, test_size=100, batch_size=50, augment=True,

@@ -147,6 +147,7 @@ def test_cli_rejects_bad_cat_arguments(tmp_path: Path, capsys: pytest.CaptureFix
         assert f"{flag} {value}:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_python_m_advsel_cat_subprocess(tmp_path: Path) -> None:
     env = dict(os.environ, ADVSEL_DATA=str(real_data_dir()), ADVSEL_RUNS=str(tmp_path / "runs"))

@@ -425,3 +425,8 @@ def test_evaluate_claims_of_one_page() -> None:
     s = world({"ds:0.5": counts(shift)})
     ((c1, v1), (c2, v2)) = claims.evaluate_claims(s, "ds_fig7_selected_counts")
     assert (c1.id, c2.id) == ("ds-fig7-early", "ds-fig7-late") and v1.verdict == "reproduced"
+
+
+def test_a_claim_naming_a_page_outside_the_registry_fails_when_made() -> None:
+    with pytest.raises(ValueError, match="page='ds_fig3_pup' is not one of the book's pages"):
+        verdicts.Claim("x", "DS", "Fig. 3", "a claim", "ds_fig3_pup", lambda scope: verdicts.not_testable("-"))

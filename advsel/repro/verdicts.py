@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .book import PAGES
 from .inference import MAX_SEEDS, Interval, classify, mean_sd, one_sample_interval, seeds_needed, welch_interval
 from .scope import Scope
 from .stats import Result, collapsed, collapsed_seeds
@@ -80,6 +81,11 @@ class Claim:
     page: str
     evaluate: Callable[[Scope], Verdict]
     dataset: str | None = None  # a claim about one dataset (CAT's tables), whatever the page's
+
+    def __post_init__(self) -> None:
+        if self.page not in PAGES:
+            raise ValueError(f"claim {self.id!r}: page={self.page!r} is not one of the book's pages "
+                             f"({', '.join(PAGES)})")
 
     def run(self, scope: Scope, seeds: Sequence[int] | None = None) -> Verdict:
         """:attr:`evaluate` on ``scope``, marked as a smoke run at the smoke profile.
