@@ -13,11 +13,25 @@ export PYTHONHASHSEED := 0
 
 .PHONY: setup test lint unit notebooks-smoke book results browser-check benchmark clean
 
-$(VENV)/.installed: pyproject.toml
+# The environment: every package at its version in requirements/book.txt (pip constraints), and
+# torch by the machine. With an NVIDIA GPU (nvidia-smi answers): the CUDA build the committed
+# results were computed with, torch 2.14.1 + torchvision 0.29.1. Without one: the CPU build of
+# torch 2.13.0 and no torchvision (advsel reads the data files itself and imports torchvision only
+# to download them; PyPI's torchvision needs the CUDA build of torch). pip takes that CPU build
+# from a local wheel folder (find-links) or from PyTorch's CPU index, which it reads with
+#   PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu make setup
+# (without either, PyPI's torch 2.13.0 is the CUDA build). TORCH='torch==X ...' chooses by hand.
+# torchattacks is installed without its dependencies: it declares torchvision but never imports it.
+HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+TORCH ?= $(if $(HAS_GPU),torch==2.14.1 torchvision==0.29.1,torch==2.13.0)
+CONSTRAINTS := requirements/book.txt
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	$(PY) -m pip install -q --no-deps -c $(CONSTRAINTS) torchattacks
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 

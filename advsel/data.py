@@ -1,9 +1,11 @@
 """Data sets held as tensors and indexed directly.
 
-MNIST and CIFAR-10 come through torchvision's own data sets and file formats: the
-official files when present under the data folder (or torchvision's download when the
-caller allows it).  For CIFAR-10 without the official files, ``cifar10-jpeg.zip`` (a
-JPEG re-encoded copy, not pixel-identical) is read instead and every result says so.
+MNIST and CIFAR-10 are read from their official files in torchvision's folder layout
+(``MNIST/raw/*-ubyte``, ``cifar-10-batches-py/``) by advsel itself, so reading needs no
+torchvision, whose PyPI builds need the CUDA build of torch; torchvision is imported
+only to download the files when the caller allows it (``download=True``).  For
+CIFAR-10 without the official files, ``cifar10-jpeg.zip`` (a JPEG re-encoded copy, not
+pixel-identical) is read instead and every result says so.
 
 Images stay ``uint8`` (N, C, H, W), optionally resident on the GPU; a batch is indexed,
 converted to float in [0, 1] and, for CIFAR, augmented on the whole batch at once.
@@ -12,7 +14,10 @@ converted to float in [0, 1] and, for CIFAR, augmented on the whole batch at onc
 from __future__ import annotations
 
 import io
+import math
 import os
+import pickle
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image  # what torchvision's ImageFolder decodes with; torchvision.io's decoders are deprecated
+from PIL import Image  # what torchvision's ImageFolder decodes with
 
 from .runs import atomic_torch_save
 
@@ -71,46 +76,87 @@ def load(name: str, root: str | os.PathLike[str] | None = None, download: bool =
     raise ValueError(f"dataset={name!r} is not allowed; choose one of: mnist, cifar10")
 
 
-def _load_mnist(root: Path, download: bool) -> TensorData:
-    from torchvision.datasets import MNIST  # 2 s to import: only when a data set is read
+MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+               "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+CIFAR10_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 
+
+def _load_mnist(root: Path, download: bool) -> TensorData:
+    raw = root / "MNIST" / "raw"
+    if download and not all((raw / f).is_file() for pair in MNIST_FILES.values() for f in pair):
+        _download("MNIST", root)
     try:
-        train = MNIST(str(root), train=True, download=download)
-        test = MNIST(str(root), train=False, download=download)
-    except RuntimeError as e:
+        (xtr, ytr), (xte, yte) = ((read_idx(raw / images).unsqueeze(1).contiguous(), read_idx(raw / labels).long())
+                                  for images, labels in MNIST_FILES.values())
+    except FileNotFoundError as e:
         raise DataError(
-            f"MNIST not found in {root}/MNIST/raw (looked for train-images-idx3-ubyte and the other IDX files): {e}. "
+            f"MNIST not found in {raw} (looked for train-images-idx3-ubyte and the other IDX files): {e}. "
             "Set ADVSEL_DATA to a folder holding MNIST/raw, or pass --download to let torchvision fetch it."
         ) from None
-    return TensorData("mnist", train.data.unsqueeze(1).contiguous(), train.targets.long(),
-                      test.data.unsqueeze(1).contiguous(), test.targets.long(),
-                      source=f"torchvision MNIST (official IDX files) at {root}/MNIST")
+    return TensorData("mnist", xtr, ytr, xte, yte, source=f"MNIST (official IDX files) at {root}/MNIST")
 
 
 def _load_cifar10(root: Path, download: bool) -> TensorData:
-    from torchvision.datasets import CIFAR10  # 2 s to import: only when a data set is read
-
     official = root / "cifar-10-batches-py"
     zip_path = root / "cifar10-jpeg.zip"
-    if official.is_dir() or download or not zip_path.is_file():
+    if download and not official.is_dir():
+        _download("CIFAR10", root)
+    if official.is_dir() or not zip_path.is_file():
         try:
-            train = CIFAR10(str(root), train=True, download=download)
-            test = CIFAR10(str(root), train=False, download=download)
-        except RuntimeError as e:
+            (xtr, ytr), (xte, yte) = (read_cifar10_batches(official, names) for names in CIFAR10_BATCHES.values())
+        except FileNotFoundError as e:
             raise DataError(
                 f"CIFAR-10 not found in {root}: looked for {official} (official python batches) and {zip_path} "
                 f"(JPEG copy): {e}. Set ADVSEL_DATA to a folder holding one of them, or pass --download."
             ) from None
-
-        def to_tensor(ds: CIFAR10) -> tuple[torch.Tensor, torch.Tensor]:
-            return torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets)
-
-        xtr, ytr = to_tensor(train)
-        xte, yte = to_tensor(test)
-        return TensorData("cifar10", xtr, ytr, xte, yte, source=f"torchvision CIFAR10 (official batches) at {official}")
+        return TensorData("cifar10", xtr, ytr, xte, yte, source=f"CIFAR-10 (official python batches) at {official}")
     xtr, ytr, xte, yte = _read_cifar10_jpeg_zip(zip_path)
     return TensorData("cifar10", xtr, ytr, xte, yte,
                       source=f"cifar10-jpeg.zip at {zip_path} (JPEG re-encoded CIFAR-10, not pixel-identical)")
+
+
+def _download(dataset: str, root: Path) -> None:
+    """Let torchvision download ``dataset``'s official files into ``root`` (its usual layout)."""
+    try:
+        import torchvision.datasets  # optional: only for downloading; 2 s to import
+    except ImportError:
+        raise DataError(f"downloading {dataset} needs torchvision (pip install torchvision), which advsel uses "
+                        f"only to download; or place the official files under {root} yourself") from None
+    for train in (True, False):
+        getattr(torchvision.datasets, dataset)(str(root), train=train, download=True)
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """An IDX file of unsigned bytes (MNIST's format) as a uint8 tensor of its stored shape.
+
+    The format: two zero bytes, the type byte 0x08 (unsigned byte), the number of
+    dimensions, each dimension as a big-endian 32-bit integer, then the values.
+    """
+    raw = path.read_bytes()
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (it starts with {raw[:4]!r})")
+    ndim = raw[3]
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    values = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if values.size != math.prod(dims):
+        raise DataError(f"{path} holds {values.size} values but its header says {' x '.join(map(str, dims))}")
+    return torch.from_numpy(values.copy()).view(*dims)
+
+
+def read_cifar10_batches(folder: Path, names: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 3, 32, 32) uint8 and labels of the official CIFAR-10 python batches ``names``.
+
+    Each batch is a pickled dict with ``data`` (N x 3072: the red, green and blue planes of
+    each image, row-major) and ``labels``; read as torchvision reads them (the files are
+    the data set's own, unpickled like any official copy).
+    """
+    images, labels = [], []
+    for name in names:
+        with open(folder / name, "rb") as f:
+            batch = pickle.load(f, encoding="latin1")
+        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels += list(batch["labels"])
+    return torch.from_numpy(np.concatenate(images)).contiguous(), torch.tensor(labels, dtype=torch.long)
 
 
 def _read_cifar10_jpeg_zip(path: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -123,7 +169,7 @@ def _read_cifar10_jpeg_zip(path: Path) -> tuple[torch.Tensor, torch.Tensor, torc
     cache = Path(os.environ.get("ADVSEL_CACHE", ".cache")) / f"cifar10-jpeg-{st.st_size}-{int(st.st_mtime)}.pt"
     if cache.is_file():
         try:
-            return torch.load(cache)
+            return torch.load(cache, weights_only=True)
         except Exception:  # a partial cache file: decode again
             pass
     splits: dict[str, tuple[list[torch.Tensor], list[int]]] = {"train": ([], []), "test": ([], [])}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import pickle
+import struct
+import sys
 import zipfile
 from pathlib import Path
 
@@ -19,10 +23,11 @@ from advsel.data import (
     balanced_subset,
     data_root,
     load,
+    read_idx,
     to_float,
 )
 
-# torchvision 0.29 deprecates its JPEG codec (used by advsel.data and by these tests) in favour of TorchCodec.
+HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
 
 
 # ------------------------------------------------------------------ MNIST / CIFAR-10 files
@@ -63,6 +68,69 @@ def test_missing_cifar10_says_where_it_looked_and_how_to_get_it(tmp_path: Path) 
     msg = str(info.value)
     assert str(tmp_path / "cifar-10-batches-py") in msg and str(tmp_path / "cifar10-jpeg.zip") in msg
     assert "ADVSEL_DATA" in msg and "--download" in msg
+
+
+def _write_idx(path: Path, values: torch.Tensor) -> None:
+    dims = values.shape
+    path.write_bytes(b"\x00\x00\x08" + bytes([len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
+                     + values.numpy().tobytes())
+
+
+def test_idx_files_are_read_with_their_stored_shape(tmp_path: Path) -> None:
+    values = torch.randint(0, 256, (3, 4, 5), dtype=torch.uint8)
+    _write_idx(tmp_path / "x-idx3-ubyte", values)
+    assert torch.equal(read_idx(tmp_path / "x-idx3-ubyte"), values)
+
+
+def test_a_file_that_is_not_idx_or_is_cut_short_is_a_data_error(tmp_path: Path) -> None:
+    (tmp_path / "png").write_bytes(b"\x89PNG....")
+    with pytest.raises(DataError, match="is not an IDX file of unsigned bytes"):
+        read_idx(tmp_path / "png")
+    _write_idx(tmp_path / "short", torch.zeros(2, 3, dtype=torch.uint8))
+    (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
+    with pytest.raises(DataError, match="holds 5 values but its header says 2 x 3"):
+        read_idx(tmp_path / "short")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TORCHVISION, reason="torchvision is optional (downloads only)")
+def test_mnist_reads_exactly_what_torchvision_reads(mnist: TensorData, data_dir: Path) -> None:
+    from torchvision.datasets import MNIST
+
+    for train, x, y in ((True, mnist.x_train, mnist.y_train), (False, mnist.x_test, mnist.y_test)):
+        ref = MNIST(str(data_dir), train=train)
+        assert torch.equal(x[:, 0], ref.data) and torch.equal(y, ref.targets)
+
+
+def _cifar_batches(folder: Path) -> dict[str, tuple[torch.Tensor, list[int]]]:
+    """Tiny official-format CIFAR-10 batches of 4 images (each row: the red, green and blue planes)."""
+    folder.mkdir(parents=True)
+    written = {}
+    for k, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+        labels = [(k + j) % 10 for j in range(4)]
+        with open(folder / name, "wb") as f:
+            pickle.dump({"data": images.reshape(4, -1).numpy(), "labels": labels}, f)
+        written[name] = (images, labels)
+    return written
+
+
+def test_official_cifar10_batches_are_read_as_chw_images(tmp_path: Path) -> None:
+    written = _cifar_batches(tmp_path / "cifar-10-batches-py")
+    data = load("cifar10", tmp_path)
+    assert data.x_train.shape == (20, 3, 32, 32) and data.x_test.shape == (4, 3, 32, 32)
+    assert torch.equal(data.x_train[:4], written["data_batch_1"][0])
+    assert torch.equal(data.x_test, written["test_batch"][0])
+    assert data.y_train.tolist() == [lab for i in range(1, 6) for lab in written[f"data_batch_{i}"][1]]
+    assert data.y_train.dtype == torch.int64 and "official python batches" in data.source
+
+
+def test_downloading_without_torchvision_says_what_to_install(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # import torchvision raises ImportError
+    monkeypatch.setitem(sys.modules, "torchvision.datasets", None)
+    with pytest.raises(DataError, match=r"downloading MNIST needs torchvision \(pip install torchvision\)"):
+        load("mnist", tmp_path, download=True)
 
 
 def test_data_error_is_a_file_not_found_error() -> None:
