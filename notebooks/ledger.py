@@ -28,6 +28,12 @@
 # every number coming from `advsel.repro.stats`, so a page and the ledger can never
 # disagree. The runs are far smaller than the papers' (see each page's summary box); a
 # verdict says what holds at this scale, not that the paper is right or wrong at its own.
+#
+# The same rows as data, with the deciding numbers in columns of their own (estimate, interval,
+# degrees of freedom, runs per side), are in {download}`results/ledger.csv </results/ledger.csv>`,
+# and the final accuracies of every run family in
+# {download}`results/final_numbers.csv </results/final_numbers.csv>` (CSV, UTF-8), written from
+# the committed runs by `python scripts/export_results.py`.
 
 # %% tags=["parameters", "hide-input"]
 profile = "cpu"
