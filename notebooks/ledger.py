@@ -83,7 +83,7 @@ show(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(pa
 # ## Verdicts per kind
 #
 # Rows per verdict and per paper ("ours": our own claims, not the papers'). An
-# implementation check is listed apart: it confirms our code, not a finding of the paper.
+# implementation check is listed apart: it tests our code against an equation, not a finding of the paper.
 
 # %% tags=["hide-input"]
 show(tables.verdict_counts(evaluated, verdicts.VERDICTS))
