@@ -113,6 +113,15 @@ def test_verdict_words_are_found() -> None:
     assert verdict_words(fine) == []
 
 
+def test_usage_page_lists_the_registrys_methods() -> None:
+    """The usage page's typed list of methods is the registry's (``python -m advsel methods``)."""
+    from advsel.methods import METHODS
+
+    text = " ".join(line.lstrip("# ") for line in (NOTEBOOKS / "usage.py").read_text().splitlines())
+    listed = text.split("`python -m advsel methods` lists them:", 1)[1].split(")", 1)[0]
+    assert tuple(re.findall(r"`([a-z-]+)`", listed)) == METHODS
+
+
 def test_open_page_checks_scopes_and_evaluates(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = []
 
