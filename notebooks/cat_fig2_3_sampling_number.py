@@ -60,9 +60,9 @@ page.summary(runs, [
 # (the CIFAR-10 sampling numbers) is not run at this scale*: the budget goes to the
 # CIFAR-10 runs of DS and of CAT Table 2. *Nor is a sampling number below the profile's
 # b'*: its runs take many small SGD steps and cost as much as several CIFAR-10 runs, so it
-# is cut for the book's rerun budget. With the two numbers listed below, no number lies
-# inside the range, and both ledger rows are "not testable at this scale"; the curves still
-# show CAT and PGD-AT side by side at each number.
+# is cut for the book's rerun budget. A peak needs a number inside the range, so the
+# ledger's two rows need at least three numbers (the verdicts below say whether the
+# numbers run allow them); the curves show CAT and PGD-AT side by side at each number.
 #
 # **One learning-rate rule.** Every run, CAT and PGD-AT, uses a learning rate linear in N
 # (the rule and the values are read from the runs' configs below). A fixed learning rate

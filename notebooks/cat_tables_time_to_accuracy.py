@@ -81,7 +81,8 @@ show("; ".join(readings.schedule(TITLE[ds], r) for ds, r in runs.items()) + ".")
 # **Time.** The clock is the run's training time at each evaluation: the PGD attack plus
 # the training forward/backward passes and CAT's weight update, *evaluation excluded*
 # (the loading of a batch, and with it CAT's weighted draw, is not timed for any
-# method; the draw is a top-k over the training set's weights, negligible beside PGD). It
+# method; the draw descends per-class sum-trees, O(b' log n) per batch, negligible beside
+# PGD: `benchmarks/cat_draw.py` times it). It
 # is resolved to the evaluation interval above: the time to a level is the training time
 # of the first evaluation at or above it. Wall-clock time on a shared machine is noisy, so
 # forward and backward sample passes at that point are given too; they do not depend on

@@ -94,7 +94,7 @@ show("Seeds per point: " + "; ".join(f"P_up = {', '.join(ps)}: seed{'s' if len(s
 # %% [markdown]
 # ## Final clean and robust accuracy against P_up (Fig. 3)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 3 reproduced: clean (left) and PGD robust (right) accuracy of the final evaluation against P_up, mean and standard deviation over seeds (no bar: one seed); squares: DS after the warm-up epochs at P_up = 1.", "name": "ds-fig3"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 3, our runs: clean (left) and PGD robust (right) accuracy of the final evaluation against P_up, mean and standard deviation over seeds (no bar: one seed); squares: DS after the warm-up epochs at P_up = 1.", "name": "ds-fig3"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, metric, title in zip(axes, ("clean_acc", "robust_acc"), ("standard accuracy", "robust accuracy"),
                              strict=True):

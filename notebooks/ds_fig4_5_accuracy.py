@@ -43,13 +43,13 @@ page.summary(runs)
 # over the robust baseline "without affecting the robust accuracy". The ledger has one row
 # per DS variant and figure: four rows.
 #
-# **Ours: DS after a warm-up.** On CIFAR-10 at this scale DS with P_up = 0.5 collapses to a
-# constant predictor (the summary box names the runs), so the paper's rows for it cannot be
-# tested. Our fix, a few epochs at P_up = 1 before P_up = 0.5 (`p_up_warmup_epochs`, see the
-# [Fig. 3 page](ds_fig3_p_up.ipynb)), runs here with every seed, and two more rows ask the
-# paper's questions of it: does it improve clean accuracy over PGD-AT, and does it leave
-# robust accuracy unhurt? They are ours, not the paper's, and are counted as such in the
-# ledger.
+# **Ours: DS after a warm-up.** DS with P_up = 0.5 can collapse to a constant predictor
+# (the summary box names the runs that did, and a row whose runs collapsed has no verdict
+# on their accuracy). Our variant against the collapse, a few epochs at P_up = 1 before
+# P_up = 0.5 (`p_up_warmup_epochs`, see the [Fig. 3 page](ds_fig3_p_up.ipynb)), runs here
+# with every seed, and two more rows ask the paper's questions of it: does it improve
+# clean accuracy over PGD-AT, and does it leave robust accuracy unhurt? They are ours, not
+# the paper's, and are counted as such in the ledger.
 #
 # **What we run.** The same four methods with `advsel` on CIFAR-10, the paper's dataset,
 # every method drawing b' clean samples per step: standard backpropagates the b' clean
@@ -69,7 +69,7 @@ show(f"Curves: evaluation after every epoch, {epoch_attack(at[0])} on {at[0]['te
 # %% [markdown]
 # ## Clean accuracy (Fig. 4) and robust accuracy (Fig. 5)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Figs. 4-5 reproduced: clean (left) and PGD robust (right) accuracy after each epoch (per-epoch evaluation) of standard training, PGD-AT, DS with P_up = 0.5, DS with eq. (9) and (ours) DS with P_up = 0.5 after warm-up epochs at P_up = 1, mean and standard deviation over seeds.", "name": "ds-fig4-5"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Figs. 4-5, our runs: clean (left) and PGD robust (right) accuracy after each epoch (per-epoch evaluation) of standard training, PGD-AT, DS with P_up = 0.5, DS with eq. (9) and (ours) DS with P_up = 0.5 after warm-up epochs at P_up = 1, mean and standard deviation over seeds.", "name": "ds-fig4-5"}}
 figures.accuracy_panels(runs, ("Fig. 4: standard accuracy per epoch", "Fig. 5: robust accuracy per epoch"))
 plt.show()
 

@@ -48,8 +48,8 @@ page.summary(driver_runs, [readings.drivers_note(by_driver, c)])
 # shows the resulting P_up for each epoch; the text gives no number for it. Since the
 # factor 1 - lambda lies in [0, 1], P_up can only decrease, and as written it goes to 0
 # (an empty selection set cannot train), so a floor is needed in practice. This page is
-# therefore an **implementation check**: it verifies that our runs follow the equation;
-# it does not count as reproducing a finding.
+# therefore an **implementation check**: it tests whether our runs follow the equation;
+# it does not count as a test of a finding.
 #
 # The paper's Table I gives an indirect hint about its schedule (computed below): if the
 # saving over P_up = 1 grew in proportion to 1 - P_up, the eq. (9) run saved as if its mean
@@ -77,8 +77,8 @@ page.summary(driver_runs, [readings.drivers_note(by_driver, c)])
 #
 # The ledger's implementation check uses the `"train"` driver (all seeds). Since the paper
 # does not say which accuracy drives eq. (9), the page also runs the `"clean"` and
-# `"robust"` drivers (first seed only) and asks which of the three reproduces the cost
-# ratio of DS Table I (see the last section).
+# `"robust"` drivers (first seed only) and asks which of the three comes closest to the
+# cost ratio of DS Table I (see the last section).
 
 # %% tags=["hide-input"]
 t = paper.DS_TABLE1_S
@@ -93,7 +93,7 @@ show(f"Table I: eq. (9) {t['adaptive']:,.0f} s, P_up = 1 {t['p_up=1']:,.0f} s, P
 # Right: lambda, the scoring-pass accuracy on the 2b' training samples, beside the test
 # clean and robust accuracy of the same epochs.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 6 reproduced (train driver): P_up per epoch under eq. (9) with its floor (left) and the accuracy that drives it (right).", "name": "ds-fig6"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 6, our runs (train driver): P_up per epoch under eq. (9) with its floor (left) and the accuracy that drives it (right).", "name": "ds-fig6"}}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 figures.curves(axes[0], {"DS eq. (9) with floor": rs}, "p_up")
 figures.eq9_without_floor(axes[0], rs, driver, "eq. (9) without floor")

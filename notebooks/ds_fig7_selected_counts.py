@@ -55,7 +55,7 @@ show(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs of {r
 # %% [markdown]
 # ## Selected samples per batch (Fig. 7)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 7 reproduced: selected clean and adversarial samples per batch (mean over the steps of each epoch) with P_up = 0.5, mean and standard deviation over seeds.", "name": "ds-fig7"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 7, our runs: selected clean and adversarial samples per batch (mean over the steps of each epoch) with P_up = 0.5, mean and standard deviation over seeds.", "name": "ds-fig7"}}
 fig, ax = plt.subplots(figsize=(7, 4))
 figures.several(ax, rs, {"clean": "selected_clean", "adversarial": "selected_adv"}, "selected samples per batch")
 ax.axhline(c["batch_size"] / 2, ls=":", color="black", label="even split b'/2")

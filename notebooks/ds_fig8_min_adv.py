@@ -92,7 +92,7 @@ show(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs, b' =
 # never flipped; right: their mean minimum eps, the training eps dotted. Mean and standard
 # deviation over seeds.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 8 reproduced: selected minimum adversarial examples per batch with P_up = 0.5 (left, reading a), shares of the probed selected adversarial samples with minimum eps at most the training eps (a), in the top grid bin (b, near the boundary) or never flipped (middle), and the mean minimum eps (right).", "name": "ds-fig8"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 8, our runs: selected minimum adversarial examples per batch with P_up = 0.5 (left, reading a), shares of the probed selected adversarial samples with minimum eps at most the training eps (a), in the top grid bin (b, near the boundary) or never flipped (middle), and the mean minimum eps (right).", "name": "ds-fig8"}}
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 label = {"DS P_up = 0.5": rs}
 figures.curves(axes[0], label, "min_adv_selected", ylabel="minimum adversarial examples per batch")

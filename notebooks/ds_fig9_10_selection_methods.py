@@ -86,7 +86,7 @@ show(f"Setting: {ds['config']['dataset']}, model `{ds['config']['model']}`, "
 # %% [markdown]
 # ## Clean accuracy (Fig. 9) and robust accuracy (Fig. 10)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Figs. 9-10 reproduced: clean (left) and PGD robust (right) accuracy after each epoch (per-epoch evaluation) of DS with P_up = 0.5, random selection and Dong et al.'s stable half, mean and standard deviation over seeds.", "name": "ds-fig9-10"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Figs. 9-10, our runs: clean (left) and PGD robust (right) accuracy after each epoch (per-epoch evaluation) of DS with P_up = 0.5, random selection and Dong et al.'s stable half, mean and standard deviation over seeds.", "name": "ds-fig9-10"}}
 figures.accuracy_panels(runs, ("Fig. 9: standard accuracy per epoch", "Fig. 10: robust accuracy per epoch"))
 plt.show()
 

@@ -43,7 +43,7 @@ page.summary(runs, [
 # with two GTX-1080 GPUs (below, with each time's ratio to P_up = 1). "With P_up = 0.5, the
 # training time is reduced when compared with P_up = 1 and varying P_up", and Dong et al.'s
 # method costs more "as their method needs a pre-training to rank the samples by the
-# learning stability values" (its ratio is in the table). The saving of DS is small.
+# learning stability values" (its ratio is in the table).
 
 # %% tags=["hide-input"]
 pd.DataFrame({"method": ["Selection approach of Dong et al. [13] with 50% of samples removed", "Robust with P_up = 1",
@@ -66,7 +66,7 @@ pd.DataFrame({"method": ["Selection approach of Dong et al. [13] with 50% of sam
 # plus training passes, evaluation and probes excluded, summed over epochs; mean over
 # seeds.
 #
-# **Why the saving is small.** Per step, with b' clean samples and a PGD attack of s steps,
+# **What selection can save.** Per step, with b' clean samples and a PGD attack of s steps,
 # every adversarial method pays s x b' forward and s x b' backward passes for the attack,
 # while selection only changes the training passes. Here the DS scoring pass forwards all
 # 2b' samples without gradients, then the |S| = round(P_up x 2b') selected ones are
@@ -128,7 +128,7 @@ table[[*passes, "F + 2B ratio"]].style.format({**dict.fromkeys(passes, "{:,.0f}"
 # Left: measured training time, attack against training passes. Right: forward-pass
 # equivalents, the attack's passes against the training forward and backward passes.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Table I reproduced: training time split into attack and training passes (left) and forward-pass equivalents F + 2B split into attack, training forward and training backward (right), means over seeds.", "name": "ds-table1"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Table I, our runs: training time split into attack and training passes (left) and forward-pass equivalents F + 2B split into attack, training forward and training backward (right), means over seeds.", "name": "ds-table1"}}
 time_split = pd.DataFrame({"attack": table["attack time (s)"],
                            "training passes": table["time (s)"] - table["attack time (s)"]})
 units = pd.DataFrame({"attack (fwd + 2 bwd)": table["attack fwd"] + 2 * table["attack bwd"],

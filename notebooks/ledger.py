@@ -28,6 +28,12 @@
 # every number coming from `advsel.repro.stats`, so a page and the ledger can never
 # disagree. The runs are far smaller than the papers' (see each page's summary box); a
 # verdict says what holds at this scale, not that the paper is right or wrong at its own.
+#
+# The same rows as data, with the deciding numbers in columns of their own (estimate, interval,
+# degrees of freedom, runs per side), are in {download}`results/ledger.csv </results/ledger.csv>`,
+# and the final accuracies of every run family in
+# {download}`results/final_numbers.csv </results/final_numbers.csv>` (CSV, UTF-8), written from
+# the committed runs by `python scripts/export_results.py`.
 
 # %% tags=["parameters", "hide-input"]
 profile = "cpu"
@@ -77,7 +83,7 @@ show(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(pa
 # ## Verdicts per kind
 #
 # Rows per verdict and per paper ("ours": our own claims, not the papers'). An
-# implementation check is listed apart: it confirms our code, not a finding of the paper.
+# implementation check is listed apart: it tests our code against an equation, not a finding of the paper.
 
 # %% tags=["hide-input"]
 show(tables.verdict_counts(evaluated, verdicts.VERDICTS))

@@ -46,8 +46,8 @@ page.summary(runs, ["DS-CAT is our combination; no paper claims anything about i
 #
 # 1. *Draw (CAT).* The CAT sampler draws b' training samples: b'/C per class, weighted
 #    without replacement with probabilities proportional to $\exp(w_i / T)$ within each
-#    class (Gumbel-top-k; T = 1), $w_i$ the sample's smoothed information gain, 1 at the
-#    start.
+#    class (T = 1; successive weighted draws by descending a sum-tree per class),
+#    $w_i$ the sample's smoothed information gain, 1 at the start.
 # 2. *Attack.* PGD (the training attack, random start) turns the b' samples into b'
 #    adversarial examples: b' x steps forward and backward passes, as in PGD-AT and CAT.
 # 3. *Score (DS).* One forward pass *without gradients* over all 2b' clean + adversarial

@@ -191,8 +191,10 @@ print(f"per-class batch counts {sampler.class_counts().tolist()}; within-class s
 # `batch_sampler`, and report the adversarial logits with `observe`. Below, a dataset that
 # reads one image at a time (here from the tensors above, standing for files on disk).
 # "Without replacement" covers one batch: a sample never appears twice in a batch, but
-# every batch is drawn afresh, so samples recur across the batches of an epoch (with equal
-# weights an epoch touches about 63 % of the samples).
+# every batch is drawn afresh, so samples recur across the batches of an epoch and an epoch
+# touches only part of the training set (with equal weights a share of about
+# $1 - (1 - b'/n)^{n/b'} \approx 1 - 1/e$; the count of updated weights below is what this
+# epoch touched).
 
 # %%
 from advsel.samplers import WithIndex
@@ -237,6 +239,36 @@ from advsel.cat import information_gain
 print("eq. (3) on the last batch's first samples:", [round(v, 2) for v in information_gain(logits_adv, y)[:5].tolist()])
 
 # %% [markdown]
+# ### DS and CAT in one step: CAT's weights from DS's scoring pass
+#
+# DS's scoring pass already forwards the $b'$ adversarial examples, and `select("top", ...)`
+# keeps their logits: `sel.logits_adv` ($b'$ rows, in the order of `x`, from before the
+# update). They are exactly what CAT's `observe` needs, so a DS step on a batch drawn by
+# the CAT sampler updates CAT's weights without a forward pass of its own (this is the
+# `ds-cat` method). A forward hook counts the passes of each step after the attack:
+
+# %%
+ds_cat = CATSampler(torch.arange(len(train_y)), train_y, batch_size=b, seed=1)
+before = ds_cat.weights.clone()
+passes = []  # samples per forward pass of the model, after the attack
+hook = model.register_forward_hook(lambda module, inputs, output: passes.append(len(inputs[0])))
+for idx in ds_cat.batches(0):
+    x, y = train_x[idx].to(dev), train_y[idx].to(dev)
+    x_adv = pgd(model, x, y, eps=eps, alpha=alpha, steps=steps)
+    model.train()
+    passes.clear()
+    sel = select("top", model, x, x_adv, y, p_up=0.5)  # scoring pass over the 2b', no gradients
+    loss = F.cross_entropy(model(sel.x), sel.y)  # the selected samples, forwarded again
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    ds_cat.observe(idx, sel.logits_adv, y)  # eqs. (3)-(4) from the scoring pass's logits: no forward pass
+hook.remove()
+print(f"last step: forward passes over {passes} samples (scoring the 2b' = {2 * b}, training |S| = {len(sel.x)}), "
+      f"none for CAT; sel.logits_adv {tuple(sel.logits_adv.shape)}; "
+      f"{int((ds_cat.weights != before).sum())} of {len(train_y)} weights updated")
+
+# %% [markdown]
 # ## Dong et al.'s stable subset
 #
 # Count, during an ordinary PGD-AT run, how often each sample's training adversarial example
@@ -268,17 +300,18 @@ print(f"kept {len(subset)} of {len(indices)} samples; per class {torch.bincount(
 # All three run in eval mode on inputs in $[0, 1]$. PGD with restarts keeps, per sample, a
 # restart that fools the model, so more restarts never report a higher robust accuracy.
 # AutoAttack (torchattacks' `AutoAttack`, version `standard`) is the accepted strong
-# evaluation and much slower than PGD; use a test subset on a CPU (here 8 samples). The model
-# above has seen a few adversarial epochs of a thousand images, so expect accuracies near
-# chance: the numbers only show the calls at work.
+# evaluation and much slower than PGD; use a test subset on a CPU (here a handful of
+# samples). The model above has seen a few adversarial epochs of a small slice of MNIST, so
+# its accuracies say nothing about the methods: the numbers only show the calls at work.
 
 # %%
 from advsel.attacks import autoattack_accuracy, clean_accuracy, robust_accuracy
 
 clean = clean_accuracy(model, x_test, y_test)
 pgd20 = robust_accuracy(model, x_test, y_test, eps=eps, alpha=alpha / 4, steps=20, restarts=2)
-aa = autoattack_accuracy(model, x_test[:8], y_test[:8], eps=eps, num_classes=10, version="standard")
-print(f"clean {clean:.3f}, PGD-20 x 2 restarts {pgd20:.3f}, AutoAttack (8 samples) {aa:.3f}")
+n_aa = 8
+aa = autoattack_accuracy(model, x_test[:n_aa], y_test[:n_aa], eps=eps, num_classes=10, version="standard")
+print(f"clean {clean:.3f}, PGD-20 x 2 restarts {pgd20:.3f}, AutoAttack ({n_aa} samples) {aa:.3f}")
 
 # %% [markdown]
 # ## Whole runs: configuration, cache and trainer
@@ -327,6 +360,24 @@ own = Trainer(make_config(profile, "mnist", method="cat", train_size=None, test_
                           batch_size=b, device=device), data, progress=False).fit()
 print(f"CAT, one epoch on {own['train_size']} samples: clean {own['epochs'][-1]['clean_acc']:.3f}, "
       f"robust {own['epochs'][-1]['robust_acc']:.3f}, data: {own['data_source']}")
+
+# %% [markdown]
+# The evaluation works on the same object. `advsel.evaluation.test_subset(data, n)` is the
+# fixed, seeded, class-balanced subset of `n` test samples that every advsel evaluation uses
+# (the same for every run and method), as $[0, 1]$ images and labels, and
+# `advsel.evaluation.evaluate_model` runs the final evaluation on it: clean and PGD accuracy
+# with restarts and, with `autoattack_n`, AutoAttack on a class-balanced part. It returns the
+# record a result stores as `final_eval`. Here the model of the sections above, on "your
+# copy":
+
+# %%
+from advsel.evaluation import evaluate_model, test_subset
+
+x_sub, y_sub = test_subset(data, n_test)
+print(f"test_subset: {len(y_sub)} of {len(data.y_test)} test images, per class "
+      f"{torch.bincount(y_sub, minlength=10).tolist()}, values in [{x_sub.min():.0f}, {x_sub.max():.0f}]")
+record = evaluate_model(model, x_sub.to(dev), y_sub.to(dev), eps=eps, alpha=alpha / 4, steps=20, restarts=2)
+print({k: record[k] for k in ("n", "clean_acc", "robust_acc", "attack")})
 
 # %% [markdown]
 # `advsel.analysis.time_to_accuracy(result, [0.4, 0.5], metric="robust_acc")` then gives the

@@ -169,8 +169,8 @@ show(tables.end_table(runs))
 # ## Final evaluation
 #
 # Each run's model after training, evaluated once more with a stronger attack than the
-# per-epoch one (at the cpu and paper profiles PGD-20 with two restarts on 2,000 test
-# samples; the line below says what these runs used). Mean, sd and number of seeds, in %:
+# per-epoch one (PGD with restarts on more test samples; the line below says which).
+# Mean, sd and number of seeds, in %:
 
 # %% tags=["hide-input"]
 show("Robust accuracy: " + stats.evaluation_label(runs[REFERENCE], "robust_acc") + ".")

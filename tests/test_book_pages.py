@@ -4,10 +4,12 @@ their parameters and the claims' pages all agree with it; opening a page checks,
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import pytest
 import yaml
 
@@ -69,6 +71,55 @@ def test_no_page_defines_a_function() -> None:
         tree = ast.parse(src.read_text())
         defined = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]
         assert not defined, f"{src.name} defines {defined}: move them to advsel.repro"
+
+
+# A verdict is computed (page.show_verdicts, the ledger); words that state one belong to no caption, and to
+# no prose cell as a statement (a cell may name the vocabulary, e.g. "a peak needs both rows reproduced").
+CAPTION_VERDICT = re.compile(r"reproduc|confirm|shows? that|verif|inconclusive|testable|collaps|demonstrat|"
+                             r"\bproves?\b|validat|\bfails?\b|succeed|\bholds\b", re.IGNORECASE)
+PROSE_VERDICT = re.compile(r"\b(is|are|was|were|be|been)\s+(not\s+)?[\"*_]?(reproduced|confirmed|verified|"
+                           r"inconclusive|not\s+testable|testable)\b|\breproduces\b|\bconfirm(s|ed)?\b|\bshows?\s+that\b|\bverifies\b|"
+                           r"\bcollapses\s+to\b|\bcannot\s+be\s+tested\b|"
+                           r"\b(reproduced|not testable|inconclusive)\s*:", re.IGNORECASE)
+
+
+def verdict_words(text: str) -> list[str]:
+    """The words of ``text`` (a page's source) that state a verdict: in figure captions and in prose cells."""
+    found = []
+    for cell in jupytext.reads(text, fmt="py:percent").cells:
+        caption = cell.metadata.get("mystnb", {}).get("figure", {}).get("caption", "")
+        found += [f"caption: ...{caption[max(0, m.start() - 30):m.end() + 30]}..."
+                  for m in CAPTION_VERDICT.finditer(caption)]
+        if cell.cell_type == "markdown":
+            found += [f"prose: ...{cell.source[max(0, m.start() - 30):m.end() + 30]}..."
+                      for m in PROSE_VERDICT.finditer(cell.source)]
+    return found
+
+
+def test_no_caption_or_prose_states_a_verdict() -> None:
+    """Captions describe what is plotted and prose what is run; the verdicts are the pages' computed output."""
+    found = {src.stem: hits for src in sorted(NOTEBOOKS.glob("*.py")) if (hits := verdict_words(src.read_text()))}
+    assert not found, f"verdict words in captions or prose (say what is plotted, or print it from a cell): {found}"
+
+
+def test_verdict_words_are_found() -> None:
+    """The scan fails on the texts it is there to catch."""
+    caption = ('# %% tags=["hide-input"] mystnb={"figure": {"caption": "DS Fig. 3 reproduced: clean accuracy", '
+               '"name": "x"}}\nplot()\n')
+    prose = ("# %% [markdown]\n# At this scale DS collapses to a constant predictor, so the rows cannot be\n"
+             "# tested; the figure shows that CAT is faster, and both rows are \"not testable at this scale\".\n")
+    assert len(verdict_words(caption)) == 1 and len(verdict_words(prose)) == 4
+    fine = "# %% [markdown]\n# A peak needs both rows reproduced; a collapsed run is left out.\n"
+    assert verdict_words(fine) == []
+
+
+def test_usage_page_lists_the_registrys_methods() -> None:
+    """The usage page's typed list of methods is the registry's (``python -m advsel methods``)."""
+    from advsel.methods import METHODS
+
+    text = " ".join(line.lstrip("# ") for line in (NOTEBOOKS / "usage.py").read_text().splitlines())
+    listed = text.split("`python -m advsel methods` lists them:", 1)[1].split(")", 1)[0]
+    assert tuple(re.findall(r"`([a-z-]+)`", listed)) == METHODS
 
 
 def test_open_page_checks_scopes_and_evaluates(monkeypatch: pytest.MonkeyPatch) -> None:

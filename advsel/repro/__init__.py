@@ -15,6 +15,7 @@ imports it, so training needs neither pandas nor matplotlib.  By concern:
 - :mod:`~advsel.repro.verdicts` — the comparison behind a claim and its verdict in words.
 - :mod:`~advsel.repro.claims` — the claims table and its evaluators.
 - :mod:`~advsel.repro.tables` — pandas tables (formatting of the numbers above).
+- :mod:`~advsel.repro.export` — the ledger and the final numbers as flat tables (``results/*.csv``).
 - :mod:`~advsel.repro.figures` — plots.
 - :mod:`~advsel.repro.readings` — the sentences a page generates from its numbers, beside the verdicts.
 - :mod:`~advsel.repro.book` — the page registry: each page's name, part of the table of contents,

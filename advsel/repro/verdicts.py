@@ -141,13 +141,26 @@ class Scale:
             return f"{math.exp(m):.4g}{self.unit} (geometric mean, n={len(xs)})"
         return f"{m:.3g}{self.unit} ± {s:.2g} (n={len(xs)})" if len(xs) > 1 else f"{m:.3g}{self.unit} (n=1)"
 
-    def value(self, x: float, signed: bool = True) -> str:
-        """An estimate or an interval end."""
+    @property
+    def reads_as(self) -> str:
+        """What :meth:`reading` returns: ``accuracy points``, ``ratio`` (of geometric means) or ``value``."""
+        return {"points": "accuracy points", "ratio": "ratio"}.get(self.kind, "value")
+
+    def reading(self, x: float) -> float:
+        """An estimate or an interval end as a reader reads it: accuracy points (from a fraction), a ratio
+        (from a log) or the value itself."""
         if self.kind == "points":
-            return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}"
+            return 100 * x
+        return math.exp(x) if self.kind == "ratio" else x
+
+    def value(self, x: float, signed: bool = True) -> str:
+        """An estimate or an interval end, formatted."""
+        v = self.reading(x)
         if self.kind == "ratio":
-            return f"{math.exp(x):.3f}"
-        return f"{x:+.3g}" if signed else f"{x:.3g}"
+            return f"{v:.3f}"
+        if self.kind == "points":
+            return f"{v:+.1f}" if signed else f"{v:.1f}"
+        return f"{v:+.3g}" if signed else f"{v:.3g}"
 
     def estimate(self, iv: Interval) -> str:
         """``difference -2.8 points [-4.5, -1.1]``, ``ratio 0.929 [0.885, 0.975]``, ``mean 0.966 [0.958, 0.973]``."""
@@ -159,8 +172,8 @@ class Scale:
                 f"[{self.value(iv.lo, signed)}, {self.value(iv.hi, signed)}]")
 
     def bound(self, x: float) -> str:
-        return f"{100 * x:+.0f} points" if self.kind == "points" else f"{math.exp(x):.3g}" if self.kind == "ratio" \
-            else f"{x:.3g}"
+        v = self.reading(x)
+        return f"{v:+.0f} points" if self.kind == "points" else f"{v:.3g}"
 
 
 POINTS, RAW = Scale("points"), Scale("raw")
@@ -278,7 +291,8 @@ def verdict_of(c: Comparison, what: str, *, scale: Scale = POINTS, missing: str 
     """The verdict of a :class:`Comparison` in words: ``what`` is measured, each side's values on
     ``scale``, the interval and the rule, the seeds that would decide it, and which runs were left out
     (collapsed, or without a value: ``missing`` says why).  ``numbers``: each side's values, then
-    the interval, the outcome and the seeds needed."""
+    the interval, the outcome, the ``scale``, the sides' labels (``sides``, in the interval's order) and
+    the seeds needed."""
     collapsed_notes = [label_seeds(s.label, s.collapsed) for s in c.sides if s.collapsed]
     notes = [f"collapsed runs left out: {t}" for t in collapsed_notes]
     notes += [f"{label_seeds(s.label, s.missing)} left out ({missing})" for s in c.sides if s.missing]
@@ -299,7 +313,7 @@ def verdict_of(c: Comparison, what: str, *, scale: Scale = POINTS, missing: str 
     headline = f"{scale.estimate(iv)}, n = " + " vs ".join(str(len(s.values)) for s in c.sides)
     summary = (f"{what}: {shown}; {scale.estimate(iv)} ({method} 95% interval, df {iv.df:.1f}); "
                f"{rule_text(c.kind, c.low, c.high, scale, one)}")
-    numbers.update(interval=iv, outcome=c.outcome)
+    numbers.update(interval=iv, outcome=c.outcome, scale=scale, sides=tuple(s.label for s in c.sides))
     if c.outcome == "undecided":
         text = seeds_text(c.seeds_needed, len(c.sides))
         summary += f"; {text}"

@@ -1,0 +1,81 @@
+"""The README's findings are the committed results': every number it quotes from the ledger or the final
+accuracies equals the row of results/ledger.csv or results/final_numbers.csv (itself checked against the
+runs by test_export), to the digits the README prints."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NUMBER = r"([+-]?\d+(?:\.\d+)?)"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(REPO / "results" / name, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+LEDGER = {r["claim_id"]: r for r in _rows("ledger.csv")}
+FINAL = {f"{r['dataset']} {r['family']}": r for r in _rows("final_numbers.csv")}
+README = re.sub(r"\s+", " ", (REPO / "README.md").read_text())
+
+
+def interval(claim: str) -> list[float]:
+    r = LEDGER[claim]
+    return [float(r["estimate"]), float(r["interval_low"]), float(r["interval_high"])]
+
+
+def accuracies(family: str, *columns: str) -> list[float]:
+    return [float(FINAL[family][f"{c}_mean_pct"]) for c in columns]
+
+
+# (README text with {} for each number, the values it must show)
+QUOTES = [
+    ("CAT Table 1 clean, {}x [{}, {}] faster", interval("cat-table1-clean")),
+    ("Dong et al. with its pre-training costs {}x [{}, {}] PGD-AT", interval("ds-table1-dong")),
+    ("DS with eq. (9) costs {}x [{}, {}] of P_up = 1", interval("ds-table1-adaptive-p1")),
+    ("all three seeds: {} % clean / {} % PGD-20 x 2", accuracies("cifar10 warmup:0.5", "clean_acc", "robust_acc")),
+    ("against PGD-AT ({} % / {} %)", accuracies("cifar10 robust", "clean_acc", "robust_acc")),
+    ("neither DS's clean gain ({} points [{}, {}])", interval("new-ds-warmup-clean")),
+    ("\"does not hurt robust accuracy\" ({} points [{}, {}])", interval("new-ds-warmup-robust")),
+    ("Standard training reaches {} % clean", accuracies("cifar10 standard", "clean_acc")),
+    ("PGD-AT's AutoAttack accuracy is {} % (seed 0)", accuracies("cifar10 robust", "autoattack_acc")),
+    ("and {}x [{}, {}] (inconclusive) in this one", interval("cat-table2-robust")),
+    ("ends at {} % clean / {} % PGD-20 x 2 robust (AutoAttack {} % on seed 0)",
+     accuracies("cifar10 prescreen", "clean_acc", "robust_acc", "autoattack_acc")),
+    ("against {} % / {} % ({} %); CAT ends at", accuracies("cifar10 robust", "clean_acc", "robust_acc",
+                                                          "autoattack_acc")),
+    ("CAT ends at {} % / {} % ({} %)", accuracies("cifar10 cat", "clean_acc", "robust_acc", "autoattack_acc")),
+    ("(time ratio {}, interval [{}, {}]; about {} seeds per side would decide it)",
+     [*interval("new-prescreen-sooner-100"), float(LEDGER["new-prescreen-sooner-100"]["seeds_needed"])]),
+]
+
+
+@pytest.mark.parametrize(("template", "values"), QUOTES, ids=[t for t, _ in QUOTES])
+def test_readme_quotes_the_committed_numbers(template: str, values: list[float]) -> None:
+    pattern = re.escape(template).replace(r"\{\}", NUMBER)
+    m = re.search(pattern, README)
+    assert m, f"README.md no longer says {template!r}"
+    for shown, value in zip(m.groups(), values, strict=True):
+        digits = len(shown.split(".")[1]) if "." in shown else 0
+        assert abs(float(shown) - value) <= 0.5 * 10 ** -digits + 1e-9, (
+            f"README.md: {m.group(0)!r} shows {shown}, the committed results give {value}")
+
+
+def test_readme_verdict_counts_are_the_ledgers() -> None:
+    counts = Counter(r["verdict"].split(":")[0] for r in LEDGER.values())
+    papers = Counter("ours" if r["paper"] == "ours" else "papers" for r in LEDGER.values())
+    m = re.search(rf"of {NUMBER} ledger rows \({NUMBER} on the papers' claims, {NUMBER} on ours\), "
+                  rf"\*\*{NUMBER} reproduced\*\*", README)
+    assert m and [int(g) for g in m.groups()] == [len(LEDGER), papers["papers"], papers["ours"],
+                                                   counts["reproduced"]]
+    for verdict in ("not reproduced", "inconclusive", "not testable at this scale"):
+        assert f"**{counts[verdict]} {verdict}**" in README, verdict
+    assert f"{counts['implementation check']} implementation check" in README
+    assert "is **inconclusive** (time ratio" in README
+    assert LEDGER["new-prescreen-sooner-100"]["verdict"] == "inconclusive"
