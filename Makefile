@@ -61,6 +61,7 @@ ifeq ($(RERUN),1)
 endif
 
 book: setup results
+	$(PY) scripts/export_results.py
 	ADVSEL_CACHED_ONLY=1 $(PY) scripts/notebooks.py execute --profile cpu
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "book built: _build/html/index.html"
