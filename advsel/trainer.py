@@ -58,7 +58,7 @@ from .timing import Clock, warm_up
 
 
 class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite; the last good checkpoint is kept."""
+    """The training loss became NaN or infinite; the message says which checkpoint, if any, is kept."""
 
 
 class Trainer:
@@ -282,8 +282,7 @@ class Trainer:
             what = f"training loss is {loss.item()}" + (f" on rank {d.rank} of {ws}" if d.enabled else "") \
                 if not torch.isfinite(loss) else f"training loss is not finite on another of the {ws} ranks"
             raise NonFiniteLossError(f"{what} at epoch {len(self.epochs) + 1}, step {stats.steps + 1}; "
-                                     "the last good checkpoint is kept"
-                                     + (f" at {self.checkpoint}" if self.checkpoint else ""))
+                                     f"{ckpt.kept(self)}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -340,6 +339,7 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def fit(self) -> dict[str, Any]:
         """Train (resuming from the checkpoint when there is one) and return the result."""
+        self.resumed: list[int] = []  # the epochs after which the run was resumed (ckpt.resume extends it)
         if not ckpt.resume(self):
             # random starts, augmentation draws...: seeded here, so the result does not
             # depend on what ran between construction and fit()
@@ -410,7 +410,7 @@ class Trainer:
             "git_commit": git_commit(), "train_size": len(self.train_indices), "test_size": len(self.y_test),
             **({"validation_size": len(self.y_val)} if self.y_val is not None else {}),
             "total_time_s": sum(r["time_s"] for r in self.epochs), "train_time_s": self.train_time,
-            "epochs": self.epochs, "evals": self.evals,
+            "epochs": self.epochs, "evals": self.evals, "resumed": self.resumed,
             **({"stability": self.tracker.as_record()} if self.tracker is not None else {}),
         }
 
