@@ -187,6 +187,7 @@ class Trainer:
         self.epochs: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.step = 0
+        self.resumed: list[int] = []  # the epochs after which the run was resumed (ckpt.resume extends it)
         self.train_time = 0.0  # attack + training passes, evaluation excluded
         # sample passes: an attack step on b' samples is b' forward and b' backward passes
         self.passes = {"attack_forward": 0, "attack_backward": 0, "train_forward": 0, "train_backward": 0}
@@ -339,7 +340,6 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def fit(self) -> dict[str, Any]:
         """Train (resuming from the checkpoint when there is one) and return the result."""
-        self.resumed: list[int] = []  # the epochs after which the run was resumed (ckpt.resume extends it)
         if not ckpt.resume(self):
             # random starts, augmentation draws...: seeded here, so the result does not
             # depend on what ran between construction and fit()
@@ -401,7 +401,8 @@ class Trainer:
                           extra={"key": self.config.key(), "epochs_trained": len(self.epochs)})
 
     def result(self) -> dict[str, Any]:
-        """The JSON-ready result: config, data source, hardware, per-epoch records, evaluations."""
+        """The JSON-ready result: config, data source, hardware, per-epoch records, evaluations, and the
+        epochs after which the run was resumed from its checkpoint (``resumed``; empty when never)."""
         return {
             "schema": RESULT_SCHEMA, "complete": len(self.epochs) == self.config.epochs,
             "config": self.config.to_dict(), "key": self.config.key(), "data_source": self.data_source,
