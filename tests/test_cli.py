@@ -477,9 +477,15 @@ def test_a_closed_pipe_ends_quietly_with_status_141(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.slow
 def test_methods_into_head_prints_no_traceback(child_env: dict[str, str]) -> None:
-    cmd = f"set -o pipefail; {sys.executable} -m advsel methods | head -1"
-    done = subprocess.run(["bash", "-c", cmd], env=child_env, capture_output=True, text=True, timeout=120)
+    """``| head -1`` closes the pipe while or after the output is written (0 or 141, never a traceback);
+    ``| true`` closes it before (the process takes seconds to start): 141."""
+    pipe = f"set -o pipefail; {sys.executable} -m advsel methods"
+    done = subprocess.run(["bash", "-c", f"{pipe} | head -1"], env=child_env, capture_output=True, text=True,
+                          timeout=120)
     assert done.stdout.startswith("standard: ") and done.stdout.count("\n") == 1
+    assert done.stderr == "" and done.returncode in (0, 141)
+    done = subprocess.run(["bash", "-c", f"{pipe} | true"], env=child_env, capture_output=True, text=True,
+                          timeout=120)
     assert done.stderr == "" and done.returncode == 141
 
 
