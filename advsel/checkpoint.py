@@ -4,6 +4,8 @@ After every epoch the trainer writes the model, optimizer, scheduler, sampler an
 observer states, the records so far, the pass counters, the current P_up and every
 random generator (the trainer's own, torch's, Python's and CUDA's), so a resumed run
 draws exactly what the uninterrupted one would and gives the same result bit for bit.
+It also keeps the epochs after which the run was resumed (``resumed``, recorded in the
+result), so a run resumed twice says so.
 The file is read with ``torch.load(weights_only=True)``: every entry is a tensor or
 plain Python data (Python's RNG state is stored as lists and ints for that reason).  A
 checkpoint of another config, or written with other observers, is not resumed: the run
@@ -41,6 +43,7 @@ class Trainer(Protocol):
     train_time: float
     passes: dict[str, int]
     p_up: float
+    resumed: list[int]
     aug_gen: torch.Generator
     sel_gen: torch.Generator
     device: torch.device
@@ -57,7 +60,7 @@ def state(t: Trainer) -> dict[str, Any]:
         "observers": [o.state_dict() if hasattr(o, "state_dict") else None for o in t.observers],
         "observer_types": observer_types(t.observers),
         "epochs": t.epochs, "evals": t.evals, "step": t.step, "train_time": t.train_time,
-        "passes": t.passes, "p_up": t.p_up, "aug_gen": t.aug_gen.get_state(),
+        "passes": t.passes, "p_up": t.p_up, "resumed": t.resumed, "aug_gen": t.aug_gen.get_state(),
         "sel_gen": t.sel_gen.get_state(), "torch_rng": torch.get_rng_state(), "py_rng": python_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state(t.device) if t.device.type == "cuda" else None,
     }
@@ -106,9 +109,21 @@ def resume(t: Trainer) -> bool:
     if s is None:
         return False
     restore(t, s)
+    t.resumed = [*s.get("resumed", []), len(t.epochs)]  # older checkpoints lack the list
     if t.log:
         t.log(f"resumed from {t.checkpoint} after epoch {len(t.epochs)}")
     return True
+
+
+def kept(t: Trainer) -> str:
+    """What a run stopped now leaves to resume from, for its error message; it names only a file that exists."""
+    if t.checkpoint is None:
+        return "this run writes no checkpoint"
+    if t.dist.is_main and t.checkpoint.is_file():
+        return f"the checkpoint after epoch {len(t.epochs)} is kept at {t.checkpoint}"
+    if t.dist.is_main:
+        return "no checkpoint was written (the run stopped in its first epoch)"
+    return "rank 0 keeps the last checkpoint"
 
 
 def restore(t: Trainer, s: dict[str, Any]) -> None:

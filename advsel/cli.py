@@ -3,13 +3,18 @@
 Every field of :class:`advsel.config.Config` is a flag (``--p-up``, ``--eval-steps``,
 ``--cat-alpha`` ...), explained by ``python -m advsel train --help`` with its allowed
 values and its default under each profile.  Flags not given take the profile's value.
+``--config FILE`` starts from the config of a result file (or of a Config JSON) instead of a
+profile, the flags given overriding it.
 A line is printed per epoch; the result JSON (``config``, ``data_source``, ``epochs``
 ...) goes to ``--out`` and to the run cache, whose folder is printed first
-(``--cache-dir``, else ``$ADVSEL_RUNS``, else ``results/runs``); ``--save-model PATH``
-writes the trained weights.  ``python -m advsel eval MODEL`` reports clean, PGD and
-AutoAttack accuracy of such a file.  ``python -m advsel methods`` describes the methods
-(``--markdown``: the README's table).  Usage errors exit with status 2 and name the
-flag as it was typed: ``--p-up 1.5: must be in (0, 1]``.
+(``--cache-dir``, else ``$ADVSEL_RUNS``, else the user's cache ``~/.cache/advsel/runs``:
+:func:`advsel.runs.default_cache_dir`; never the book's ``results/runs``);
+``--save-model PATH`` writes the trained weights.  ``python -m advsel eval MODEL``
+reports clean, PGD and AutoAttack accuracy of such a file.  ``python -m advsel methods``
+describes the methods (``--markdown``: the README's table).  Usage errors exit with
+status 2 and name the flag as it was typed: ``--p-up 1.5: must be in (0, 1]``; so does a
+file or folder that cannot be written, found before the work starts (:func:`main` lists
+the statuses).
 
 A flag for a parameter the run does not read is *rejected* (:func:`check_unused`): a
 method flag the chosen method does not use (``--p-up 0.3 --method ds-adaptive``), and
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
+import json
 import os
 import re
 import sys
@@ -41,12 +46,12 @@ from . import experiments
 from .config import (
     CHOICES,
     DATASETS,
-    EPS_RULE,
     FIELD_HELP,
     NONE_TEXT,
     PROFILES,
     Config,
     ConfigError,
+    attack_size_problem,
     config_from_dict,
     evaluation_attack,
     make_config,
@@ -58,7 +63,7 @@ from .distributed import is_main
 from .evaluation import TEST_SUBSET_SEED, evaluate_model, test_subset
 from .methods import BACKPROP_TEXT, BATCH_TEXT, METHOD_PARAMS, REGISTRY, markdown_table, users
 from .models import load_model
-from .runs import atomic_write_json, default_cache_dir
+from .runs import WriteError, atomic_write_json, default_cache_dir, unwritable_file
 from .trainer import NonFiniteLossError
 
 DEFAULT_PROFILE, DEFAULT_DATASET = "cpu", "mnist"
@@ -247,13 +252,17 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train one run. Flags not given take the --profile's value for the --dataset; "
                                    "numbers may be fractions (--eps 8/255).",
                        formatter_class=_Formatter)
+    t.add_argument("--config", metavar="FILE",
+                   help="start from the config of this result JSON (--out, the run cache) or Config JSON instead "
+                        "of --profile's values; the flags given override it")
     for title, names in GROUPS:
         group = t.add_argument_group(title)
         for name in names:
             _add_flag(group, name)
     out = t.add_argument_group("output")
     out.add_argument("--out", help="also write the result JSON here")
-    out.add_argument("--cache-dir", help="run cache folder (default: $ADVSEL_RUNS or results/runs)")
+    out.add_argument("--cache-dir", help="run cache folder (default: $ADVSEL_RUNS, else $XDG_CACHE_HOME/advsel/runs "
+                                         "or ~/.cache/advsel/runs)")
     out.add_argument("--force", action="store_true", help="retrain even if the cache holds this run")
     out.add_argument("--download", action="store_true", help="let torchvision download missing data")
     out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -307,16 +316,69 @@ def _as_typed(option: str, text: str) -> str:
     return f"{option} {text}"
 
 
-def usage_error(e: ConfigError, typed: dict[str, tuple[str, str]], profile: str, dataset: str) -> str:
-    """The message of a ConfigError restated with the flag: as typed, or where its value came from."""
+def usage_error(e: ConfigError, typed: dict[str, tuple[str, str]], profile: str, dataset: str,
+                config_file: str | None = None) -> str:
+    """The message of a ConfigError restated with the flag: as typed, or where its value came from
+    (``config_file``: the ``--config`` file the values not typed come from)."""
     if e.param is None:
         return str(e)
     if e.param in typed:
         return f"{_as_typed(*typed[e.param])}: {e.reason}"
     source = "default"
-    if profile in PROFILES and dataset in DATASETS and e.param in profile_defaults(profile, dataset):
+    if config_file is not None:
+        source = f"value in --config {config_file}"
+    elif profile in PROFILES and dataset in DATASETS and e.param in profile_defaults(profile, dataset):
         source = f"{profile} profile's value"
     return f"{flag(e.param)} {show(e.param, e.value)} (the {source}): {e.reason}"
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """The Config fields in the file ``path``: a result JSON's ``config``, or a Config JSON itself.
+
+    ConfigError (a usage error, naming ``--config``) for a file that is missing, not JSON,
+    holds no config or names unknown parameters; the values are checked when the Config
+    is made.
+    """
+    where = f"--config {path}"
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{where}: no such file" + (" (it is a folder)" if file.is_dir() else ""))
+    try:
+        d = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{where}: cannot be read ({e})") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{where}: not a JSON file ({e.msg} at line {e.lineno})") from None
+    if isinstance(d, dict) and isinstance(d.get("config"), dict):
+        d = d["config"]  # a result file
+    if not isinstance(d, dict) or not d:
+        raise ConfigError(f"{where}: holds no config (a result JSON with a \"config\", or a JSON object of "
+                          "Config fields)")
+    known = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return d
+
+
+def make_train_config(args: argparse.Namespace) -> Config:
+    """The run's Config: from ``--profile`` for ``--dataset``, or from the ``--config`` file; the typed flags win."""
+    typed = getattr(args, "_typed", {})
+    given = vars(args)
+    overrides = {f.name: given[f.name] for f in dataclasses.fields(Config)
+                 if f.name not in ("dataset", "profile") and f.name in given}
+    if args.config is None:
+        return make_config(args.profile, args.dataset, **overrides)
+    if "profile" in typed:
+        raise ConfigError(f"{_as_typed(*typed['profile'])} and --config {args.config} both give every value; "
+                          "give one of them (flags after --config override single values)")
+    values = {**read_config_file(args.config), **overrides}
+    if "dataset" in typed:
+        values["dataset"] = args.dataset
+    try:
+        return config_from_dict(values)
+    except TypeError as e:  # a value of the wrong kind where a list is read (milestones)
+        raise ConfigError(f"--config {args.config}: {e}") from None
 
 
 def check_unused(config: Config, typed: dict[str, tuple[str, str]]) -> None:
@@ -339,13 +401,27 @@ def check_unused(config: Config, typed: dict[str, tuple[str, str]]) -> None:
                           reason=reason)
 
 
+def cache_source(cache_dir: str | None) -> str:
+    """What chose the run cache folder: ``--cache-dir``, ``$ADVSEL_RUNS`` or the default (the user's cache)."""
+    if cache_dir is not None:
+        return "--cache-dir"
+    return "$ADVSEL_RUNS" if os.environ.get("ADVSEL_RUNS") else "the default, the user's cache"
+
+
 def cache_line(cache_dir: str | None) -> str:
     """Where the run cache is, what chose it, and how to change it."""
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    source = "--cache-dir" if cache_dir is not None else (
-        "$ADVSEL_RUNS" if os.environ.get("ADVSEL_RUNS") else "the default, results/runs under the working folder")
     new = "; a new folder" if not cache.is_dir() else ""
-    return f"run cache: {cache.resolve()} (from {source}{new}; --cache-dir or $ADVSEL_RUNS sets another)"
+    return (f"run cache: {cache.resolve()} (from {cache_source(cache_dir)}{new}; --cache-dir or $ADVSEL_RUNS sets "
+            "another)")
+
+
+def write_target(e: WriteError, args: argparse.Namespace) -> str:
+    """The flag (or the run cache's source) of a path the check before the work found unwritable."""
+    if e.argument == "cache_dir":
+        return f"--cache-dir {args.cache_dir}" if args.cache_dir is not None else \
+            f"run cache {e.filename} (from {cache_source(None)}; --cache-dir or $ADVSEL_RUNS sets another)"
+    return f"{flag(e.argument or '')} {e.filename}"
 
 
 # ------------------------------------------------------------------ commands
@@ -363,12 +439,18 @@ def describe_methods() -> str:
     return "\n".join(out)
 
 
+SIGPIPE_STATUS = 128 + 13  # what a shell reports for a process killed by SIGPIPE (``yes | head -1``)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return the exit status.
 
-    0: done; 1: training stopped on a non-finite loss; 2: a usage error (a bad flag or
-    value, missing data), reported on stderr without a traceback, naming the flag as it
-    was typed.  Returns the status instead of raising SystemExit, also for argparse's
+    0: done; 1: the run stopped: a non-finite training loss, or a file that could not be
+    written after the work started (disk full...), the message naming what is kept; 2: a
+    usage error (a bad flag or value, missing data, a file or folder that cannot be
+    written, found before the work), reported on stderr without a traceback, naming the
+    flag as it was typed; 141: the reader of the output went away (``| head -1``; no
+    traceback).  Returns the status instead of raising SystemExit, also for argparse's
     own errors and ``--help``.
     """
     parser = build_parser()
@@ -376,24 +458,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed the usage error (status 2) or the help (0)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    if args.command == "methods":
-        print(markdown_table() if args.markdown else describe_methods())
-        return 0
-    if args.command == "eval":
-        return _eval(args, f"{parser.prog} eval")
-    return _train(args, f"{parser.prog} train")
+    try:
+        if args.command == "methods":
+            print(markdown_table() if args.markdown else describe_methods())
+            status = 0
+        elif args.command == "eval":
+            status = _eval(args, f"{parser.prog} eval")
+        else:
+            status = _train(args, f"{parser.prog} train")
+        sys.stdout.flush()  # a closed pipe shows here, not at exit where it would print a traceback
+    except BrokenPipeError:
+        _silence_stdout()
+        return SIGPIPE_STATUS
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away, so that Python's flush at exit raises
+    nothing (the recipe of the Python documentation, ``signal``: "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
 
 
 def _train(args: argparse.Namespace, prog: str) -> int:
-    given = vars(args)
-    overrides = {f.name: given[f.name] for f in dataclasses.fields(Config)
-                 if f.name not in ("dataset", "profile") and f.name in given}
-    if args.save_model is not None and Path(args.save_model).is_dir():
-        print(f"{prog}: error: --save-model {args.save_model}: is a folder; give a file name such as "
-              f"{Path(args.save_model) / 'model.pt'}", file=sys.stderr)
-        return 2
+    config: Config | None = None
     try:
-        config = make_config(args.profile, args.dataset, **overrides)
+        config = make_train_config(args)
         check_unused(config, getattr(args, "_typed", {}))
         if args.download:
             experiments.dataset(config.dataset, download=True)
@@ -404,7 +497,7 @@ def _train(args: argparse.Namespace, prog: str) -> int:
         result = experiments.run(config, args.cache_dir, force=args.force, log=log, out=args.out,
                                  save_model=args.save_model)
     except ConfigError as e:
-        print(f"{prog}: error: {usage_error(e, getattr(args, '_typed', {}), args.profile, args.dataset)}",
+        print(f"{prog}: error: {usage_error(e, getattr(args, '_typed', {}), args.profile, args.dataset, args.config)}",
               file=sys.stderr)
         return 2
     except DataError as e:
@@ -412,6 +505,13 @@ def _train(args: argparse.Namespace, prog: str) -> int:
         return 2
     except NonFiniteLossError as e:
         print(f"{prog}: stopped: {e}", file=sys.stderr)
+        return 1
+    except WriteError as e:
+        if e.argument is not None:  # found before the work
+            print(f"{prog}: error: {write_target(e, args)}: {e.strerror}", file=sys.stderr)
+            return 2
+        print(f"{prog}: stopped: {e}; {experiments.kept(config, args.cache_dir)}" if config is not None else
+              f"{prog}: stopped: {e}", file=sys.stderr)
         return 1
     last = result["epochs"][-1]
     print(f"done: clean {last['clean_acc']:.4f}, robust {last['robust_acc']:.4f} "
@@ -443,10 +543,11 @@ def _eval_settings(args: argparse.Namespace, cfg: Config | None) -> tuple[float,
     for name, low in (("n", 1), ("steps", 0), ("restarts", 1)):
         if getattr(args, name) < low:
             raise bad(name, f"must be an integer >= {low}")
-    if args.eps is not None and not (math.isfinite(args.eps) and args.eps >= 0):
-        raise bad("eps", f"must be {EPS_RULE}")
-    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
-        raise bad("alpha", "must be > 0")
+    for name in ("eps", "alpha"):
+        reason = None if getattr(args, name) is None else attack_size_problem(getattr(args, name),
+                                                                              zero_allowed=name == "eps")
+        if reason is not None:
+            raise bad(name, reason)
     if cfg is None and args.eps is None:
         raise _EvalError("--eps is needed: the model file has no advsel config to take it from")
     if cfg is None or args.eps is not None:  # no run's alpha for another eps: eps / 4
@@ -481,7 +582,11 @@ def _eval(args: argparse.Namespace, prog: str) -> int:
         print(f"AutoAttack accuracy {aa['robust_acc']:.4f}  ({aa['version']}, eps {show('eps', aa['eps'])}, "
               f"n {aa['n']})")
     if args.json:
-        atomic_write_json(record, args.json)
+        try:
+            atomic_write_json(record, args.json)
+        except WriteError as e:
+            print(f"{prog}: stopped: {e} (the numbers are printed above)", file=sys.stderr)
+            return 1
         print(f"json: {args.json}")
     return 0
 
@@ -492,6 +597,8 @@ def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
     Raises :class:`_EvalError` naming the flag or file for every usage error.
     """
     path = Path(args.model_file)
+    if args.json is not None and (reason := unwritable_file(args.json, "eval.json")) is not None:
+        raise _EvalError(f"--json {args.json}: {reason}")
     if not path.is_file():
         raise _EvalError(f"MODEL {args.model_file}: no such file" + (" (it is a folder)" if path.is_dir() else ""))
     try:

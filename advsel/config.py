@@ -48,7 +48,27 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-EPS_RULE = ">= 0 (inputs are in [0, 1]; 8/255 = 0.0314)"  # what an attack's eps must be, in every message
+def attack_size_problem(value: Any, *, zero_allowed: bool) -> str | None:
+    """Why ``value`` is not an attack's eps (``zero_allowed``) or step size alpha for inputs in [0, 1],
+    as a ``must be ...`` reason; None when it is one.
+
+    The one rule for the eps and alpha of a Config and of ``python -m advsel eval``: a finite
+    number, >= 0 (eps) or > 0 (alpha), and below 1 -- a budget of 1 or more allows any
+    image, so ``8`` (meant as ``8/255``) is refused with that suggestion rather than run to
+    a robust accuracy of 0.
+    """
+    low = ">= 0" if zero_allowed else "> 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"must be a number {low} and < 1 (inputs are in [0, 1]; 8/255 = 0.0314)"
+    if not math.isfinite(value):
+        return f"must be a finite number (inputs are in [0, 1]; 8/255 = 0.0314), not {value}"
+    if value < 0 or (value == 0 and not zero_allowed):
+        return f"must be {low} (inputs are in [0, 1]; 8/255 = 0.0314)"
+    if value >= 1:  # a whole number of grey levels is what people type for k/255
+        if value <= 255 and value == int(value):
+            return f"must be < 1 (inputs are in [0, 1]); did you mean {int(value)}/255 = {value / 255:.4f}?"
+        return "must be < 1 (inputs are in [0, 1]; 8/255 = 0.0314)"
+    return None
 
 
 def evaluation_attack(eps: float | None, alpha: float | None, *, base_eps: float,
@@ -289,6 +309,14 @@ def _check(name: str, ok: bool, value: Any, rule: str) -> None:
                           reason=f"must be {rule}")
 
 
+def _attack_size(name: str, value: Any, *, zero_allowed: bool) -> None:
+    """An eps or alpha field (:func:`attack_size_problem`); None for the evaluation's, which default."""
+    reason = None if value is None and name.startswith("eval_") else attack_size_problem(value,
+                                                                                         zero_allowed=zero_allowed)
+    if reason is not None:
+        raise ConfigError(f"{name}={value!r} is not allowed; {name} {reason}", param=name, value=value, reason=reason)
+
+
 def _int(name: str, value: Any, minimum: int) -> None:
     _check(name, isinstance(value, int) and not isinstance(value, bool) and value >= minimum, value,
            f"an integer >= {minimum}")
@@ -305,13 +333,9 @@ def validate(c: Config) -> None:
             _choice(name, getattr(c, name), allowed)
     _check("p_up", _finite(c.p_up) and 0 < c.p_up <= 1, c.p_up, "in (0, 1]")
     _check("p_up_floor", _finite(c.p_up_floor) and 0 <= c.p_up_floor <= 1, c.p_up_floor, "in [0, 1]")
-    _check("eps", _finite(c.eps) and c.eps >= 0, c.eps, EPS_RULE)
-    _check("alpha", _finite(c.alpha) and c.alpha > 0, c.alpha, "> 0")
+    for name in ("eps", "alpha", "eval_eps", "eval_alpha"):
+        _attack_size(name, getattr(c, name), zero_allowed=name.endswith("eps"))
     _int("steps", c.steps, 0)
-    if c.eval_eps is not None:
-        _check("eval_eps", _finite(c.eval_eps) and c.eval_eps >= 0, c.eval_eps, ">= 0")
-    if c.eval_alpha is not None:
-        _check("eval_alpha", _finite(c.eval_alpha) and c.eval_alpha > 0, c.eval_alpha, "> 0")
     _int("eval_steps", c.eval_steps, 0)
     _int("eval_restarts", c.eval_restarts, 1)
     _int("eval_every", c.eval_every, 0)

@@ -1,8 +1,11 @@
 """Run a configured experiment with caching: the entry point of the CLI and the notebooks.
 
 ``run(config)`` returns the result dictionary, computing it only when the cache has no
-complete result for this exact config.  A run that is interrupted resumes from its
-per-epoch checkpoint the next time it is asked for.
+complete result for this exact config trained by as many processes (:func:`processes`:
+a ``torchrun`` run of N processes is cached apart from the one-process run).  A run that
+is interrupted resumes from its per-epoch checkpoint the next time it is asked for.
+Without a cache folder, runs go to the user's run cache
+(:func:`advsel.runs.default_cache_dir`), never to the book's committed results.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed
 
+from . import distributed as ddp
 from .config import Config, ConfigError
 from .data import TensorData, load
 from .device import resolve_device
@@ -21,7 +26,19 @@ from .dong import stable_subset
 from .evaluation import FinalEval, final_eval
 from .methods import METHOD_PARAMS, REGISTRY
 from .models import load_model
-from .runs import Result, atomic_copy, atomic_write_json, checkpoint_path, load_result, model_path, result_path
+from .runs import (
+    Processes,
+    Result,
+    WriteError,
+    atomic_copy,
+    atomic_write_json,
+    checkpoint_path,
+    load_result,
+    model_path,
+    result_path,
+    unwritable_file,
+    unwritable_folder,
+)
 from .trainer import Trainer
 
 _DATA: dict[str, TensorData] = {}
@@ -59,9 +76,13 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     missing result (or missing final evaluation, or missing weights for ``save_model``) raises
     :class:`MissingResultError`
     instead of computing it (the book build uses this so that it never trains by accident).
+    Before training or evaluating, the cache folder, ``out`` and ``save_model`` are checked
+    for writability (:func:`check_writable`); a write that fails later raises
+    :class:`advsel.runs.WriteError` naming its file (:func:`kept` says what is left).
     """
-    path, weights = result_path(config, cache_dir), model_path(config, cache_dir)
-    result = None if force else load_result(path, config)
+    procs = processes()
+    path, weights = result_path(config, cache_dir, procs), model_path(config, cache_dir, procs)
+    result = None if force else load_result(path, config, procs)
     what = "is not in the run cache"
     stale = result is not None and final is not None and not _has_final(result, config, final)
     if (stale or save_model is not None) and result is not None and not weights.is_file():
@@ -72,6 +93,7 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
         raise MissingResultError(f"{path} {what} and ADVSEL_CACHED_ONLY=1 forbids computing it "
                                  f"(method={config.method}, seed={config.seed}); `make book RERUN=1` computes "
                                  "every run of the book")
+    check_writable(path.parent if result is None or stale else None, out=out, save_model=save_model)
     if result is None:
         trainer, result = _train(config, cache_dir, log, progress)
         if not trainer.dist.is_main:  # several processes (torchrun): every rank trains, rank 0 writes
@@ -80,7 +102,7 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
         if final is not None:
             result["final_eval"] = _final_eval(trainer.model, config, final)
         atomic_write_json(result, path)
-        checkpoint_path(config, cache_dir).unlink(missing_ok=True)
+        checkpoint_path(config, cache_dir, procs).unlink(missing_ok=True)
     elif stale:
         model, _ = load_model(weights)
         result["final_eval"] = _final_eval(model, config, final)
@@ -92,6 +114,39 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     if out is not None:
         atomic_write_json(result, Path(out))
     return result
+
+
+def processes() -> Processes:
+    """The processes a run asked for now is trained by: one, or those of ``torchrun`` (``WORLD_SIZE``) or of
+    a started process group, with the distributed options (:func:`advsel.distributed.options`)."""
+    started = torch.distributed.is_available() and torch.distributed.is_initialized()
+    world_size = torch.distributed.get_world_size() if started else int(os.environ.get("WORLD_SIZE", "1"))
+    return Processes(world_size, *ddp.options())
+
+
+def check_writable(cache_folder: str | os.PathLike[str] | None, *, out: str | os.PathLike[str] | None = None,
+                   save_model: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`advsel.runs.WriteError` for the first of the run cache folder (None: not written),
+    ``out`` and ``save_model`` that cannot be written, before a run is trained or evaluated (not after,
+    when its work would be lost); its ``argument`` names which."""
+    checks = (("cache_dir", cache_folder, unwritable_folder), ("out", out, unwritable_file),
+              ("save_model", save_model, lambda p: unwritable_file(p, "model.pt")))
+    for argument, target, problem in checks:
+        reason = None if target is None else problem(target)
+        if reason is not None:
+            raise WriteError(None, reason, str(target), argument=argument)
+
+
+def kept(config: Config, cache_dir: str | os.PathLike[str] | None = None) -> str:
+    """What the cache holds of ``config``'s run after a failure, naming only files that exist: its
+    result, else its checkpoint (which the same call resumes from), else nothing."""
+    procs = processes()
+    path, ckpt_file = result_path(config, cache_dir, procs), checkpoint_path(config, cache_dir, procs)
+    if path.is_file():
+        return f"the result is in the run cache: {path}"
+    if ckpt_file.is_file():
+        return f"the run's last checkpoint is kept: {ckpt_file} (the same run resumes from it)"
+    return "nothing of the run was kept"
 
 
 def _has_final(result: Result, config: Config, final: FinalEval) -> bool:
@@ -110,8 +165,8 @@ def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callab
     subset, pretrain = None, None
     if REGISTRY[config.method].pretrain is not None:  # Dong et al.: the subset of a pre-training run
         subset, pretrain = dong_subset(config, cache_dir, log, progress)
-    trainer = Trainer(config, data, train_indices=subset, checkpoint=checkpoint_path(config, cache_dir), log=log,
-                      progress=progress)
+    trainer = Trainer(config, data, train_indices=subset, checkpoint=checkpoint_path(config, cache_dir, processes()),
+                      log=log, progress=progress)
     result = trainer.fit()
     if pretrain is not None:
         result["pretrain"] = pretrain

@@ -58,7 +58,7 @@ from .timing import Clock, warm_up
 
 
 class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite; the last good checkpoint is kept."""
+    """The training loss became NaN or infinite; the message says which checkpoint, if any, is kept."""
 
 
 class Trainer:
@@ -187,6 +187,7 @@ class Trainer:
         self.epochs: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.step = 0
+        self.resumed: list[int] = []  # the epochs after which the run was resumed (ckpt.resume extends it)
         self.train_time = 0.0  # attack + training passes, evaluation excluded
         # sample passes: an attack step on b' samples is b' forward and b' backward passes
         self.passes = {"attack_forward": 0, "attack_backward": 0, "train_forward": 0, "train_backward": 0}
@@ -282,8 +283,7 @@ class Trainer:
             what = f"training loss is {loss.item()}" + (f" on rank {d.rank} of {ws}" if d.enabled else "") \
                 if not torch.isfinite(loss) else f"training loss is not finite on another of the {ws} ranks"
             raise NonFiniteLossError(f"{what} at epoch {len(self.epochs) + 1}, step {stats.steps + 1}; "
-                                     "the last good checkpoint is kept"
-                                     + (f" at {self.checkpoint}" if self.checkpoint else ""))
+                                     f"{ckpt.kept(self)}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -401,7 +401,8 @@ class Trainer:
                           extra={"key": self.config.key(), "epochs_trained": len(self.epochs)})
 
     def result(self) -> dict[str, Any]:
-        """The JSON-ready result: config, data source, hardware, per-epoch records, evaluations."""
+        """The JSON-ready result: config, data source, hardware, per-epoch records, evaluations, and the
+        epochs after which the run was resumed from its checkpoint (``resumed``; empty when never)."""
         return {
             "schema": RESULT_SCHEMA, "complete": len(self.epochs) == self.config.epochs,
             "config": self.config.to_dict(), "key": self.config.key(), "data_source": self.data_source,
@@ -410,7 +411,7 @@ class Trainer:
             "git_commit": git_commit(), "train_size": len(self.train_indices), "test_size": len(self.y_test),
             **({"validation_size": len(self.y_val)} if self.y_val is not None else {}),
             "total_time_s": sum(r["time_s"] for r in self.epochs), "train_time_s": self.train_time,
-            "epochs": self.epochs, "evals": self.evals,
+            "epochs": self.epochs, "evals": self.evals, "resumed": self.resumed,
             **({"stability": self.tracker.as_record()} if self.tracker is not None else {}),
         }
 

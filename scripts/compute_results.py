@@ -1,20 +1,22 @@
-"""Compute every run the book uses, in parallel worker processes, into the run cache.
+"""Compute every run the book uses, in parallel worker processes, into the book's run cache.
 
-    python scripts/compute_results.py [--profile cpu] [--jobs 2] [--threads 1]
+    python scripts/compute_results.py [--profile cpu] [--jobs 2] [--threads 1] [--runs DIR]
 
-Runs already complete in the cache are skipped; interrupted ones resume from their
-checkpoints.  Dong et al.'s runs come last because they reuse the PGD-AT runs as
-pre-training.  Prints the wall time at the end.
+The runs go to the repository's results/runs (whatever the working folder and
+``$ADVSEL_RUNS``), or to ``--runs DIR``.  Runs already complete there are skipped;
+interrupted ones resume from their checkpoints.  Dong et al.'s runs come last because
+they reuse the PGD-AT runs as pre-training.  Prints the wall time at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import time
 
 from advsel.repro import Family, Scope, book_families
-from advsel.repro.scope import AUTOATTACK
+from advsel.repro.scope import AUTOATTACK, REPOSITORY_RUNS
 
 
 def _work(args: tuple[Scope, Family, int]) -> tuple[str, float]:
@@ -33,7 +35,10 @@ def main() -> int:
     p.add_argument("--profile", default="cpu")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    p.add_argument("--runs", default=str(REPOSITORY_RUNS), help="the run cache to fill (default: %(default)s)")
     a = p.parse_args()
+    os.environ["ADVSEL_RUNS"] = a.runs  # read by the workers' Scope (advsel.repro.scope.book_runs)
+    print(f"run cache: {os.path.abspath(a.runs)}", flush=True)
     tasks = [(scope.replace(seeds=(s,)), family, a.threads) for scope, family in book_families(a.profile)
              for s in scope.seeds_of(family)]
     # longest first for a balanced pool (CIFAR-10 runs with AutoAttack, other CIFAR-10 runs, MNIST);

@@ -1,8 +1,9 @@
 """Execute the book's notebooks with papermill, check them with nbmake, or write the table of contents.
 
     python scripts/notebooks.py smoke          # jupytext -> .ipynb, then pytest --nbmake at the smoke profile
-    python scripts/notebooks.py execute [--profile cpu] [NAME ...]
-                                               # papermill-execute into book/generated/ for the book
+    python scripts/notebooks.py execute [--profile cpu] [--runs DIR] [NAME ...]
+                                               # papermill-execute into book/generated/ for the book,
+                                               # reading the runs of results/runs (or DIR)
     python scripts/notebooks.py toc            # write _toc.yml from the page registry
 
 The pages are those of the registry :data:`advsel.repro.book.PAGES`; their ``.py`` files in
@@ -22,6 +23,7 @@ import sys
 from pathlib import Path
 
 from advsel.repro import book
+from advsel.repro.scope import REPOSITORY_RUNS
 
 ROOT = Path(__file__).resolve().parent.parent
 # The kernels inherit the environment: a non-inline MPLBACKEND (e.g. Agg) would keep
@@ -86,11 +88,14 @@ def _inject(nb, params: dict) -> None:
     raise SystemExit(f"notebook has no cell tagged 'parameters': {nb.metadata.get('jupytext', {})}")
 
 
-def execute(profile: str, names: list[str] | None) -> int:
-    """papermill-execute each notebook into book/generated/<name>.ipynb."""
+def execute(profile: str, names: list[str] | None, runs: str | None = None) -> int:
+    """papermill-execute each notebook into book/generated/<name>.ipynb, the pages reading their runs from
+    the repository's results/runs (or ``runs``), whatever the working folder and ``$ADVSEL_RUNS``."""
     import jupytext
     import papermill
 
+    os.environ["ADVSEL_RUNS"] = str(Path(runs).resolve() if runs else REPOSITORY_RUNS)  # the kernels inherit it
+    print(f"run cache: {os.environ['ADVSEL_RUNS']}", flush=True)
     EXECUTED.mkdir(parents=True, exist_ok=True)
     params: dict = {"profile": profile, **({"seeds": [0]} if profile == "smoke" else {})}
     for src in sources(names):
@@ -125,11 +130,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("mode", choices=["smoke", "execute", "toc"])
     p.add_argument("--profile", default="cpu")
+    p.add_argument("--runs", help="execute: the run cache the pages read (default: results/runs)")
     p.add_argument("names", nargs="*")
     a = p.parse_intermixed_args()
     if a.mode == "toc":
         return toc()
-    return smoke() if a.mode == "smoke" else execute(a.profile, a.names)
+    return smoke() if a.mode == "smoke" else execute(a.profile, a.names, a.runs)
 
 
 if __name__ == "__main__":

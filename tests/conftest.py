@@ -60,8 +60,10 @@ def bn_model() -> torch.nn.Module:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test writes into the repository's run cache."""
+    """No test writes into the repository's run cache or the user's (~/.cache/advsel/runs), even one that
+    unsets $ADVSEL_RUNS."""
     monkeypatch.setenv("ADVSEL_RUNS", str(tmp_path / "runs-default"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
 
 
 @pytest.fixture
@@ -102,5 +104,6 @@ def child_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     env["ADVSEL_RUNS"] = str(tmp_path / "runs-child")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "user-cache-child")
     env.setdefault("ADVSEL_DATA", str(_real_data_dir()))
     return env

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,9 +168,10 @@ def test_the_cache_line_says_what_chose_the_folder(tmp_path: Path, monkeypatch: 
                                 "--cache-dir or $ADVSEL_RUNS sets another)")
     monkeypatch.delenv("ADVSEL_RUNS")
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "results" / "runs").mkdir(parents=True)
-    assert cache_line(None) == (f"run cache: {(tmp_path / 'results' / 'runs').resolve()} (from the default, "
-                                "results/runs under the working folder; --cache-dir or $ADVSEL_RUNS sets another)")
+    (tmp_path / "results" / "runs").mkdir(parents=True)  # never the default: the book's results stay apart
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_line(None) == (f"run cache: {(tmp_path / 'xdg' / 'advsel' / 'runs').resolve()} (from the default, "
+                                "the user's cache; a new folder; --cache-dir or $ADVSEL_RUNS sets another)")
 
 
 # ------------------------------------------------------------------ errors
@@ -181,6 +184,16 @@ BAD_FLAGS = [
     (["--p-up", "3/2"], ["error: --p-up 3/2: must be in (0, 1]"]),
     (["--eps", "-0.1"], ["error: --eps -0.1: must be >= 0"]),
     (["--eps=-8/255"], ["error: --eps=-8/255: must be >= 0"]),
+    # eps and alpha in the units people type: [0, 1] images
+    (["--eps", "8"], ["error: --eps 8: must be < 1 (inputs are in [0, 1]); did you mean 8/255 = 0.0314?"]),
+    (["--eps", "300/255"], ["error: --eps 300/255: must be < 1 (inputs are in [0, 1]; 8/255 = 0.0314)"]),
+    (["--eps", "inf"], ["error: --eps inf: must be a finite number (inputs are in [0, 1]; 8/255 = 0.0314), not inf"]),
+    (["--eps", "nan"], ["error: --eps nan: must be a finite number"]),
+    (["--alpha", "2"], ["error: --alpha 2: must be < 1 (inputs are in [0, 1]); did you mean 2/255 = 0.0078?"]),
+    (["--eval-eps", "16"], ["error: --eval-eps 16: must be < 1 (inputs are in [0, 1]); did you mean 16/255 = "
+                            "0.0627?"]),
+    (["--eval-alpha", "1"], ["error: --eval-alpha 1: must be < 1 (inputs are in [0, 1]); did you mean 1/255"]),
+    (["--eval-eps", "inf"], ["error: --eval-eps inf: must be a finite number"]),
     (["--steps", "-1"], ["error: --steps -1: must be an integer >= 0"]),
     (["--p-up-floor", "-0.1"], ["error: --p-up-floor -0.1: must be in [0, 1]"]),
     (["--alpha", "0"], ["error: --alpha 0: must be > 0"]),
@@ -315,6 +328,218 @@ def test_diverging_run_stops_with_status_1_and_names_epoch_and_step(synthetic_ex
     assert main(train(tmp_path, "--method", "robust", "--lr", "1e30")) == 1
     err = capsys.readouterr().err
     assert "stopped: training loss is" in err and "at epoch 1, step " in err and "Traceback" not in err
+    # it stopped in its first epoch: no checkpoint exists, and none is named
+    assert "no checkpoint was written (the run stopped in its first epoch)" in err and ".ckpt.pt" not in err
+    assert not list((tmp_path / "runs").glob("*.ckpt.pt"))
+
+
+# ------------------------------------------------------------------ writes checked before the work
+
+WRITE_ERRORS = [
+    # (flags with {tmp}, stderr must contain): each found before the run, exit 2, nothing trained or written
+    (["--out", "{tmp}/folder"], "error: --out {tmp}/folder: is a folder; give a file name such as "
+                                "{tmp}/folder/result.json"),
+    (["--out", "{tmp}/new/"], "error: --out {tmp}/new/: is a folder; give a file name such as {tmp}/new/result.json"),
+    (["--out", "{tmp}/a-file/r.json"], "error: --out {tmp}/a-file/r.json: its folder {tmp}/a-file is a file, not a "
+                                       "folder"),
+    (["--save-model", "{tmp}/a-file/sub/m.pt"], "error: --save-model {tmp}/a-file/sub/m.pt: its folder "
+                                                "{tmp}/a-file/sub cannot be created: {tmp}/a-file is a file"),
+    (["--save-model", "{tmp}/folder"], "error: --save-model {tmp}/folder: is a folder; give a file name such as "
+                                       "{tmp}/folder/model.pt"),
+    (["--cache-dir", "{tmp}/a-file"], "error: --cache-dir {tmp}/a-file: is a file, not a folder"),
+    (["--cache-dir", "{tmp}/a-file/runs"], "error: --cache-dir {tmp}/a-file/runs: cannot be created: {tmp}/a-file "
+                                           "is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize(("flags", "text"), WRITE_ERRORS, ids=[" ".join(f) for f, _ in WRITE_ERRORS])
+def test_unwritable_outputs_are_usage_errors_before_the_run(flags: list[str], text: str,
+                                                            synthetic_experiments: TensorData, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "a-file").write_text("a file")
+    fits: list[object] = []
+    monkeypatch.setattr(experiments.Trainer, "fit", lambda self: fits.append(self))
+    assert main(train(tmp_path, *[f.format(tmp=tmp_path) for f in flags])) == 2
+    err = capsys.readouterr().err
+    assert text.format(tmp=tmp_path) in err and "Traceback" not in err
+    assert fits == [], "nothing was trained"
+    assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("*.pt"))
+
+
+def test_the_default_cache_is_named_with_its_source_when_unwritable(synthetic_experiments: TensorData, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a-file").write_text("a file")
+    monkeypatch.setenv("ADVSEL_RUNS", str(tmp_path / "a-file"))
+    assert main(["train", "--profile", "smoke", "--quiet"]) == 2
+    assert (f"error: run cache {tmp_path}/a-file (from $ADVSEL_RUNS; --cache-dir or $ADVSEL_RUNS sets another): is "
+            "a file, not a folder") in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="the superuser writes into read-only folders")
+def test_a_read_only_cache_is_refused_before_the_first_epoch(synthetic_experiments: TensorData, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cache = tmp_path / "ro"
+    cache.mkdir(mode=0o500)
+    try:
+        assert main(["train", "--profile", "smoke", "--quiet", "--cache-dir", str(cache)]) == 2
+        assert f"error: --cache-dir {cache}: is not writable (Permission denied)" in capsys.readouterr().err
+    finally:
+        cache.chmod(0o700)
+
+
+def test_a_cached_run_is_returned_from_a_cache_that_is_not_checked(synthetic_experiments: TensorData, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache folder is checked only when a run will be written there: a cached result is read as before."""
+    assert main(train(tmp_path)) == 0
+    from advsel import runs
+
+    monkeypatch.setattr(runs.tempfile, "TemporaryFile", lambda **kw: (_ for _ in ()).throw(PermissionError(13, "no")))
+    assert main(train(tmp_path)) == 0
+
+
+def test_a_write_failing_after_the_work_is_a_message_naming_what_is_kept(synthetic_experiments: TensorData,
+                                                                        tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk when the result is written: status 1, no traceback, the checkpoint named (it exists) and
+    resumed by the same command."""
+    from advsel.runs import WriteError
+
+    def full_disk(obj: object, path: Path) -> None:
+        raise WriteError(errno.ENOSPC, "could not be written (No space left on device)", str(path))
+
+    real = experiments.atomic_write_json
+    monkeypatch.setattr(experiments, "atomic_write_json", full_disk)
+    assert main(train(tmp_path, "--method", "robust")) == 1
+    err = capsys.readouterr().err
+    (ckpt,) = (tmp_path / "runs").glob("*.ckpt.pt")
+    result = ckpt.with_suffix("").with_suffix(".json")
+    assert err == (f"python -m advsel train: stopped: {result}: could not be written (No space left on device); the "
+                   f"run's last checkpoint is kept: {ckpt} (the same run resumes from it)\n")
+    monkeypatch.setattr(experiments, "atomic_write_json", real)
+    argv = ["train", "--profile", "smoke", "--cache-dir", str(tmp_path / "runs"), "--method", "robust"]
+    assert main(argv) == 0  # without --quiet: the resume is logged
+    assert f"resumed from {ckpt} after epoch 1" in capsys.readouterr().out
+    assert result.is_file() and not ckpt.exists()
+
+
+def test_eval_checks_its_json_before_evaluating_and_reports_a_failed_write(saved_model: Path, tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str],
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from advsel import cli
+    from advsel.runs import WriteError
+
+    (tmp_path / "a-file").write_text("a file")
+    evaluated: list[object] = []
+    real_evaluate = cli.evaluate_model
+    monkeypatch.setattr(cli, "evaluate_model", lambda *a, **k: evaluated.append(a) or {})
+    capsys.readouterr()
+    assert main(["eval", str(saved_model), "--json", str(tmp_path)]) == 2
+    assert (f"error: --json {tmp_path}: is a folder; give a file name such as {tmp_path}/eval.json"
+            in capsys.readouterr().err)
+    assert main(["eval", str(saved_model), "--json", str(tmp_path / "a-file" / "e.json")]) == 2
+    assert "a-file is a file, not a folder" in capsys.readouterr().err and evaluated == []
+    monkeypatch.setattr(cli, "evaluate_model", real_evaluate)
+
+    def full_disk(obj: object, path: str) -> None:
+        raise WriteError(errno.ENOSPC, "could not be written (No space left on device)", str(path))
+
+    monkeypatch.setattr(cli, "atomic_write_json", full_disk)
+    assert main(["eval", str(saved_model), "--n", "10", "--steps", "1", "--json", str(tmp_path / "e.json")]) == 1
+    captured = capsys.readouterr()
+    assert "clean accuracy" in captured.out and "Traceback" not in captured.err
+    assert captured.err == (f"python -m advsel eval: stopped: {tmp_path / 'e.json'}: could not be written (No space "
+                            "left on device) (the numbers are printed above)\n")
+
+
+# ------------------------------------------------------------------ a closed pipe
+
+
+class _ClosedPipe:
+    """A stdout whose reader went away (``| head -1``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_quietly_with_status_141(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["methods"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_methods_into_head_prints_no_traceback(child_env: dict[str, str]) -> None:
+    """``| head -1`` closes the pipe while or after the output is written (0 or 141, never a traceback);
+    ``| true`` closes it before (the process takes seconds to start): 141."""
+    pipe = f"set -o pipefail; {sys.executable} -m advsel methods"
+    done = subprocess.run(["bash", "-c", f"{pipe} | head -1"], env=child_env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.startswith("standard: ") and done.stdout.count("\n") == 1
+    assert done.stderr == "" and done.returncode in (0, 141)
+    done = subprocess.run(["bash", "-c", f"{pipe} | true"], env=child_env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stderr == "" and done.returncode == 141
+
+
+# ------------------------------------------------------------------ --config: a result's config back to train
+
+
+def test_train_config_starts_from_a_result_and_flags_override(synthetic_experiments: TensorData, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert main(train(tmp_path, "--method", "ds", "--p-up", "0.25", "--seed", "3", "--out", str(first))) == 0
+    before = json.loads(first.read_text())
+    argv = ["train", "--config", str(first), "--epochs", "2", "--cache-dir", str(tmp_path / "runs"), "--quiet",
+            "--out", str(second)]
+    assert main(argv) == 0
+    after = json.loads(second.read_text())
+    assert after["config"] == {**before["config"], "epochs": 2}
+    assert after["resumed"] == [] and len(after["epochs"]) == 2
+    # a Config JSON (Config.to_dict()) works the same; the same config is the cached run
+    plain = tmp_path / "config.json"
+    plain.write_text(json.dumps(make_config("smoke", "mnist", method="ds", p_up=0.25, seed=3, epochs=2).to_dict()))
+    capsys.readouterr()
+    assert main(["train", "--config", str(plain), "--cache-dir", str(tmp_path / "runs"), "--out", str(second)]) == 0
+    assert "cached result" in capsys.readouterr().out
+    assert json.loads(second.read_text())["key"] == after["key"]
+
+
+CONFIG_ERRORS = [
+    # (content of the --config file, or None for none; extra flags; stderr must contain)
+    (None, [], "error: --config {f}: no such file"),
+    ("{{not json", [], "error: --config {f}: not a JSON file (Expecting property name enclosed in double quotes at "
+                       "line 1)"),
+    ("[1, 2]", [], "error: --config {f}: holds no config"),
+    ('{{"method": "ds", "p_upp": 0.5}}', [], "error: --config {f}: unknown parameter(s) p_upp; known: "),
+    ('{{"method": "robust", "eps": 8}}', [], "error: --eps 8 (the value in --config {f}): must be < 1 (inputs are in "
+                                             "[0, 1]); did you mean 8/255 = 0.0314?"),
+    ('{{"method": "robust", "milestones": 5}}', [], "error: --config {f}: "),
+    ('{{"method": "robust"}}', ["--eps", "8"], "error: --eps 8: must be < 1"),
+    ('{{"method": "robust"}}', ["--profile", "cpu"], "error: --profile cpu and --config {f} both give every value"),
+    ('{{"method": "robust"}}', ["--p-up", "0.3"], "error: --p-up 0.3: not used by --method robust"),
+]
+
+
+@pytest.mark.parametrize(("content", "flags", "text"), CONFIG_ERRORS,
+                         ids=[f"{c} {' '.join(f)}" for c, f, _ in CONFIG_ERRORS])
+def test_bad_config_files_are_usage_errors(content: str | None, flags: list[str], text: str,
+                                           synthetic_experiments: TensorData, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "c.json"
+    if content is not None:
+        f.write_text(content.format())
+    assert main(["train", "--config", str(f), "--cache-dir", str(tmp_path / "runs"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert text.format(f=f) in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
 
 
 # ------------------------------------------------------------------ real processes
@@ -437,6 +662,10 @@ EVAL_ERRORS = [
     (["{m}", "--steps", "-1"], "error: --steps -1: must be an integer >= 0"),
     (["{m}", "--restarts", "0"], "error: --restarts 0: must be an integer >= 1"),
     (["{m}", "--eps=-8/255"], "error: --eps=-8/255: must be >= 0"),
+    (["{m}", "--eps", "8"], "error: --eps 8: must be < 1 (inputs are in [0, 1]); did you mean 8/255 = 0.0314?"),
+    (["{m}", "--eps", "inf"], "error: --eps inf: must be a finite number (inputs are in [0, 1]; 8/255 = 0.0314), "
+                              "not inf"),
+    (["{m}", "--alpha", "2/1"], "error: --alpha 2/1: must be < 1 (inputs are in [0, 1]); did you mean 2/255"),
     (["{m}", "--alpha", "0"], "error: --alpha 0: must be > 0"),
     (["{m}", "--eps", "abc"], "argument --eps: 'abc' is not a number"),
     (["{m}", "--n", "ten"], "argument --n: invalid int value: 'ten'"),

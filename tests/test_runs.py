@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -11,9 +12,12 @@ import pytest
 import torch
 
 from advsel import experiments
+from advsel import runs as runs_module
 from advsel.data import TensorData
 from advsel.runs import (
     RESULT_SCHEMA,
+    Processes,
+    WriteError,
     atomic_copy,
     atomic_torch_save,
     atomic_write_json,
@@ -22,6 +26,8 @@ from advsel.runs import (
     load_result,
     model_path,
     result_path,
+    unwritable_file,
+    unwritable_folder,
 )
 from advsel.trainer import Trainer
 
@@ -84,7 +90,100 @@ def test_result_and_checkpoint_paths(smoke_config, tmp_path: Path, monkeypatch: 
     assert default_cache_dir() == tmp_path / "env"
     assert result_path(c).parent == tmp_path / "env"
     monkeypatch.delenv("ADVSEL_RUNS")
-    assert default_cache_dir() == Path("results/runs")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "advsel" / "runs"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # not absolute: ignored, as the XDG spec says
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "advsel" / "runs"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "advsel" / "runs"
+
+
+def test_ad_hoc_runs_never_land_in_the_working_folders_results(synthetic_experiments: TensorData, smoke_config,
+                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ADVSEL_RUNS")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    cfg = smoke_config()
+    experiments.run(cfg, progress=False)
+    assert result_path(cfg).parent == tmp_path / "xdg" / "advsel" / "runs" and result_path(cfg).is_file()
+    assert not (tmp_path / "results").exists()
+
+
+def test_several_processes_get_files_of_their_own(smoke_config, tmp_path: Path) -> None:
+    """One process keeps the committed results' names; N processes (and their options) are another run."""
+    c = smoke_config(method="ds")
+    assert Processes().tag() == "" and result_path(c, tmp_path, Processes()) == result_path(c, tmp_path)
+    assert result_path(c, tmp_path, Processes(2)) == tmp_path / f"mnist-ds-{c.key()}-ws2.json"
+    ckpt = checkpoint_path(c, tmp_path, Processes(4, "rank", True))
+    assert ckpt.name == f"mnist-ds-{c.key()}-ws4-rank-syncbn.ckpt.pt"
+    assert model_path(c, tmp_path, Processes(2)).name == f"mnist-ds-{c.key()}-ws2.model.pt"
+    assert Processes(1, "rank", True).tag() == "", "the options change nothing in one process"
+
+
+def test_a_result_of_another_process_count_is_not_returned(smoke_config, tmp_path: Path) -> None:
+    """A file of the one-process name written by torchrun before names knew the process count is recomputed."""
+    c = smoke_config(method="ds")
+    path = tmp_path / "r.json"
+    two = _fake_result(c, world_size=2, distributed={"ds_selection": "global", "sync_bn": False})
+    atomic_write_json(two, path)
+    with pytest.warns(UserWarning, match=r"was computed by 2 process\(es\), this run has 1 .*recomputing"):
+        assert load_result(path, c, Processes()) is None
+    assert load_result(path, c, Processes(2)) == two
+    with pytest.warns(UserWarning, match="computed by 2"):
+        assert load_result(path, c, Processes(2, "rank")) is None
+    atomic_write_json(_fake_result(c), path)  # an older result without world_size: one process
+    assert load_result(path, c, Processes()) == _fake_result(c)
+
+
+def test_unwritable_folders_and_files_are_found_before_the_work(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "f").write_text("x")
+    assert unwritable_folder(tmp_path) is None and unwritable_folder(tmp_path / "new" / "deeper") is None
+    assert not (tmp_path / "new").exists(), "checking creates nothing"
+    assert unwritable_folder(tmp_path / "f") == "is a file, not a folder"
+    assert unwritable_folder(tmp_path / "f" / "g") == f"cannot be created: {tmp_path}/f is a file, not a folder"
+    assert unwritable_file(tmp_path / "r.json") is None
+    assert unwritable_file(tmp_path) == f"is a folder; give a file name such as {tmp_path}/result.json"
+    assert unwritable_file(tmp_path / "f" / "r.json") == f"its folder {tmp_path}/f is a file, not a folder"
+
+    def read_only(**kwargs: Any) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(runs_module.tempfile, "TemporaryFile", read_only)  # what a read-only mount does
+    assert unwritable_folder(tmp_path) == "is not writable (Read-only file system)"
+    assert unwritable_folder(tmp_path / "new") == f"cannot be created: {tmp_path} is not writable (Read-only file " \
+                                                  "system)"
+    assert unwritable_file(tmp_path / "r.json") == f"its folder {tmp_path} is not writable (Read-only file system)"
+
+
+class _DiskFull:
+    """Pickling it fails as a full disk does while torch.save writes."""
+
+    def __reduce__(self) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_failed_write_names_the_file_it_was_for_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.pt"
+    with pytest.raises(WriteError) as e:
+        atomic_torch_save({"x": _DiskFull()}, path)
+    assert str(e.value) == f"{path}: could not be written (No space left on device)" and e.value.argument is None
+    assert e.value.errno == errno.ENOSPC and not path.exists() and leftovers(tmp_path) == []
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(WriteError, match=f"{tmp_path}/f/r.json: could not be written"):
+        atomic_write_json({}, tmp_path / "f" / "r.json")
+
+
+def test_run_checks_its_outputs_before_training(synthetic_experiments: TensorData, smoke_config, tmp_path: Path,
+                                                count_fits: list[Trainer]) -> None:
+    (tmp_path / "f").write_text("x")
+    for kwargs, argument in ((dict(cache_dir=tmp_path / "f"), "cache_dir"), (dict(out=tmp_path), "out"),
+                             (dict(save_model=tmp_path / "f" / "m.pt"), "save_model")):
+        with pytest.raises(WriteError) as e:
+            experiments.run(smoke_config(), **{"cache_dir": tmp_path / "runs", **kwargs})
+        assert e.value.argument == argument and "nothing was done" in str(e.value)
+    assert count_fits == []
 
 
 def _fake_result(config, **changes: Any) -> dict[str, Any]:
@@ -232,6 +331,24 @@ def test_interrupted_run_resumes_from_its_checkpoint(synthetic_experiments: Tens
     assert lines[0].startswith("resumed from") and "after epoch 1" in lines[0]
     strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("_s")} for r in rs]  # noqa: E731
     assert strip(result["epochs"]) == strip(reference["epochs"])
+    assert result["resumed"] == [1] and reference["resumed"] == [], "the result says it was resumed, and when"
+    assert json.loads(result_path(cfg, tmp_path).read_text())["resumed"] == [1]
+
+
+def test_a_run_resumed_twice_records_both_epochs(synthetic_experiments: TensorData, smoke_config,
+                                                 tmp_path: Path) -> None:
+    cfg = smoke_config(method="robust", epochs=3)
+
+    def stop_after(epoch: int) -> Any:
+        def log(line: str) -> None:
+            if line.startswith(f"epoch   {epoch}/"):
+                raise KeyboardInterrupt
+        return log
+
+    for epoch in (1, 2):
+        with pytest.raises(KeyboardInterrupt):
+            experiments.run(cfg, tmp_path, progress=False, log=stop_after(epoch))
+    assert experiments.run(cfg, tmp_path, progress=False)["resumed"] == [1, 2]
 
 
 def test_dataset_is_loaded_once(monkeypatch: pytest.MonkeyPatch, tiny_data: TensorData) -> None:

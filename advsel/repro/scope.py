@@ -16,13 +16,15 @@ CIFAR-10 track.  Every result carries a ``final_eval`` (:func:`final_spec`): PGD
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..config import Config, make_config
 from ..evaluation import FinalEval
-from ..runs import Result
+from ..runs import Result, default_cache_dir
 
 SEEDS = (0, 1, 2)
 P_UP_CORE = (0.5, 1.0)  # DS P_up values run with every seed
@@ -142,12 +144,26 @@ def final_spec(profile: str, dataset: str, family: Family, seed: int) -> FinalEv
     return FinalEval(n=2000, steps=20, restarts=2, autoattack_n=aa)
 
 
+# the book's committed results: results/runs of the repository this package sits in
+REPOSITORY_RUNS = Path(__file__).resolve().parents[2] / "results" / "runs"
+
+
+def book_runs() -> Path:
+    """The run cache the book reads (and ``make book RERUN=1`` fills): ``$ADVSEL_RUNS`` when set (the
+    tests, the smoke build), else the repository's ``results/runs`` whatever the working folder,
+    else -- advsel installed without its repository -- the user's run cache
+    (:func:`advsel.runs.default_cache_dir`, where ad-hoc runs go)."""
+    if os.environ.get("ADVSEL_RUNS") or not REPOSITORY_RUNS.parent.is_dir():
+        return default_cache_dir()
+    return REPOSITORY_RUNS
+
+
 def load(config: Config, final: FinalEval | None = None) -> Result:
-    """The result of ``config`` with the ``final`` evaluation, from the run cache (trained when missing,
-    unless ADVSEL_CACHED_ONLY=1)."""
+    """The result of ``config`` with the ``final`` evaluation, from the book's run cache (:func:`book_runs`;
+    trained when missing, unless ADVSEL_CACHED_ONLY=1)."""
     from ..experiments import run
 
-    return run(config, progress=False, final=final)
+    return run(config, book_runs(), progress=False, final=final)
 
 
 @dataclass(frozen=True)
