@@ -320,16 +320,18 @@ print(f"clean {clean:.3f}, PGD-20 x 2 restarts {pgd20:.3f}, AutoAttack ({n_aa} s
 # `standard`, `robust`, `ds`, `ds-adaptive`, `random`, `cat`, `cat-uniform`, `ds-cat`,
 # `prescreen`, `dong`) with its model, data, attack and
 # evaluation, and is cached under a key of its configuration. The config below is one of
-# the book's own runs, so at the cpu profile it is read from the run cache (`results/runs/`,
-# or `$ADVSEL_RUNS`) instead of being trained:
+# the book's own runs, so at the cpu profile it is read from the book's run cache (the
+# repository's `results/runs/`, or `$ADVSEL_RUNS`) instead of being trained; without
+# `cache_dir`, `run` uses your own run cache (`~/.cache/advsel/runs`):
 
 # %%
 from advsel.config import ConfigError, make_config
 from advsel.experiments import run
+from advsel.repro.scope import book_runs
 
 # the profile's defaults for the data set, then the overrides
 cfg = make_config(profile, "cifar10", method="ds-adaptive", seed=0)
-result = run(cfg, progress=False)  # trained now, or read from the run cache
+result = run(cfg, progress=False, cache_dir=book_runs())  # trained now, or read from the run cache
 last = result["epochs"][-1]
 print(f"clean {last['clean_acc']:.3f}, robust {last['robust_acc']:.3f}, data: {result['data_source']}")
 
