@@ -31,6 +31,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .progress import Progress, Stage
+
 
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
@@ -268,7 +270,7 @@ def clean_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
                     restarts: int = 1, batch_size: int = 500, autocast_dtype: torch.dtype | None = None,
-                    generator: torch.Generator | None = None) -> float:
+                    generator: torch.Generator | None = None, progress: Progress = False) -> float:
     """Accuracy under PGD(eps, alpha, steps, restarts) with random start (drawn from ``generator``).
 
     A sample counts as robust when it is classified correctly clean *and* after every
@@ -277,37 +279,44 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: 
     model at 40 % clean accuracy this makes PGD-20 x 2 about three times cheaper than
     attacking every sample in every restart, with the same definition of robust.
     ``x``, ``y`` as for :func:`pgd`, checked once for the whole set (not per chunk).
+    ``progress``: a bar over the chunks and restarts, or stage lines (:mod:`advsel.progress`).
     """
     check_attack_args(eps, alpha, steps, restarts)
     y, check = _check_inputs("robust_accuracy", x, y)
     _check_batch_size(batch_size)
     _nonempty("robust_accuracy", x)
+    what = f"PGD-{steps} x {restarts} restart{'s' if restarts != 1 else ''} on {len(x):,} samples"
+    chunks = range(0, len(x), batch_size)
     correct = 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        alive = _predict(model, xb, batch_size, check) == yb
-        for _ in range(restarts):
-            # the random start of the whole chunk, drawn whatever survives, so that a sharded evaluation
-            # (advsel.distributed.sharded_correct) draws the same numbers for the same samples
-            noise = torch.empty_like(xb).uniform_(-eps, eps, generator=generator)
-            idx = alive.nonzero().squeeze(1)
-            if len(idx) == 0:
-                continue
-            adv = _pgd(model, xb[idx], yb[idx], eps, alpha, steps, True, 1, autocast_dtype, None, check,
-                       start=noise[idx])
-            alive[idx] = _predict(model, adv, batch_size, check) == yb[idx]
-        correct += int(alive.sum())
+    with Stage(what, len(chunks) * restarts, progress, unit="attack") as stage:
+        for i in chunks:
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            alive = _predict(model, xb, batch_size, check) == yb
+            for r in range(restarts):
+                # the random start of the whole chunk, drawn whatever survives, so that a sharded evaluation
+                # (advsel.distributed.sharded_correct) draws the same numbers for the same samples
+                noise = torch.empty_like(xb).uniform_(-eps, eps, generator=generator)
+                idx = alive.nonzero().squeeze(1)
+                if len(idx):
+                    stage.note(f"samples {i + 1}-{i + len(xb)}, restart {r + 1}, {len(idx)} still robust")
+                    adv = _pgd(model, xb[idx], yb[idx], eps, alpha, steps, True, 1, autocast_dtype, None, check,
+                               start=noise[idx])
+                    alive[idx] = _predict(model, adv, batch_size, check) == yb[idx]
+                stage.update()
+            correct += int(alive.sum())
     return correct / len(x)
 
 
 def autoattack_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float,
                         num_classes: int = 10, version: str = "standard", batch_size: int = 500,
-                        seed: int = 0) -> float:
+                        seed: int = 0, progress: Progress = False) -> float:
     """Accuracy under AutoAttack (torchattacks), the accepted strong L-inf evaluation.
 
     ``x``, ``y`` as for :func:`pgd`; labels are checked against ``num_classes``, which
     must equal the width of the model's logits.  Needs the optional dependency
-    ``torchattacks`` (``pip install advsel[eval]``).
+    ``torchattacks`` (``pip install advsel[eval]``).  ``progress``: a bar over the chunks
+    of ``batch_size`` samples and AutoAttack's attacks (APGD, APGD-T, FAB-T, Square for
+    the standard version), naming the one running, or stage lines (:mod:`advsel.progress`).
     """
     if not (isinstance(eps, (int, float)) and eps >= 0):
         raise ValueError(f"eps={eps!r} is not allowed; eps must be >= 0")
@@ -323,11 +332,38 @@ def autoattack_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, e
     if width != num_classes:
         raise ValueError(f"autoattack_accuracy: num_classes={num_classes} but the model returns {width} logits; "
                          f"pass num_classes={width}")
+    chunks = range(0, len(x), batch_size)
     with eval_mode(model):
         atk = torchattacks.AutoAttack(model, norm="Linf", eps=eps, version=version, n_classes=num_classes,
                                       seed=seed)
+        parts = _sub_attacks(atk)
         correct = 0
-        for i in range(0, len(x), batch_size):
-            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-            correct += (predict(model, atk(xb, yb), batch_size) == yb).sum().item()
+        with Stage(f"AutoAttack ({version}) on {len(x):,} samples", len(chunks) * max(len(parts), 1), progress,
+                   unit="attack") as stage:
+            if stage.bar is not None:
+                _report_sub_attacks(parts, stage)
+            for k, i in enumerate(chunks, 1):
+                xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+                correct += (predict(model, atk(xb, yb), batch_size) == yb).sum().item()
+                stage.update(k * max(len(parts), 1) - stage.done)  # attacks skipped once every sample is fooled
     return correct / len(x)
+
+
+def _sub_attacks(atk: Any) -> list[Any]:
+    """The attacks torchattacks' AutoAttack runs one after the other (its MultiAttack's list; empty if a
+    torchattacks version keeps them elsewhere, and the progress then counts chunks only)."""
+    parts = getattr(getattr(atk, "_autoattack", None), "attacks", None)
+    return list(parts) if isinstance(parts, list) else []
+
+
+def _report_sub_attacks(parts: list[Any], stage: Stage) -> None:
+    """Make each of AutoAttack's attacks name itself on ``stage`` when it starts and count one when it ends
+    (a wrapper of the attack object's ``forward``; the attack and its random numbers are unchanged)."""
+    for part in parts:
+        def forward(images: torch.Tensor, labels: torch.Tensor, *args: Any, _run: Any = part.forward,
+                    _name: str = getattr(part, "attack", type(part).__name__), **kwargs: Any) -> torch.Tensor:
+            stage.note(f"{_name} on {len(images)} samples")
+            adv = _run(images, labels, *args, **kwargs)
+            stage.update()
+            return adv
+        part.forward = forward

@@ -495,7 +495,7 @@ def _train(args: argparse.Namespace, prog: str) -> int:
         print(cache_line(args.cache_dir), flush=True)
         log = None if args.quiet else (lambda s: print(s, flush=True))
         result = experiments.run(config, args.cache_dir, force=args.force, log=log, out=args.out,
-                                 save_model=args.save_model)
+                                 save_model=args.save_model, progress=not args.quiet)
     except ConfigError as e:
         print(f"{prog}: error: {usage_error(e, getattr(args, '_typed', {}), args.profile, args.dataset, args.config)}",
               file=sys.stderr)
@@ -634,7 +634,7 @@ def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
     x, y = test_subset(data, args.n)
     record = evaluate_model(model, x.to(device), y.to(device), eps=eps, alpha=alpha, steps=args.steps,
                             restarts=args.restarts, seed=args.seed, autoattack_n=args.n if aa_on else 0,
-                            num_classes=data.num_classes, n_asked=args.n, pgd=pgd_on)
+                            num_classes=data.num_classes, n_asked=args.n, pgd=pgd_on, progress=True)
     return {"model_file": str(path), "model": cfg.model, "dataset": dataset_name, "method": cfg.method,
             "key": meta.get("key"), "epochs_trained": meta.get("epochs_trained"), "data_source": data.source,
             "test_subset_seed": TEST_SUBSET_SEED, "device": str(device), "config": meta["config"], **record}

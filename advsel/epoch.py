@@ -23,6 +23,7 @@ import torch.nn as nn
 from . import distributed as ddp
 from .attacks import clean_accuracy, robust_accuracy
 from .config import Config
+from .progress import Progress
 from .selectors import Selection
 
 SUMMED = {"summed": True}  # field metadata: the count is summed over the ranks
@@ -122,8 +123,11 @@ def epoch_record(epoch: int, stats: EpochStats, accuracies: dict[str, float], p_
 
 
 def accuracies(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: Config, dist: ddp.Dist,
-               autocast_dtype: torch.dtype | None, generator: torch.Generator) -> tuple[float, float]:
+               autocast_dtype: torch.dtype | None, generator: torch.Generator,
+               progress: Progress = False) -> tuple[float, float]:
     """Clean and PGD robust accuracy of ``model`` on ``x``, ``y`` under the evaluation attack of ``c``.
+
+    ``progress``: the PGD evaluation's (:mod:`advsel.progress`; one process only).
 
     With several ranks every rank evaluates rank 0's model (its buffers broadcast) on its
     share of the samples and the counts are summed, giving the same floats as one process.
@@ -132,7 +136,7 @@ def accuracies(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: Config, di
         clean = clean_accuracy(model, x, y)
         robust = robust_accuracy(model, x, y, eps=c.effective_eval_eps, alpha=c.effective_eval_alpha,
                                  steps=c.eval_steps, restarts=c.eval_restarts, autocast_dtype=autocast_dtype,
-                                 generator=generator)
+                                 generator=generator, progress=progress)
         return clean, robust
     dist.broadcast_buffers(model)
     counts = ddp.sharded_correct(model, x, y, dist.rank, dist.world_size, eps=c.effective_eval_eps,

@@ -27,6 +27,7 @@ import torch.nn as nn
 from .attacks import autoattack_accuracy, clean_accuracy, robust_accuracy
 from .config import evaluation_attack
 from .data import TensorData, balanced_subset, to_float
+from .progress import Progress
 
 TEST_SUBSET_SEED = 1234  # the same evaluation subset for every run, so methods are compared on equal footing
 
@@ -93,7 +94,7 @@ def test_subset(data: TensorData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def evaluate_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
                    restarts: int, seed: int = 0, autoattack_n: int = 0, num_classes: int = 10,
-                   n_asked: int | None = None, pgd: bool = True) -> dict[str, Any]:
+                   n_asked: int | None = None, pgd: bool = True, progress: Progress = False) -> dict[str, Any]:
     """Clean, PGD and optionally AutoAttack accuracy of ``model`` on ``x``, ``y`` (a ``final_eval`` record).
 
     ``x``: float images in [0, 1] on the model's device, ``y`` their labels (checked by
@@ -101,7 +102,8 @@ def evaluate_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
     none): all of them when it is at least ``len(y)``, else a seeded class-balanced subset
     (the first ``autoattack_n`` where the classes are too uneven for one).  ``pgd=False``
     leaves out the PGD attack (no ``attack``/``robust_acc`` entries; ``python -m advsel eval
-    --attack autoattack``).
+    --attack autoattack``).  ``progress``: show the PGD and AutoAttack stages (:mod:`advsel.progress`;
+    off by default, on in the command line).
     """
     gen = torch.Generator(device=x.device).manual_seed(seed)
     record: dict[str, Any] = {
@@ -111,13 +113,14 @@ def evaluate_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
     if pgd:
         record["attack"] = {"name": "pgd", "eps": eps, "alpha": alpha, "steps": steps, "restarts": restarts}
         record["robust_acc"] = robust_accuracy(model, x, y, eps=eps, alpha=alpha, steps=steps, restarts=restarts,
-                                               generator=gen)
+                                               generator=gen, progress=progress)
     if autoattack_n:
         k = min(autoattack_n, len(y))
         idx = _balanced_part(y, k, num_classes)
         record["autoattack"] = {"n": k, "n_asked": autoattack_n, "version": "standard", "eps": eps,
                                 "robust_acc": autoattack_accuracy(model, x[idx], y[idx], eps=eps,
-                                                                  num_classes=num_classes, seed=seed)}
+                                                                  num_classes=num_classes, seed=seed,
+                                                                  progress=progress)}
     return record
 
 
@@ -132,11 +135,12 @@ def _balanced_part(y: torch.Tensor, k: int, num_classes: int) -> torch.Tensor:
 
 
 def final_eval(model: nn.Module, data: TensorData, spec: FinalEval, *, eps: float, alpha: float,
-               device: torch.device | str = "cpu") -> dict[str, Any]:
-    """The ``final_eval`` record of ``model`` under ``spec`` (eps, alpha: the run's unless the spec sets them)."""
+               device: torch.device | str = "cpu", progress: Progress = False) -> dict[str, Any]:
+    """The ``final_eval`` record of ``model`` under ``spec`` (eps, alpha: the run's unless the spec sets them;
+    ``progress``: show its stages, :mod:`advsel.progress`)."""
     eps, alpha = spec.resolve(eps, alpha)
     x, y = test_subset(data, spec.n)
     model = model.to(device)
     return evaluate_model(model, x.to(device), y.to(device), eps=eps, alpha=alpha, steps=spec.steps,
                           restarts=spec.restarts, seed=spec.seed, autoattack_n=spec.autoattack_n,
-                          num_classes=data.num_classes, n_asked=spec.n)
+                          num_classes=data.num_classes, n_asked=spec.n, progress=progress)

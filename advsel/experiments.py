@@ -72,7 +72,8 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
     needed (see :mod:`advsel.evaluation`).  ``save_model``: also copy the weights here
     (a cached result without kept weights is retrained for it).
     ``force`` retrains even when a cached result exists.  ``out``: also write the result
-    to this path (atomically).  With ``ADVSEL_CACHED_ONLY=1`` in the environment a
+    to this path (atomically).  ``progress``: show the training's and the final evaluation's
+    progress (:mod:`advsel.progress`).  With ``ADVSEL_CACHED_ONLY=1`` in the environment a
     missing result (or missing final evaluation, or missing weights for ``save_model``) raises
     :class:`MissingResultError`
     instead of computing it (the book build uses this so that it never trains by accident).
@@ -100,12 +101,12 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
             return result
         trainer.save_model(weights)
         if final is not None:
-            result["final_eval"] = _final_eval(trainer.model, config, final)
+            result["final_eval"] = _final_eval(trainer.model, config, final, progress)
         atomic_write_json(result, path)
         checkpoint_path(config, cache_dir, procs).unlink(missing_ok=True)
     elif stale:
         model, _ = load_model(weights)
-        result["final_eval"] = _final_eval(model, config, final)
+        result["final_eval"] = _final_eval(model, config, final, progress)
         atomic_write_json(result, path)
     elif log:
         log(f"cached result {path}")
@@ -153,9 +154,9 @@ def _has_final(result: Result, config: Config, final: FinalEval) -> bool:
     return final.matches(result.get("final_eval"), config.effective_eval_eps, config.effective_eval_alpha)
 
 
-def _final_eval(model: torch.nn.Module, config: Config, final: FinalEval) -> dict[str, Any]:
+def _final_eval(model: torch.nn.Module, config: Config, final: FinalEval, progress: bool | None) -> dict[str, Any]:
     return final_eval(model, dataset(config.dataset), final, eps=config.effective_eval_eps,
-                      alpha=config.effective_eval_alpha, device=resolve_device(config.device))
+                      alpha=config.effective_eval_alpha, device=resolve_device(config.device), progress=progress)
 
 
 def _train(config: Config, cache_dir: str | os.PathLike[str] | None, log: Callable[[str], None] | None,

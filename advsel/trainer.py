@@ -32,7 +32,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from . import __version__
 from . import checkpoint as ckpt
@@ -49,6 +48,7 @@ from .methods import REGISTRY, pretraining_methods
 from .models import build_model, save_model
 from .observers import Observer, Observers, config_probes
 from .optimization import sgd
+from .progress import Progress, Stage, check_progress
 from .provenance import git_commit, hardware
 from .runs import RESULT_SCHEMA
 from .samplers import Sampler
@@ -70,6 +70,9 @@ class Trainer:
     ``sampler``: a ready sampler (CAT); default uniform over the training indices.
     ``checkpoint``: file for per-epoch checkpoints (:mod:`advsel.checkpoint`); an existing one is resumed.
     ``log``: called with a line per epoch.
+    ``progress``: bars over each epoch's steps and its evaluation when stderr is a terminal; True
+    also prints a line when an epoch's steps start and end when stderr is not one; None (the
+    default): bars only; False: nothing (:mod:`advsel.progress`).
     ``model``: train this ``nn.Module`` (the user's own) instead of building ``config.model``;
     it takes [0, 1] images of the data set's shape, holds its own normalisation and returns
     ``num_classes`` logits.
@@ -98,10 +101,11 @@ class Trainer:
     def __init__(self, config: Config, data: TensorData | None = None, *, train_indices: torch.Tensor | None = None,
                  sampler: Sampler | Callable[[Trainer], Sampler] | None = None,
                  observers: Sequence[Observer] = (), checkpoint: str | Path | None = None,
-                 log: Callable[[str], None] | None = None, progress: bool | None = None,
+                 log: Callable[[str], None] | None = None, progress: Progress = None,
                  model: torch.nn.Module | None = None, dist: ddp.Dist | None = None,
                  ds_selection: str | None = None, sync_bn: bool | None = None) -> None:
         self.config = config
+        check_progress(progress)
         self._place(dist, ds_selection, sync_bn)
         _seed_everything(config.seed)
         data = data if data is not None else load(config.dataset)
@@ -317,7 +321,7 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Clean and PGD robust accuracy on the fixed test subset."""
         clean, robust = accuracies(self.model, self.x_test, self.y_test, self.config, self.dist, self.autocast_dtype,
-                                   self.eval_generator(0))
+                                   self.eval_generator(0), progress=self._eval_progress())
         return {"clean_acc": clean, "robust_acc": robust}
 
     def evaluate_validation(self) -> dict[str, float]:
@@ -327,8 +331,12 @@ class Trainer:
         if self.x_val is None or self.y_val is None:
             raise ValueError("this run has no validation split; set validation_size > 0")
         clean, robust = accuracies(self.model, self.x_val, self.y_val, self.config, self.dist, self.autocast_dtype,
-                                   self.eval_generator(self.VALIDATION_PURPOSE))
+                                   self.eval_generator(self.VALIDATION_PURPOSE), progress=self._eval_progress())
         return {"val_clean_acc": clean, "val_robust_acc": robust}
+
+    def _eval_progress(self) -> Progress:
+        """The per-epoch evaluations' progress: a bar on a terminal, never a line (the epoch's line says it)."""
+        return None if self.progress is not False else False
 
     def _record_eval(self, epoch: int) -> dict[str, float]:
         """Evaluate on the test subset and append the evaluation to ``evals`` (step, time, passes)."""
@@ -370,12 +378,15 @@ class Trainer:
         """The epoch's steps, with the config's intermediate evaluations; their statistics summed over the ranks."""
         c = self.config
         stats = EpochStats.start(self.device)
-        for idx in _progress(self.sampler.batches(epoch), self.sampler.steps_per_epoch, epoch, self.progress):
-            self.train_step(idx, stats)
-            if c.eval_every and self.step % c.eval_every == 0 and stats.steps < self.sampler.steps_per_epoch:
-                te = time.perf_counter()
-                self._record_eval(epoch + 1)
-                stats.time_eval_s += time.perf_counter() - te
+        with Stage(f"training epoch {epoch + 1}/{c.epochs}", self.sampler.steps_per_epoch, self.progress,
+                   unit="step") as bar:
+            for idx in self.sampler.batches(epoch):
+                self.train_step(idx, stats)
+                bar.update()
+                if c.eval_every and self.step % c.eval_every == 0 and stats.steps < self.sampler.steps_per_epoch:
+                    te = time.perf_counter()
+                    self._record_eval(epoch + 1)
+                    stats.time_eval_s += time.perf_counter() - te
         if self.dist.enabled:
             stats.reduce(self.dist.all_reduce_sum)
         return stats
@@ -414,12 +425,6 @@ class Trainer:
             "epochs": self.epochs, "evals": self.evals, "resumed": self.resumed,
             **({"stability": self.tracker.as_record()} if self.tracker is not None else {}),
         }
-
-
-def _progress(it: Any, total: int, epoch: int, enabled: bool | None) -> Any:
-    """tqdm over the steps; quiet when the output is not a terminal (``disable=None``)."""
-    return tqdm(it, total=total, desc=f"epoch {epoch + 1}", leave=False,
-                disable=None if enabled is None else not enabled)
 
 
 def _seed_everything(seed: int) -> None:

@@ -1,11 +1,13 @@
 """Compute every run the book uses, in parallel worker processes, into the book's run cache.
 
-    python scripts/compute_results.py [--profile cpu] [--jobs 2] [--threads 1] [--runs DIR]
+    python scripts/compute_results.py [--profile cpu] [--jobs 2] [--threads 1] [--runs DIR] [--progress]
 
 The runs go to the repository's results/runs (whatever the working folder and
 ``$ADVSEL_RUNS``), or to ``--runs DIR``.  Runs already complete there are skipped;
 interrupted ones resume from their checkpoints.  Dong et al.'s runs come last because
 they reuse the PGD-AT runs as pre-training.  Prints the wall time at the end.
+``--progress`` (the default with ``--jobs 1``) shows each run's training and final
+evaluation on stderr (:mod:`advsel.progress`).
 """
 
 from __future__ import annotations
@@ -16,16 +18,22 @@ import os
 import time
 
 from advsel.repro import Family, Scope, book_families
-from advsel.repro.scope import AUTOATTACK, REPOSITORY_RUNS
+from advsel.repro.scope import AUTOATTACK, REPOSITORY_RUNS, final_spec
 
 
-def _work(args: tuple[Scope, Family, int]) -> tuple[str, float]:
-    """Compute (or resume) the one run of ``family`` in a one-seed ``scope``."""
+def _work(args: tuple[Scope, Family, int, bool]) -> tuple[str, float]:
+    """Compute (or resume) the one run of ``family`` in a one-seed ``scope`` (``progress``: shown)."""
     import torch
 
-    scope, family, threads = args
+    from advsel.experiments import run
+
+    scope, family, threads, progress = args
     torch.set_num_threads(threads)
     t = time.perf_counter()
+    if progress:  # the scope's own runs and final evaluation (Scope.results), with their progress shown
+        profile, dataset, canonical = scope.profile, scope.dataset, scope.canonical(family)
+        scope = scope.replace(loader=lambda c: run(c, progress=True, final=final_spec(profile, dataset, canonical,
+                                                                                     c.seed)))
     scope.results(family)  # trains, evaluates (final_eval) and caches the one run
     return f"{scope.dataset} {family} seed {scope.seeds[0]}", time.perf_counter() - t
 
@@ -36,10 +44,14 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     p.add_argument("--runs", default=str(REPOSITORY_RUNS), help="the run cache to fill (default: %(default)s)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show each run's training and final evaluation on stderr: bars on a terminal, else a "
+                        "line per stage (default: on with --jobs 1; parallel workers would share one line)")
     a = p.parse_args()
-    os.environ["ADVSEL_RUNS"] = a.runs  # read by the workers' Scope (advsel.repro.scope.book_runs)
+    os.environ["ADVSEL_RUNS"] = a.runs  # read by the workers' Scope (advsel.repro.scope.book_runs) and run()
     print(f"run cache: {os.path.abspath(a.runs)}", flush=True)
-    tasks = [(scope.replace(seeds=(s,)), family, a.threads) for scope, family in book_families(a.profile)
+    progress = a.progress if a.progress is not None else a.jobs == 1
+    tasks = [(scope.replace(seeds=(s,)), family, a.threads, progress) for scope, family in book_families(a.profile)
              for s in scope.seeds_of(family)]
     # longest first for a balanced pool (CIFAR-10 runs with AutoAttack, other CIFAR-10 runs, MNIST);
     # Dong last: it reuses the PGD-AT runs as its pre-training

@@ -163,6 +163,27 @@ def test_log_gets_one_line_per_epoch(tiny_data: TensorData, smoke_config) -> Non
     assert len(lines) == 2 and lines[0].startswith("epoch   1/2") and "P_up 0.500" in lines[1]
 
 
+def test_progress_lines_per_epoch_and_the_same_training(tiny_data: TensorData, smoke_config,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """progress=True on a stream that is no terminal: a line when an epoch's steps start and end; the run
+    is the same as without progress."""
+    cfg = smoke_config(method="ds", epochs=2, eval_every=2)
+    quiet = Trainer(cfg, tiny_data, progress=False)
+    rq = quiet.fit()
+    assert capsys.readouterr().err == ""
+    shown = Trainer(cfg, tiny_data, progress=True)
+    rs = shown.fit()
+    err = capsys.readouterr().err.splitlines()
+    assert [untimed(r) for r in rs["epochs"]] == [untimed(r) for r in rq["epochs"]]
+    assert [e["robust_acc"] for e in rs["evals"]] == [e["robust_acc"] for e in rq["evals"]]
+    assert same_weights(weights(quiet), weights(shown))
+    assert [line.split(": done in ")[0] for line in err] == ["training epoch 1/2 ...", "training epoch 1/2",
+                                                              "training epoch 2/2 ...", "training epoch 2/2"]
+    assert err[1].startswith("training epoch 1/2: done in ") and err[1].endswith(" s")
+    Trainer(cfg.replace(epochs=1), tiny_data).fit()
+    assert capsys.readouterr().err == "", "the default (None): bars on a terminal only"
+
+
 # ------------------------------------------------------------------ resume and determinism
 
 
