@@ -28,7 +28,14 @@ def hardware() -> dict[str, Any]:
 
 
 def git_commit() -> str | None:
-    """The commit of the advsel checkout, with ``-dirty`` when advsel/ has uncommitted changes."""
+    """The commit of the advsel checkout, with ``-dirty`` when advsel/ has uncommitted changes.
+
+    ``$ADVSEL_GIT_COMMIT``, when set, is taken instead: a copy of the checkout without ``.git`` (a device
+    machine's, staged by ``scripts/device_pack.py``) cannot ask git, and a folder around it may be another
+    repository.
+    """
+    if commit := os.environ.get("ADVSEL_GIT_COMMIT"):
+        return commit
     here = Path(__file__).parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
