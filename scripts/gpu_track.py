@@ -33,7 +33,6 @@ from advsel.repro.scope import Track, TrackRun, gpu_track, stand_in_track
 from advsel.runs import atomic_copy, atomic_write_json, default_cache_dir, result_path
 
 WORK_DIR = ".gpu-work"  # the queue's own run cache: checkpoints and weights (ignored by git)
-COMMIT_FILE = Path(".device") / "COMMIT"  # written by scripts/device_pack.py stage: the commit of a copied checkout
 TIMES = "gpu-track-times.json"  # per-run times under $OUT
 
 
@@ -127,7 +126,7 @@ class Queue:
         if config.method == "dong":
             from advsel.experiments import pretrain_config
             needs.add(pretrain_config(config).key())
-        ahead = [r for r in running] + self.pending[:self.pending.index(run)]
+        ahead = [*running, *(self.pending[:self.pending.index(run)] if run in self.pending else self.pending)]
         return any(self.track.config(r).key() in needs and r != run for r in ahead)
 
     def run(self) -> None:
@@ -236,8 +235,6 @@ def main(argv: Sequence[str] | None = None) -> int:
               "on all of CIFAR-10 and runs only on a machine with one. --status and --unpack work anywhere; see "
               "the README's GPU-track section for the device call.", file=sys.stderr)
         return 2
-    if COMMIT_FILE.is_file() and not os.environ.get("ADVSEL_GIT_COMMIT"):
-        os.environ["ADVSEL_GIT_COMMIT"] = COMMIT_FILE.read_text().strip()  # workers inherit it
     start = time.monotonic()
     from advsel.experiments import dataset
 
