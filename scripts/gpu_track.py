@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from advsel import experiments
 from advsel.repro import track as tr
 from advsel.repro.scope import Track, TrackRun, gpu_track, stand_in_track
 from advsel.runs import atomic_copy, atomic_write_json, default_cache_dir, result_path
@@ -77,12 +78,10 @@ def work(track: Track, run: TrackRun, work_dir: Path, cache_dir: Path, threads: 
     """Train (or resume, or evaluate) ``run`` in ``work_dir`` and copy its result into ``cache_dir``: seconds taken."""
     import torch
 
-    from advsel.experiments import run as run_config
-
     torch.set_num_threads(threads)
     t = time.perf_counter()
     config = track.config(run)
-    run_config(config, work_dir, progress=False, final=track.final_of(run))
+    experiments.run(config, work_dir, progress=False, final=track.final_of(run))
     atomic_copy(result_path(config, work_dir), result_path(config, cache_dir))
     return time.perf_counter() - t
 
@@ -124,8 +123,7 @@ class Queue:
         needs = {self.track.config(run).key()}
         config = self.track.config(run)
         if config.method == "dong":
-            from advsel.experiments import pretrain_config
-            needs.add(pretrain_config(config).key())
+            needs.add(experiments.pretrain_config(config).key())
         ahead = [*running, *(self.pending[:self.pending.index(run)] if run in self.pending else self.pending)]
         return any(self.track.config(r).key() in needs and r != run for r in ahead)
 
@@ -236,9 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "the README's GPU-track section for the device call.", file=sys.stderr)
         return 2
     start = time.monotonic()
-    from advsel.experiments import dataset
-
-    dataset(track.scope.dataset)  # decode the data once (kept in $ADVSEL_CACHE) before the workers read it
+    experiments.dataset(track.scope.dataset)  # decode the data once (kept in $ADVSEL_CACHE) before the workers read it
     seed_work_dir(track, cache, a.work_dir)
     pending = tr.pending(track, cache)
     print(summary(track, cache) + f"\nbudget {a.budget:.0f} s, {a.jobs} jobs; data ready after "
