@@ -77,7 +77,8 @@ show(pages.test_description())
 # ## The claims
 
 # %% tags=["hide-input"]
-show(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(params["notebooks"])))))
+show(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(params["notebooks"]),
+                                                gpu=page.gpu_column(evaluated)))))
 
 # %% [markdown]
 # ## Verdicts per kind

@@ -92,7 +92,8 @@ def test_help_explains_every_flag_and_its_default(capsys: pytest.CaptureFixture[
     for f in dataclasses.fields(Config):
         assert " ".join(FIELD_HELP[f.name].split()) in text, f.name
     # the profile's value where a profile sets one, the dataclass default otherwise
-    assert "default: smoke profile: 1; cpu profile: 10; paper profile: 100 (mnist), 200 (cifar10); else 10" in text
+    assert ("default: smoke profile: 1; cpu profile: 10; paper profile: 100 (mnist), 200 (cifar10); gpu profile: 8; "
+            "else 10") in text
     assert "default: every profile: 0.3 (mnist), 8/255 (cifar10); else 0.3" in text
     assert "--momentum X SGD momentum, in [0, 1) default: 0.9" in text
     assert "used by: ds, random, ds-cat" in text, "method parameters say which methods read them"

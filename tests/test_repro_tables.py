@@ -154,7 +154,7 @@ def test_rerun_box_lists_every_parameter_and_papermill_commands() -> None:
     ({"seeds": []}, r"`seeds` .* empty list"),
     ({"seeds": [0, 0]}, r"`seeds` .* a seed appears twice"),
     ({"seeds": [-1]}, r"`seeds` .* non-negative"),
-    ({"profile": "fast"}, r"`profile` .* must be a str \(smoke, cpu, paper .*got 'fast'"),
+    ({"profile": "fast"}, r"`profile` .* must be a str \(smoke, cpu, paper, gpu .*got 'fast'"),
     ({"dataset": "svhn"}, r"`dataset` .* \(mnist, cifar10\); got 'svhn'"),
     ({"device": "gpu"}, r"`device` .* \(auto, cpu, cuda .*got 'gpu'"),
     ({"device": 0}, r"`device` .* got int 0"),

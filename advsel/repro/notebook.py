@@ -21,8 +21,8 @@ from IPython.display import Markdown, display
 
 from ..config import config_from_dict
 from ..runs import Result
-from . import book, claims, pages, stats, tables, verdicts
-from .scope import Scope
+from . import book, claims, pages, stats, tables, track, verdicts
+from .scope import Scope, gpu_track
 
 Evaluated = list[tuple[verdicts.Claim, verdicts.Verdict]]
 SCOPE_FIELDS = tuple(f.name for f in dataclasses.fields(Scope) if f.init and f.name != "loader")
@@ -54,6 +54,12 @@ class OpenPage:
         """Show the box the page opens with (:func:`~advsel.repro.pages.summary_box`), the deviations computed
         against the page's paper in the registry."""
         show(pages.summary_box(self.evaluated, runs, book.PAGES[self.name].paper, notes))
+        if "cifar10" in self.scopes:
+            show(*gpu_track_items(self.scopes["cifar10"], runs))
+
+    def gpu_column(self, evaluated: Evaluated) -> list[Any]:
+        """The ledger's GPU-track column for the ``evaluated`` claims (:func:`~advsel.repro.track.ledger_column`)."""
+        return track.ledger_column([c for c, _ in evaluated])
 
     def lead(self, word: str) -> str:
         """A bold lead-in for a generated paragraph, ``**Result.** ``, marked as a smoke run at that profile."""
@@ -101,3 +107,16 @@ def show_autoattack(runs: Mapping[str, Sequence[Result]]) -> None:
     show(pages.autoattack_note(runs))
     if aa_runs := pages.autoattack_runs(runs):
         show(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
+
+
+def gpu_track_items(page_scope: Scope, runs: Mapping[str, Sequence[Result]]) -> list[Any]:
+    """What a CIFAR-10 page shows of the GPU track, under its summary box: the track's line (its setting, ``k of n
+    runs done``, the command that computes it) and, once the track has runs of the page's families, their final
+    table beside the page's own (CPU-track) numbers."""
+    gpu = gpu_track()
+    items: list[Any] = [track.status_line(gpu)]
+    if found := track.page_results(runs, page_scope, gpu):
+        rs = [r for group in found.values() for r in group]
+        items += [f"The GPU track's runs of this page's families ({stats.evaluation_label(rs, 'robust_acc')}); the "
+                  "tables, figures and verdicts below are the CPU track's:", tables.final_table(found)]
+    return items

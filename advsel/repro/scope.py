@@ -292,3 +292,80 @@ def book_families(profile: str = "cpu", seeds: Sequence[int] = SEEDS) -> list[tu
     fam += [(mnist, Family.sampling(n, m)) for n in mnist.sampling_numbers() for m in ("cat", "robust")
             if n != mnist.base().batch_size]
     return fam
+
+
+# ---------------------------------------------------------------------------- the GPU track
+GPU_PROFILE = "gpu"  # the papers' model and data on a lent GPU's budget (advsel.config, profile gpu)
+# the families of the GPU track in the order its queue trains them: each seed of GPU_CORE (seed 0 of every family
+# first, then seed 1, then seed 2), then every run of GPU_LATER, then the AutoAttack evaluations (GPU_AUTOATTACK_N
+# samples) of seed 0 of GPU_CORE
+GPU_CORE = (Family.method("standard"), Family.method("robust"), Family.ds(0.5), Family.warmup(0.5), Family.ds(1.0),
+            Family.method("cat"), Family.method("random"))
+GPU_LATER = (Family.method("ds-adaptive"), Family.method("dong"), Family.method("cat-uniform"),
+             Family.method("prescreen"), *(Family.ds(p) for p in P_UP_SWEEP if p not in P_UP_CORE))
+GPU_FINAL = FinalEval(n=10_000, steps=20, restarts=2)  # every GPU-track run: PGD-20 x 2 on all 10,000 test images
+GPU_AUTOATTACK_N = 1_000  # AutoAttack (standard) on this many of them, seed 0 of GPU_CORE
+
+
+@dataclass(frozen=True)
+class TrackRun:
+    """One item of a track's queue: the run of ``family`` with ``seed``, or (``autoattack``) its evaluation with
+    AutoAttack added, computed from the run's weights while they exist, else by training the run again."""
+
+    family: Family
+    seed: int
+    autoattack: bool = False
+
+    @property
+    def name(self) -> str:
+        """``ds:0.5 seed 1``, ``AutoAttack of robust seed 0``."""
+        return f"{'AutoAttack of ' if self.autoattack else ''}{self.family} seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class Track:
+    """A queue of runs banked a session at a time: the ``scope`` they share, the ``core`` families (every seed,
+    seed-major), the ``later`` ones (each with the seeds of :meth:`Scope.seeds_of`), the ``final`` evaluation of
+    every run and the AutoAttack samples (``autoattack_n``) added for seed 0 of the core families."""
+
+    scope: Scope
+    core: tuple[Family, ...]
+    later: tuple[Family, ...]
+    final: FinalEval
+    autoattack_n: int
+
+    def runs(self) -> list[TrackRun]:
+        """Every item in the queue's fixed order; a family whose config equals an earlier one's (a warm-up
+        that a one-epoch profile cannot have) is listed once."""
+        order = [TrackRun(f, s) for s in self.scope.seeds for f in self.core]
+        order += [TrackRun(f, s) for f in self.later for s in self.scope.seeds_of(f)]
+        if self.autoattack_n:
+            order += [TrackRun(f, self.scope.seeds[0], autoattack=True) for f in self.core]
+        seen: set[tuple[str, bool]] = set()
+        unique = []
+        for r in order:
+            if (key := (self.config(r).key(), r.autoattack)) not in seen:
+                seen.add(key)
+                unique.append(r)
+        return unique
+
+    def config(self, run: TrackRun) -> Config:
+        """The config of ``run``."""
+        return self.scope.replace(seeds=(run.seed,)).configs(run.family)[0]
+
+    def final_of(self, run: TrackRun) -> FinalEval:
+        """The final evaluation ``run`` computes: :attr:`final`, with AutoAttack for an ``autoattack`` item."""
+        return dataclasses.replace(self.final, autoattack_n=self.autoattack_n if run.autoattack else 0)
+
+
+def gpu_track(seeds: Sequence[int] = SEEDS) -> Track:
+    """The GPU track: :data:`GPU_CORE` and :data:`GPU_LATER` on CIFAR-10 at the ``gpu`` profile."""
+    return Track(Scope(GPU_PROFILE, "cifar10", seeds=tuple(seeds)), GPU_CORE, GPU_LATER, GPU_FINAL, GPU_AUTOATTACK_N)
+
+
+def stand_in_track() -> Track:
+    """A smoke-sized stand-in for :func:`gpu_track` that runs on a CPU in seconds (tests of the queue): three core
+    families and Dong et al. on 200 CIFAR-10 images, two seeds, AutoAttack on 10 test samples."""
+    core = (Family.method("standard"), Family.method("robust"), Family.ds(0.5))
+    return Track(Scope("smoke", "cifar10", device="cpu", seeds=(0, 1)), core, (Family.method("dong"),),
+                 FinalEval(n=100, steps=2, restarts=1), 10)

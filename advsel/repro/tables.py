@@ -34,6 +34,7 @@ from . import costs, equal_cost, inference, paper, speedup, stats
 from .pages import badge, page_link
 from .stats import Runs
 
+GPU_COLUMN = "GPU track"  # the ledger's column of the GPU track's verdicts
 QKEYS = tuple(f"q{int(q * 100)}" for q in QUANTILES)
 
 
@@ -461,9 +462,10 @@ def end_table(runs: Runs) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------- claims ledger
 def ledger_table(evaluated: Sequence[tuple[Any, Any]], link: Callable[[str], str] = page_link,
-                 title: Callable[[str], str] = str) -> pd.DataFrame:
+                 title: Callable[[str], str] = str, gpu: Sequence[Any] | None = None) -> pd.DataFrame:
     """One row per sub-claim: paper, item, claim, page (an HTML link), verdict (a coloured badge), numbers
-    (the headline, the full sentence in a ``<details>`` fold).
+    (the headline, the full sentence in a ``<details>`` fold) and, given ``gpu`` (one cell per row:
+    :func:`~advsel.repro.track.ledger_column`), the GPU track's column: a verdict's badge or a text.
 
     ``evaluated``: the output of :func:`~advsel.repro.claims.evaluate_claims`; ``link``/``title``:
     a page's address and link text (default: the page name; :func:`~advsel.repro.pages.titles`
@@ -479,7 +481,12 @@ def ledger_table(evaluated: Sequence[tuple[Any, Any]], link: Callable[[str], str
                    if v.headline else html.escape(v.summary))
         rows.append({"paper": html.escape(claim.paper), "item": html.escape(claim.item),
                      "claim": html.escape(claim.text), "page": a, "verdict": badge(v), "numbers": numbers})
-    return pd.DataFrame(rows, columns=["paper", "item", "claim", "page", "verdict", "numbers"])
+    columns = ["paper", "item", "claim", "page", "verdict", "numbers"]
+    if gpu is not None:
+        for row, cell in zip(rows, gpu, strict=True):
+            row[GPU_COLUMN] = html.escape(cell) if isinstance(cell, str) else badge(cell)
+        columns.insert(5, GPU_COLUMN)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def html_table(df: pd.DataFrame) -> str:
