@@ -11,7 +11,7 @@ ADVSEL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspa
 export ADVSEL_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test lint unit notebooks-smoke book results browser-check benchmark clean
+.PHONY: setup test lint unit notebooks-smoke book results browser-check benchmark device-pack device-restore clean
 
 # The environment: every package at its version in requirements/book.txt (pip constraints), and
 # torch by the machine. With an NVIDIA GPU (nvidia-smi answers): the CUDA build the committed
@@ -73,6 +73,14 @@ browser-check: setup
 benchmark: setup
 	$(PY) benchmarks/selection_cost.py
 	$(PY) benchmarks/cat_draw.py
+
+# The GPU track with the device tool (README, "Advancing the GPU track"): stage the CIFAR-10 zip and
+# the torchattacks wheel, move the committed weights aside, print the device command; then put back.
+device-pack: setup
+	$(PY) scripts/device_pack.py stage
+
+device-restore: setup
+	$(PY) scripts/device_pack.py restore
 
 clean:
 	rm -rf _build .pytest_cache
