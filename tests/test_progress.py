@@ -10,9 +10,9 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 import torch
@@ -106,6 +106,16 @@ def test_a_stage_prints_a_line_when_it_starts_and_ends_on_a_stream_that_is_no_te
         assert silent.getvalue() == ""
 
 
+def test_a_stage_draws_no_random_number(terminal: Terminal) -> None:
+    torch.manual_seed(1)
+    before = torch.get_rng_state()
+    for stream in (io.StringIO(), terminal.stream):  # lines, a bar
+        with Stage("x", 2, True, stream=stream) as stage:
+            stage.note("y")
+            stage.update(2)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_a_failed_stage_prints_no_done_line() -> None:
     out = io.StringIO()
     with pytest.raises(RuntimeError), Stage("AutoAttack (standard) on 5 samples", 1, True, stream=out):
@@ -160,41 +170,59 @@ def test_library_calls_are_quiet_by_default(bn_model: nn.Module, batch, capsys: 
     assert capsys.readouterr().err == ""
 
 
-def test_evaluation_stages_are_lines_on_stderr_and_change_no_number(bn_model: nn.Module, batch,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def traced(model: nn.Module, fn: Callable[[], Any]) -> tuple[Any, list[tuple[tuple[int, ...], float]], torch.Tensor]:
+    """``fn()``, the shape and sum of every batch ``model`` saw (every chunk, random start and attack step
+    shows in them), and torch's global random state afterwards."""
+    seen: list[tuple[tuple[int, ...], float]] = []
+    hook = model.register_forward_pre_hook(lambda _, a: seen.append((tuple(a[0].shape), a[0].sum().item())))
+    torch.manual_seed(0)
+    try:
+        return fn(), seen, torch.get_rng_state()
+    finally:
+        hook.remove()
+
+
+def test_evaluation_stages_are_lines_on_stderr_and_change_nothing(bn_model: nn.Module, batch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     x, _ = batch
     y = own_labels(bn_model, x)
     y[:5] = (y[:5] + 1) % 10  # some samples wrong from the start
     kwargs = dict(eps=0.3, alpha=0.1, steps=3, restarts=2, seed=5, autoattack_n=16)
-    quiet = evaluate_model(bn_model, x, y, **kwargs, progress=False)
+    quiet = traced(bn_model, lambda: evaluate_model(bn_model, x, y, **kwargs, progress=False))
     assert capsys.readouterr().err == ""
-    shown = evaluate_model(bn_model, x, y, **kwargs, progress=True)
+    shown = traced(bn_model, lambda: evaluate_model(bn_model, x, y, **kwargs, progress=True))
     err = capsys.readouterr().err.splitlines()
-    assert shown == quiet, "progress draws no random number and keeps the chunks"
+    assert shown[0] == quiet[0] and shown[1] == quiet[1], "the same record from the same batches"
+    assert torch.equal(shown[2], quiet[2]), "progress draws no random number"
     assert err[0] == "PGD-3 x 2 restarts on 40 samples ..."
     assert re.fullmatch(r"PGD-3 x 2 restarts on 40 samples: done in \d+\.\d s", err[1])
     assert err[2] == "AutoAttack (standard) on 16 samples ..."
     assert re.fullmatch(r"AutoAttack \(standard\) on 16 samples: done in \d+\.\d s", err[3]) and len(err) == 4
 
 
-def test_bars_on_a_terminal_change_no_number(bn_model: nn.Module, batch, terminal: Terminal,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a bar, AutoAttack's attacks name themselves on it: the numbers stay those of a quiet run."""
+def test_bars_on_a_terminal_change_nothing(bn_model: nn.Module, batch, terminal: Terminal,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a bar, AutoAttack's attacks name themselves on it: the work and the numbers stay those of a
+    quiet run."""
     x, _ = batch
     y = own_labels(bn_model, x)
-    g = torch.Generator().manual_seed(9)
-    quiet_pgd = robust_accuracy(bn_model, x, y, eps=0.03, alpha=0.01, steps=3, restarts=2, batch_size=16,
-                                generator=g)
-    quiet_aa = autoattack_accuracy(bn_model, x[:12], y[:12], eps=0.3, batch_size=8, seed=2)
+
+    def attacks(progress: bool) -> tuple[float, float, torch.Tensor, str, str]:
+        g = torch.Generator().manual_seed(9)
+        pgd = robust_accuracy(bn_model, x, y, eps=0.03, alpha=0.01, steps=3, restarts=2, batch_size=16,
+                              generator=g, progress=progress)
+        shown = terminal.shown()
+        aa = autoattack_accuracy(bn_model, x[:12], y[:12], eps=0.3, batch_size=8, seed=2, progress=progress)
+        return pgd, aa, g.get_state(), shown, terminal.shown()
+
+    quiet = traced(bn_model, lambda: attacks(False))
     monkeypatch.setattr(sys, "stderr", terminal.stream)
-    g = torch.Generator().manual_seed(9)
-    pgd = robust_accuracy(bn_model, x, y, eps=0.03, alpha=0.01, steps=3, restarts=2, batch_size=16, generator=g,
-                          progress=True)
-    pgd_shown = terminal.shown()
-    aa = autoattack_accuracy(bn_model, x[:12], y[:12], eps=0.3, batch_size=8, seed=2, progress=True)
-    aa_shown = terminal.shown()
+    bars = traced(bn_model, lambda: attacks(True))
     monkeypatch.undo()
-    assert (pgd, aa) == (quiet_pgd, quiet_aa)
+    assert quiet[0][:2] == bars[0][:2] and quiet[1] == bars[1], "the same accuracies from the same batches"
+    assert torch.equal(quiet[0][2], bars[0][2]) and torch.equal(quiet[2], bars[2]), "no random number drawn"
+    pgd_shown, aa_shown = bars[0][3:]
+    assert quiet[0][3:] == ("", ""), "progress=False: nothing on the terminal"
     assert re.search(r"PGD-3 x 2 restarts on 40 samples:\s+\d+%\|.*\| \d/6 \[.*samples 17-32, restart 2", pgd_shown)
     assert re.search(r"AutoAttack \(standard\) on 12 samples:\s+\d+%\|.*\| \d/8 \[.*APGD on 8 samples\]", aa_shown)
     assert "..." not in pgd_shown + aa_shown, "no stage lines on a terminal"
