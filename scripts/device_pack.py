@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,9 +73,9 @@ def stage_data(src: Path) -> Path:
 
 
 def torchattacks_requirement() -> str:
-    """The torchattacks pin of pyproject.toml's ``eval`` extra (``torchattacks==3.5.1``)."""
-    extra = tomllib.loads(Path("pyproject.toml").read_text())["project"]["optional-dependencies"]["eval"]
-    return next(r for r in extra if r.startswith("torchattacks"))
+    """The torchattacks pin of the book's environment, requirements/book.txt (``torchattacks==3.5.1``)."""
+    lines = Path("requirements/book.txt").read_text().splitlines()
+    return next(line.strip() for line in lines if line.strip().lower().startswith("torchattacks=="))
 
 
 def stage_wheels() -> list[Path]:
