@@ -81,10 +81,17 @@ def test_final_row_means_sds_and_evaluation() -> None:
     scope = scope.replace(loader=lambda config: runs[config.seed])
     row = export.final_row(scope, Family.method("robust"))
     assert row["seeds"] == "0 1" and row["collapsed_seeds"] == "" and row["n_test"] == 2000
+    assert row["status"] == "trained"
     assert row["clean_acc_mean_pct"] == 85.0 and row["robust_acc_mean_pct"] == 60.0
     assert row["robust_acc_sd_pct"] == round(100 * math.sqrt(0.02), export.DIGITS)
     assert (row["autoattack_acc_mean_pct"], row["autoattack_acc_sd_pct"], row["autoattack_seeds"]) == (60.0, None, "0")
     assert row["attack"] == "PGD-20 (eps 0.3, alpha 0.075, 2 restarts)" and row["source"] == "final_eval"
+    at_chance = [{"clean_acc": 0.1, "train_loss": 2.3026}] * 3  # ln 10: the run collapsed
+    runs[1]["epochs"] = at_chance
+    assert export.final_row(scope, Family.method("robust"))["status"] == "1 of 2 seeds collapsed (at chance)"
+    runs[0]["epochs"] = at_chance
+    assert export.final_row(scope, Family.method("robust"))["status"] == ("every seed collapsed (at chance): "
+                                                                          "not a result")
     runs[1]["final_eval"]["n"] = 1000
     with pytest.raises(ValueError, match="differ in test samples"):
         export.final_row(scope, Family.method("robust"))

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..runs import Result
 from . import inference, stats
 from .scope import Family, Scope
 from .verdicts import Claim, Verdict
@@ -30,7 +31,7 @@ LEDGER_COLUMNS = ("claim_id", "paper", "item", "claim", "page", "page_title", "v
                   "interval_low", "interval_high", "reads_as", "interval", "df", "side_a", "n_a", "side_b", "n_b",
                   "seeds_needed")
 METRICS = ("clean_acc", "robust_acc", "autoattack_acc")
-FINAL_COLUMNS = ("dataset", "family", "method", "seeds", "collapsed_seeds",
+FINAL_COLUMNS = ("dataset", "family", "method", "seeds", "collapsed_seeds", "status",
                  *(f"{m}_{s}_pct" for m in METRICS[:2] for s in ("mean", "sd")), "n_test", "attack", "source",
                  "autoattack_acc_mean_pct", "autoattack_acc_sd_pct", "autoattack_seeds", "autoattack_n")
 INTEGERS = ("n_a", "n_b", "seeds_needed", "n_test", "autoattack_n")
@@ -93,6 +94,7 @@ def final_row(scope: Scope, family: Family) -> dict[str, Any]:
                            "method": _one([r["config"]["method"] for r in rs], "method", family),
                            "seeds": " ".join(map(str, seeds)),
                            "collapsed_seeds": " ".join(map(str, stats.collapsed_seeds(rs))),
+                           "status": _status(rs),
                            "n_test": _one([e["n"] for e in ev], "test samples", family),
                            "attack": _one([stats.attack_label(e["attack"]) for e in ev], "attack", family),
                            "source": _one([e["source"] for e in ev], "evaluation", family)}
@@ -107,10 +109,21 @@ def final_row(scope: Scope, family: Family) -> dict[str, Any]:
     return row
 
 
+def _status(rs: Sequence[Result]) -> str:
+    """Whether a family's numbers are results: its collapsed seeds (at chance, :func:`stats.collapsed`) are
+    not, and no verdict reads them."""
+    dead = stats.collapsed_seeds(rs)
+    if not dead:
+        return "trained"
+    if len(dead) == len(rs):
+        return "every seed collapsed (at chance): not a result"
+    return f"{len(dead)} of {len(rs)} seeds collapsed (at chance)"
+
+
 def final_numbers(families: Sequence[tuple[Scope, Family]]) -> pd.DataFrame:
     """The final accuracies of every run family (columns :data:`FINAL_COLUMNS`), e.g. of
     :func:`~advsel.repro.scope.book_families`: all runs of a family count, collapsed ones too
-    (named in ``collapsed_seeds``), as on the pages' final tables."""
+    (named in ``collapsed_seeds``, with a ``status`` saying they are not results), as on the pages' final tables."""
     return _frame([final_row(scope, f) for scope, f in families], FINAL_COLUMNS)
 
 
