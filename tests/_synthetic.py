@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from advsel.attacks import eval_mode
 from advsel.config import Config, make_config
 from advsel.data import TensorData
 
@@ -51,3 +52,23 @@ def real_data_dir() -> Path:
 
 def has_real_mnist() -> bool:
     return (real_data_dir() / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+
+
+def own_labels(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Labels the model gets right on clean inputs, so the attacks have robust samples to work on."""
+    with torch.no_grad(), eval_mode(model):
+        return model(x).argmax(1)
+
+
+class PoisonWeights:
+    """An observer that fills every parameter with NaN after the first step of epoch ``at`` (1-based):
+    a diverged model, whose next step's loss is NaN."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_step(self, trainer: Any, *args: Any) -> None:
+        if trainer.step == (self.at - 1) * trainer.sampler.steps_per_epoch:
+            with torch.no_grad():
+                for p in trainer.model.parameters():
+                    p.fill_(float("nan"))

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchattacks
+from _synthetic import own_labels
 
 from advsel.attacks import autoattack_accuracy, clean_accuracy, eval_mode, fgsm, pgd, predict, robust_accuracy
 
@@ -15,12 +16,6 @@ from advsel.attacks import autoattack_accuracy, clean_accuracy, eval_mode, fgsm,
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(1)
     return torch.rand(48, 1, 8, 8, generator=g), torch.randint(0, 10, (48,), generator=g)
-
-
-def own_labels(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Labels the model gets right on clean inputs, so robust accuracy starts at 1."""
-    with torch.no_grad(), eval_mode(model):
-        return model(x).argmax(1)
 
 
 def bn_state(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -17,8 +17,9 @@ from typing import IO, Any
 import pytest
 import torch
 import torch.nn as nn
+from _synthetic import own_labels
 
-from advsel.attacks import autoattack_accuracy, eval_mode, robust_accuracy
+from advsel.attacks import autoattack_accuracy, robust_accuracy
 from advsel.cli import main
 from advsel.data import TensorData
 from advsel.evaluation import evaluate_model
@@ -81,12 +82,6 @@ def terminal() -> Iterator[Terminal]:
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(3)
     return torch.rand(40, 1, 8, 8, generator=g), torch.randint(0, 10, (40,), generator=g)
-
-
-def own_labels(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Labels the model gets right, so the attacks have robust samples to work on."""
-    with torch.no_grad(), eval_mode(model):
-        return model(x).argmax(1)
 
 
 # ------------------------------------------------------------------ Stage

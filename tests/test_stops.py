@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
+from _synthetic import PoisonWeights
 
 from advsel.data import TensorData
 from advsel.trainer import NonFiniteLossError, Trainer
 
 
-class Poison:
-    """Sets every weight to NaN after the first step of epoch ``at`` (1-based): the next step's loss is NaN."""
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def on_step(self, trainer: Trainer, *args: Any) -> None:
-        if len(trainer.epochs) == self.at - 1:
-            with torch.no_grad():
-                for p in trainer.model.parameters():
-                    p.fill_(float("nan"))
-
-
 def test_a_stop_after_the_first_epoch_names_the_checkpoint_that_exists(tiny_data: TensorData, smoke_config,
                                                                        tmp_path: Path) -> None:
     ckpt = tmp_path / "run.ckpt.pt"
-    trainer = Trainer(smoke_config(method="robust", epochs=3), tiny_data, checkpoint=ckpt, observers=[Poison(2)],
+    trainer = Trainer(smoke_config(method="robust", epochs=3), tiny_data, checkpoint=ckpt, observers=[PoisonWeights(2)],
                       progress=False)
     with pytest.raises(NonFiniteLossError) as e:
         trainer.fit()
@@ -42,7 +29,7 @@ def test_a_stop_after_the_first_epoch_names_the_checkpoint_that_exists(tiny_data
 def test_a_stop_in_the_first_epoch_names_no_file(checkpoint: bool, text: str, tiny_data: TensorData, smoke_config,
                                                  tmp_path: Path) -> None:
     ckpt = tmp_path / "run.ckpt.pt" if checkpoint else None
-    trainer = Trainer(smoke_config(method="robust"), tiny_data, checkpoint=ckpt, observers=[Poison(1)],
+    trainer = Trainer(smoke_config(method="robust"), tiny_data, checkpoint=ckpt, observers=[PoisonWeights(1)],
                       progress=False)
     with pytest.raises(NonFiniteLossError, match=r"at epoch 1, step 2; ") as e:
         trainer.fit()

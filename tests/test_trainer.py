@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+from _synthetic import PoisonWeights
 
 from advsel import checkpoint
 from advsel.config import ConfigError
@@ -399,19 +400,6 @@ def test_labels_outside_the_classes_are_a_config_error(split: str, bad: int, dat
     with pytest.raises(ConfigError, match=rf"{split} labels range over \[{lo}, {hi}\] but the model has 10 classes; "
                                           r"labels must be in \[0, 9\]"):
         Trainer(smoke_config(), data)
-
-
-class PoisonWeights:
-    """After the first step of epoch ``at``, fill every parameter with NaN (a diverged model)."""
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def on_step(self, trainer: Trainer, *args: Any) -> None:
-        if trainer.step == (self.at - 1) * trainer.sampler.steps_per_epoch:
-            with torch.no_grad():
-                for p in trainer.model.parameters():
-                    p.fill_(float("nan"))
 
 
 def test_nan_loss_names_epoch_and_step_and_keeps_the_checkpoint(tiny_data: TensorData, smoke_config,
