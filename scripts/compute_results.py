@@ -18,23 +18,17 @@ import os
 import time
 
 from advsel.repro import Family, Scope, book_families
-from advsel.repro.scope import AUTOATTACK, REPOSITORY_RUNS, final_spec
+from advsel.repro.scope import AUTOATTACK, REPOSITORY_RUNS
 
 
 def _work(args: tuple[Scope, Family, int, bool]) -> tuple[str, float]:
     """Compute (or resume) the one run of ``family`` in a one-seed ``scope`` (``progress``: shown)."""
     import torch
 
-    from advsel.experiments import run
-
     scope, family, threads, progress = args
     torch.set_num_threads(threads)
     t = time.perf_counter()
-    if progress:  # the scope's own runs and final evaluation (Scope.results), with their progress shown
-        profile, dataset, canonical = scope.profile, scope.dataset, scope.canonical(family)
-        scope = scope.replace(loader=lambda c: run(c, progress=True, final=final_spec(profile, dataset, canonical,
-                                                                                     c.seed)))
-    scope.results(family)  # trains, evaluates (final_eval) and caches the one run
+    scope.replace(progress=progress).results(family)  # trains, evaluates (final_eval) and caches the one run
     return f"{scope.dataset} {family} seed {scope.seeds[0]}", time.perf_counter() - t
 
 

@@ -48,3 +48,12 @@ def test_a_committed_result_is_read_from_results_runs(tmp_path: Path, monkeypatc
     config = config_from_dict(stored["config"])
     assert result_path(config, REPOSITORY_RUNS) == committed[0], "one-process names are unchanged"
     assert scope_module.load(config)["epochs"] == stored["epochs"]
+
+
+def test_a_scope_shows_its_runs_progress_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[bool] = []
+    monkeypatch.setattr(experiments, "run", lambda config, cache_dir, progress, final: shown.append(progress))
+    scope = Scope("smoke", "mnist", seeds=(0,))
+    scope.results(Family.method("robust"))
+    scope.replace(progress=True).results(Family.method("robust"))
+    assert shown == [False, True]

@@ -158,12 +158,12 @@ def book_runs() -> Path:
     return REPOSITORY_RUNS
 
 
-def load(config: Config, final: FinalEval | None = None) -> Result:
+def load(config: Config, final: FinalEval | None = None, progress: bool = False) -> Result:
     """The result of ``config`` with the ``final`` evaluation, from the book's run cache (:func:`book_runs`;
-    trained when missing, unless ADVSEL_CACHED_ONLY=1)."""
+    trained when missing, unless ADVSEL_CACHED_ONLY=1); ``progress``: show the training and evaluation."""
     from ..experiments import run
 
-    return run(config, book_runs(), progress=False, final=final)
+    return run(config, book_runs(), progress=progress, final=final)
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,7 @@ class Scope:
     device: str = "auto"
     seeds: tuple[int, ...] = SEEDS
     loader: Callable[[Config], Result] | None = field(default=None, compare=False, repr=False)
+    progress: bool = field(default=False, compare=False, repr=False)  # shown while a missing run is computed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(self.seeds))  # papermill passes a list
@@ -262,7 +263,8 @@ class Scope:
         if self.loader is not None:
             return [self.loader(c) for c in self.configs(family)]
         canonical = self.canonical(family)
-        return [load(c, final_spec(self.profile, self.dataset, canonical, c.seed)) for c in self.configs(family)]
+        return [load(c, final_spec(self.profile, self.dataset, canonical, c.seed), self.progress)
+                for c in self.configs(family)]
 
     def sampling_numbers(self) -> list[int]:
         """The sampling numbers of :data:`SAMPLING_NUMBERS` that give at least two iterations per epoch.
