@@ -111,6 +111,13 @@ def is_main() -> bool:
     return env_rank() == 0
 
 
+def world_size() -> int:
+    """How many processes train together: those of a started process group, else torchrun's
+    ``WORLD_SIZE``, else one."""
+    started = dist.is_available() and dist.is_initialized()
+    return dist.get_world_size() if started else int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def setup(device: torch.device) -> Dist:
     """This process's :class:`Dist`, starting the process group from torchrun's variables if needed.
 
@@ -119,8 +126,7 @@ def setup(device: torch.device) -> Dist:
     unset) gets ``device`` as it is.
     """
     started = dist.is_available() and dist.is_initialized()
-    world_size = dist.get_world_size() if started else int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
+    if (n := world_size()) <= 1:
         return Dist(device=device)
     rank = dist.get_rank() if started else int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
@@ -134,13 +140,13 @@ def setup(device: torch.device) -> Dist:
     if not started:
         # torchrun's store outlives a restart (--max-restarts): keys of the failed attempt (the
         # peers' old addresses) would be read by the new one, so every attempt gets a prefix of its own
-        store, rank, world_size = next(dist.rendezvous("env://"))
+        store, rank, n = next(dist.rendezvous("env://"))
         attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                 store=dist.PrefixStore(f"advsel/attempt{attempt}", store), rank=rank,
-                                world_size=world_size, device_id=device if device.type == "cuda" else None)
+                                world_size=n, device_id=device if device.type == "cuda" else None)
         atexit.register(_destroy)
-    return Dist(rank, world_size, local_rank, device, dist.get_backend())
+    return Dist(rank, n, local_rank, device, dist.get_backend())
 
 
 def _destroy() -> None:

@@ -120,9 +120,7 @@ def run(config: Config, cache_dir: str | os.PathLike[str] | None = None, *, forc
 def processes() -> Processes:
     """The processes a run asked for now is trained by: one, or those of ``torchrun`` (``WORLD_SIZE``) or of
     a started process group, with the distributed options (:func:`advsel.distributed.options`)."""
-    started = torch.distributed.is_available() and torch.distributed.is_initialized()
-    world_size = torch.distributed.get_world_size() if started else int(os.environ.get("WORLD_SIZE", "1"))
-    return Processes(world_size, *ddp.options())
+    return Processes(ddp.world_size(), *ddp.options())
 
 
 def check_writable(cache_folder: str | os.PathLike[str] | None, *, out: str | os.PathLike[str] | None = None,
