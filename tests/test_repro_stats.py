@@ -250,7 +250,8 @@ def test_final_spec_autoattack_on_seed_0_core_cifar() -> None:
 
 def test_results_go_through_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = []
-    monkeypatch.setattr(scope_module, "load", lambda c, final=None: seen.append((c, final)) or {"seed": c.seed})
+    monkeypatch.setattr(scope_module, "load",
+                        lambda c, final=None, progress=False: seen.append((c, final)) or {"seed": c.seed})
     assert Scope().results(Family.ds(0.5)) == [{"seed": 0}, {"seed": 1}, {"seed": 2}]
     assert [c.p_up for c, _ in seen] == [0.5, 0.5, 0.5]
     assert [f.n for _, f in seen] == [2000] * 3

@@ -263,7 +263,7 @@ class Scope:
         if self.loader is not None:
             return [self.loader(c) for c in self.configs(family)]
         canonical = self.canonical(family)
-        return [load(c, final_spec(self.profile, self.dataset, canonical, c.seed), self.progress)
+        return [load(c, final_spec(self.profile, self.dataset, canonical, c.seed), progress=self.progress)
                 for c in self.configs(family)]
 
     def sampling_numbers(self) -> list[int]:
