@@ -25,7 +25,11 @@ from .samplers import Sampler, UniformSampler
 
 
 def check_shards(c: Config, world_size: int) -> None:
-    """Raise a ConfigError unless the global b' (``batch_size``) splits evenly over ``world_size`` ranks."""
+    """Raise a ConfigError unless the global b' (``batch_size``) splits evenly over ``world_size`` ranks, and
+    unless a DS run with ``ds_forward='joint'`` (one forward of the 2b', in one process) runs in one process."""
+    if world_size > 1 and c.ds_forward == "joint" and "ds_forward" not in c.ignored():
+        reason = f"one process only (this run has {world_size}); use ds_forward='reforward' with several processes"
+        raise ConfigError(f"ds_forward='joint' is {reason}", param="ds_forward", value=c.ds_forward, reason=reason)
     if c.batch_size % world_size:
         reason = (f"not divisible by the world size {world_size}: batch_size is the global b', split evenly over "
                   f"the {world_size} processes; choose a multiple of {world_size}")

@@ -39,11 +39,13 @@ LR_SCHEDULES = ("constant", "cosine", "multistep")
 ADAPTIVE_ACCURACIES = ("train", "clean", "robust")
 DONG_STEPS = ("epochs", "pgd-at")
 UNATTACKED = ("clean", "skip")
+DS_FORWARDS = ("reforward", "joint")
 
 # the parameters that take one of a fixed set of names, and those names
 CHOICES: dict[str, tuple[str, ...]] = {
     "method": METHODS, "dataset": DATASETS, "model": MODELS, "device": DEVICES, "lr_schedule": LR_SCHEDULES,
     "adaptive_accuracy": ADAPTIVE_ACCURACIES, "dong_steps": DONG_STEPS, "unattacked": UNATTACKED,
+    "ds_forward": DS_FORWARDS,
     "profile": PROFILES,
 }
 
@@ -158,6 +160,12 @@ class Config:
         "train the first N epochs with P_up = 1 (all 2b'), then with --p-up; against the collapse of DS at small P_up "
         "to a constant predictor (0: no warm-up)")
     p_up_floor: float = _param(0.1, "lower bound of P_up under eq. (9), in [0, 1]")
+    ds_forward: str = _param(
+        "reforward",
+        "how DS's training pass reads Algorithm 1: reforward (score all 2b' without gradients, then forward and "
+        "backpropagate the selected P_up share only: BatchNorm statistics of the selected samples) or joint (one "
+        "train-mode forward of all 2b' with gradients, the loss on the selected share: BatchNorm statistics of all "
+        "2b', and the backward pass runs through all 2b')")
     adaptive_accuracy: str = _param(
         "train", "which accuracy of the last epoch drives eq. (9): train (on the scored 2b'), clean or robust (on the "
         "validation split, never the test set; needs --validation-size)")
@@ -189,6 +197,9 @@ class Config:
     lr: float = _param(0.05, "SGD learning rate")
     momentum: float = _param(0.9, "SGD momentum, in [0, 1)")
     weight_decay: float = _param(5e-4, "SGD weight decay")
+    lr_warmup_epochs: int = _param(
+        0, "raise the learning rate linearly from lr / (its steps) to lr over the first N epochs' optimizer steps, "
+           "then follow --lr-schedule (0: no warm-up)")
     lr_schedule: str = _param(
         "constant",
         "learning rate over the optimizer steps: constant, cosine to 0, or multistep (x0.1 at each milestone)")
@@ -273,7 +284,8 @@ _DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Confi
 # here, with a default that reproduces the behaviour without it; config_from_dict() fills that
 # default in for a result that lacks the field.
 KEY_OMITTED_AT_DEFAULT: frozenset[str] = frozenset({"p_up_warmup_epochs", "validation_size", "dong_steps",
-                                                          "attack_share", "unattacked"})
+                                                          "attack_share", "unattacked", "ds_forward",
+                                                          "lr_warmup_epochs"})
 
 # What each parameter means, one line each (the CLI's --help; tests check that every field has one), and
 # what None means for the fields whose default is None: from the fields' metadata (:func:`_param`).
@@ -349,6 +361,10 @@ def validate(c: Config) -> None:
         _check("validation_size", c.validation_size < c.train_size, c.validation_size,
                f"smaller than train_size={c.train_size} (the validation split is held out of that pool)")
     _int("p_up_warmup_epochs", c.p_up_warmup_epochs, 0)
+    _int("lr_warmup_epochs", c.lr_warmup_epochs, 0)
+    if c.lr_warmup_epochs:
+        _check("lr_warmup_epochs", c.lr_warmup_epochs <= c.epochs, c.lr_warmup_epochs,
+               f"at most epochs={c.epochs}")
     used = _REGISTRY[c.method].params if c.method in _REGISTRY else ()
     if c.p_up_warmup_epochs and "p_up_warmup_epochs" in used:
         _check("p_up_warmup_epochs", c.p_up_warmup_epochs < c.epochs, c.p_up_warmup_epochs,
@@ -393,10 +409,12 @@ _PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "cpu": {
         "mnist": dict(model="small-cnn", train_size=4000, test_size=500, epochs=10, batch_size=100,
                       lr=0.05, lr_schedule="cosine", **_MNIST_ATTACK),
-        # CIFAR-10 on a CPU: PGD-5 (alpha 2/255 reaches past eps = 8/255), no augmentation and lr 0.1
-        # (a 10-epoch PGD-AT pilot without augmentation ended about 20 clean points higher than with it)
+        # CIFAR-10 on a CPU: PGD-5 (alpha 2/255 reaches past eps = 8/255), no augmentation (a 10-epoch PGD-AT
+        # pilot without it ended about 20 clean points higher than with it), lr 0.05 after a one-epoch linear
+        # warm-up: the recipe pilot's choice (advsel.repro.recipe, scripts/recipe_pilot.py, README)
         "cifar10": dict(model="small-cnn", width=1.0, train_size=4000, test_size=500, epochs=10, batch_size=100,
-                        augment=False, lr=0.1, lr_schedule="cosine", **{**_CIFAR_ATTACK, "steps": 5}),
+                        augment=False, lr=0.05, lr_warmup_epochs=1, lr_schedule="cosine",
+                        **{**_CIFAR_ATTACK, "steps": 5}),
     },
     "paper": {
         "mnist": dict(model="resnet18", train_size=None, test_size=10000, epochs=100, batch_size=128,

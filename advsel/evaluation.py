@@ -24,7 +24,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from .attacks import autoattack_accuracy, clean_accuracy, robust_accuracy
+from .attacks import AUTOATTACK_VERSIONS, autoattack_accuracy, clean_accuracy, robust_accuracy
 from .config import evaluation_attack
 from .data import TensorData, balanced_subset, to_float
 from .progress import Progress
@@ -38,7 +38,10 @@ class FinalEval:
 
     ``n``: test samples for clean and PGD accuracy (capped by the test set).
     ``autoattack_n``: test samples for AutoAttack (0: none; a class-balanced part of the same
-    ``n`` samples).
+    ``n`` samples).  ``autoattack_version``: ``standard`` (APGD-CE, APGD-T, FAB-T, Square) or
+    ``apgd`` (its two gradient attacks APGD-CE and APGD-T only, with the standard version's
+    settings: a fraction of the cost, for every seed of a CPU budget; see
+    :func:`advsel.attacks.autoattack_accuracy`).
     """
 
     n: int = 2000
@@ -48,8 +51,12 @@ class FinalEval:
     alpha: float | None = None
     autoattack_n: int = 0
     seed: int = 0
+    autoattack_version: str = "standard"
 
     def __post_init__(self) -> None:
+        if self.autoattack_version not in AUTOATTACK_VERSIONS:
+            raise ValueError(f"autoattack_version={self.autoattack_version!r} is not allowed; choose one of: "
+                             f"{', '.join(AUTOATTACK_VERSIONS)}")
         for name in ("n", "steps", "restarts", "autoattack_n"):
             value = getattr(self, name)
             low = 1 if name in ("n", "restarts") else 0
@@ -77,8 +84,9 @@ class FinalEval:
         same = (record.get("n_asked") == self.n and a.get("steps") == self.steps
                 and a.get("restarts") == self.restarts and a.get("eps") == eps and a.get("alpha") == alpha
                 and record.get("seed") == self.seed)
-        aa = record.get("autoattack")
-        return same and ((aa or {}).get("n_asked", 0) == self.autoattack_n)
+        aa = record.get("autoattack") or {}
+        return same and aa.get("n_asked", 0) == self.autoattack_n and (
+            not self.autoattack_n or aa.get("version", "standard") == self.autoattack_version)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,7 +102,8 @@ def test_subset(data: TensorData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def evaluate_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
                    restarts: int, seed: int = 0, autoattack_n: int = 0, num_classes: int = 10,
-                   n_asked: int | None = None, pgd: bool = True, progress: Progress = False) -> dict[str, Any]:
+                   n_asked: int | None = None, pgd: bool = True, progress: Progress = False,
+                   autoattack_version: str = "standard") -> dict[str, Any]:
     """Clean, PGD and optionally AutoAttack accuracy of ``model`` on ``x``, ``y`` (a ``final_eval`` record).
 
     ``x``: float images in [0, 1] on the model's device, ``y`` their labels (checked by
@@ -117,10 +126,10 @@ def evaluate_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
     if autoattack_n:
         k = min(autoattack_n, len(y))
         idx = _balanced_part(y, k, num_classes)
-        record["autoattack"] = {"n": k, "n_asked": autoattack_n, "version": "standard", "eps": eps,
+        record["autoattack"] = {"n": k, "n_asked": autoattack_n, "version": autoattack_version, "eps": eps,
                                 "robust_acc": autoattack_accuracy(model, x[idx], y[idx], eps=eps,
                                                                   num_classes=num_classes, seed=seed,
-                                                                  progress=progress)}
+                                                                  version=autoattack_version, progress=progress)}
     return record
 
 
@@ -143,4 +152,5 @@ def final_eval(model: nn.Module, data: TensorData, spec: FinalEval, *, eps: floa
     model = model.to(device)
     return evaluate_model(model, x.to(device), y.to(device), eps=eps, alpha=alpha, steps=spec.steps,
                           restarts=spec.restarts, seed=spec.seed, autoattack_n=spec.autoattack_n,
-                          num_classes=data.num_classes, n_asked=spec.n, progress=progress)
+                          num_classes=data.num_classes, n_asked=spec.n, progress=progress,
+                          autoattack_version=spec.autoattack_version)

@@ -42,9 +42,9 @@ BACKPROPS = ("clean", "adv", "top", "random", "screened")
 # the Config parameters each part brings with it
 _BATCH_PARAMS = {"uniform": (), "cat": ("cat_alpha", "cat_temperature"), "balanced": (),
                  "subset": ("dong_keep", "dong_steps")}
-_BACKPROP_PARAMS = {"screened": ("attack_share", "unattacked")}
+_BACKPROP_PARAMS = {"top": ("ds_forward",), "screened": ("attack_share", "unattacked")}
 # every method-specific parameter: p_up, p_up_warmup_epochs, p_up_floor, adaptive_accuracy, cat_alpha,
-# cat_temperature, dong_keep, dong_steps, attack_share, unattacked
+# cat_temperature, dong_keep, dong_steps, ds_forward, attack_share, unattacked
 METHOD_PARAMS: tuple[str, ...] = tuple(dict.fromkeys(
     p for params in (*(rule.params for rule in RULES.values()), *_BATCH_PARAMS.values(),
                      *_BACKPROP_PARAMS.values()) for p in params))

@@ -10,7 +10,11 @@ BatchNorm: the scoring pass runs in train mode (batch statistics over the 2b' sa
 as in the paper's single forward pass) but leaves the running statistics untouched
 (:func:`frozen_bn_stats`); the training pass over the selected samples uses their batch
 statistics and is the one that updates the running statistics, so the running averages
-describe the samples the model is trained on.
+describe the samples the model is trained on.  That is the ``reforward`` reading of DS's
+Algorithm 1 (``Config.ds_forward``).  The ``joint`` reading takes the algorithm literally:
+one train-mode forward of all 2b' with gradients (BatchNorm statistics, running ones
+included, over all 2b'), the loss averaged over the selected share only; its backward pass
+runs through all 2b' rows, so it saves no backward computation.
 
 Every method's backprop kind (:data:`advsel.methods.REGISTRY`) is one selection of
 :func:`select`.  One of them, ``screened`` (method ``prescreen``), decides part of its
@@ -57,6 +61,7 @@ class Selection:
     correct: torch.Tensor | None = None
     scored: int = 0
     total: int | None = None  # selected over all ranks (None: len(y), one process or per-rank selection)
+    joint: tuple[torch.Tensor, torch.Tensor] | None = None  # ds_forward='joint': the training pass's (logits, loss)
 
     @property
     def n_total(self) -> int:
@@ -128,7 +133,7 @@ def global_to_local(chosen: torch.Tensor, b: int, rank: int, world_size: int) ->
 def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,
            p_up: float = 1.0, generator: torch.Generator | None = None, *, rank: int = 0, world_size: int = 1,
            all_gather: Callable[[torch.Tensor], torch.Tensor] | None = None,
-           screening: Screening | None = None) -> Selection:
+           screening: Screening | None = None, joint: bool = False) -> Selection:
     """Form the training set S of one step.
 
     ``clean``: the b' clean samples (standard training).  ``adv``: their b' adversarial
@@ -137,6 +142,8 @@ def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | N
     (DS's "random robust" baseline), drawn from ``generator`` with no scoring pass.
     ``screened``: the adversarial versions ``x_adv`` of the rows ``screening`` chose
     to attack (:func:`before_attack`), with the others clean or left out (:func:`screened`).
+    ``joint`` (``top`` in one process only): the scoring pass is the training pass
+    (:func:`_joint_top`), and the Selection carries its logits and loss.
 
     Several processes (``world_size`` > 1, see :mod:`advsel.distributed`): ``x``, ``y`` are
     this rank's rows ``rank::world_size`` of the global batch and ``top``/``random`` select
@@ -149,6 +156,11 @@ def select(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | N
     """
     b = len(y)
     dev = y.device
+    if joint and (kind != "top" or world_size > 1):
+        raise ValueError(f"the joint forward (ds_forward='joint') is a reading of DS's 'top' selection in one process,"
+                         f" not of selection {kind!r} with world_size={world_size}")
+    if joint:
+        return _joint_top(model, x, x_adv, y, p_up)  # type: ignore[arg-type]
     if world_size > 1 and kind in ("top", "random"):
         return _select_global(kind, model, x, x_adv, y, p_up, generator, rank, world_size, all_gather)
     if kind == "clean":
@@ -181,6 +193,23 @@ def _select_share(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Ten
     chosen = losses.topk(k, sorted=False).indices
     correct = (logits.argmax(1) == y2).sum()
     return _pack(both, y2, chosen, b, logits[b:], correct)
+
+
+def _joint_top(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, p_up: float) -> Selection:
+    """DS's Algorithm 1 read literally: one train-mode forward of the 2b' with gradients, the mean loss over
+    the P_up share with the highest loss; the Selection's ``joint`` holds that pass's logits of the chosen rows
+    and the loss to backpropagate."""
+    if x_adv is None:
+        raise ValueError("selection 'top' needs adversarial examples (x_adv)")
+    b = len(y)
+    both, y2 = torch.cat([x, x_adv]), y.repeat(2)
+    logits = model(both).float()
+    losses = F.cross_entropy(logits, y2, reduction="none")
+    chosen = losses.detach().topk(n_selected(p_up, 2 * b), sorted=False).indices
+    correct = (logits.detach().argmax(1) == y2).sum()
+    sel = _pack(both, y2, chosen, b, logits[b:].detach(), correct)
+    sel.joint = (logits[chosen], losses[chosen].mean())
+    return sel
 
 
 def _select_global(kind: str, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor | None, y: torch.Tensor,

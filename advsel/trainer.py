@@ -261,28 +261,37 @@ class Trainer:
         self.model.train()
         ranks = {"rank": d.rank, "world_size": d.world_size, "all_gather": d.all_gather} \
             if d.enabled and self.ds_selection == "global" else {}
+        joint = self.selection == "top" and self.config.ds_forward == "joint"
         with self.autocast():
             sel = select(self.selection, self.model, x, x_adv, y, self.p_up, self.sel_gen, screening=screening,
-                         **ranks)
+                         joint=joint, **ranks)
         if sel.total is None and d.enabled:  # the same number on every rank
             sel.total = len(sel.y) * d.world_size
         return sel
+
+    def _training_loss(self, sel: Selection) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
+        """The training pass over the selected samples: logits, the loss to backpropagate, its sum over the
+        selected samples and whether it is finite on every rank.  Under ``ds_forward='joint'`` the selection's
+        own forward of all 2b' was the training pass."""
+        d = self.dist
+        if sel.joint is not None:
+            logits, loss = sel.joint
+            return logits, loss, loss.detach() * len(sel.y), bool(torch.isfinite(loss))
+        with self.autocast(), (frozen_bn_stats(self.model) if len(sel.y) == 0 else contextlib.nullcontext()):
+            logits = self.train_module(sel.x).float()  # an empty batch still joins DDP's all-reduce
+        if d.enabled:  # DDP averages over the ranks: sum / k * N averages to the mean over all k selected
+            loss_sum = F.cross_entropy(logits, sel.y, reduction="sum")
+            loss = loss_sum * (d.world_size / sel.n_total)
+            return logits, loss, loss_sum, bool(d.all_reduce_sum(torch.isfinite(loss_sum).logical_not().float()) == 0)
+        loss = F.cross_entropy(logits, sel.y)
+        return logits, loss, loss.detach() * len(sel.y), bool(torch.isfinite(loss))
 
     def _update(self, sel: Selection, stats: EpochStats) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward and backward the selected samples and step the optimizer; the training pass's
         logits and summed loss.  A non-finite loss stops every rank before the update."""
         d = self.dist
         ws = d.world_size
-        with self.autocast(), (frozen_bn_stats(self.model) if len(sel.y) == 0 else contextlib.nullcontext()):
-            logits = self.train_module(sel.x).float()  # an empty batch still joins DDP's all-reduce
-        if d.enabled:  # DDP averages over the ranks: sum / k * N averages to the mean over all k selected
-            loss_sum = F.cross_entropy(logits, sel.y, reduction="sum")
-            loss = loss_sum * (ws / sel.n_total)
-            finite = bool(d.all_reduce_sum(torch.isfinite(loss_sum).logical_not().float()) == 0)
-        else:
-            loss = F.cross_entropy(logits, sel.y)
-            loss_sum = loss.detach() * len(sel.y)
-            finite = bool(torch.isfinite(loss))
+        logits, loss, loss_sum, finite = self._training_loss(sel)
         if not finite:
             what = f"training loss is {loss.item()}" + (f" on rank {d.rank} of {ws}" if d.enabled else "") \
                 if not torch.isfinite(loss) else f"training loss is not finite on another of the {ws} ranks"
@@ -292,8 +301,12 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
-        self.passes["train_forward"] += sel.scored * ws + sel.n_total
-        self.passes["train_backward"] += sel.n_total
+        if sel.joint is not None:  # one forward and one backward pass through all scored rows
+            self.passes["train_forward"] += sel.scored
+            self.passes["train_backward"] += sel.scored
+        else:
+            self.passes["train_forward"] += sel.scored * ws + sel.n_total
+            self.passes["train_backward"] += sel.n_total
         return logits, loss_sum
 
     def eval_generator(self, purpose: int = 0) -> torch.Generator:

@@ -23,13 +23,13 @@ seeds = [0, 1, 2]
 import matplotlib.pyplot as plt
 
 from advsel.p_up import n_selected
-from advsel.repro import P_UP_SWEEP, Family, figures, pages, readings, tables
+from advsel.repro import Family, figures, pages, readings, tables
 from advsel.repro.notebook import open_page, show
 from advsel.repro.scope import WARMUP_P_UP
 
 page = open_page("ds_fig3_p_up", profile=profile, dataset=dataset, device=device, seeds=seeds)
 scope = page.scope
-sweep = {p: scope.results(Family.ds(p)) for p in P_UP_SWEEP}
+sweep = {p: scope.results(Family.ds(p)) for p in scope.p_up_sweep()}
 warm = {p: scope.results(Family.warmup(p)) for p in WARMUP_P_UP}
 runs = {}
 for p, rs in sweep.items():
@@ -78,14 +78,14 @@ page.summary(runs)
 # %% tags=["hide-input"]
 c = sweep[1.0][0]["config"]
 by_seeds: dict[tuple[int, ...], list[str]] = {}
-for p in P_UP_SWEEP:
+for p in scope.p_up_sweep():
     by_seeds.setdefault(scope.seeds_of(Family.ds(p)), []).append(f"{p:g}")
 for p in WARMUP_P_UP:
     by_seeds.setdefault(scope.seeds_of(Family.warmup(p)), []).append(f"{p:g} after warm-up")
 show("Seeds per point: " + "; ".join(f"P_up = {', '.join(ps)}: seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}"
                                     for s, ps in by_seeds.items()) + ".\n\n"
      + f"Backpropagated per step (b' = {c['batch_size']}): "
-     + ", ".join(f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in P_UP_SWEEP) + ".\n\n"
+     + ", ".join(f"{n_selected(p, 2 * c['batch_size'])} at P_up = {p}" for p in scope.p_up_sweep()) + ".\n\n"
      + "Warm-up: " + "; ".join(
          f"P_up = {p:g}: {rs[0]['config']['p_up_warmup_epochs']} of {rs[0]['config']['epochs']} epoch(s) at P_up = 1"
          + (" (no room for a warm-up in a one-epoch run: this is the plain run)"

@@ -47,10 +47,11 @@ def main() -> int:
     progress = a.progress if a.progress is not None else a.jobs == 1
     tasks = [(scope.replace(seeds=(s,)), family, a.threads, progress) for scope, family in book_families(a.profile)
              for s in scope.seeds_of(family)]
-    # longest first for a balanced pool (CIFAR-10 runs with AutoAttack, other CIFAR-10 runs, MNIST);
-    # Dong last: it reuses the PGD-AT runs as its pre-training
+    # longest first for a balanced pool (CIFAR-10 DS runs, other CIFAR-10 runs, MNIST); Dong last: it reuses the
+    # PGD-AT runs as its pre-training
     tasks.sort(key=lambda t: (t[1] == Family.method("dong"), t[0].dataset != "cifar10",
-                              not (t[1].name in AUTOATTACK and t[0].seeds[0] == 0)))
+                              t[1].kind not in ("ds", "warmup", "ablation", "driver") and t[1].name != "ds-adaptive",
+                              t[1].name not in AUTOATTACK))
     start = time.perf_counter()
     with mp.get_context("spawn").Pool(a.jobs, maxtasksperchild=8) as pool:
         for i, (name, secs) in enumerate(pool.imap(_work, tasks), 1):

@@ -222,7 +222,7 @@ def test_key_changes_with_every_result_relevant_field(name: str, value: object) 
 # every method-specific parameter at a non-default value that is allowed
 NON_DEFAULT = {"p_up": 0.3, "p_up_warmup_epochs": 1, "p_up_floor": 0.2, "adaptive_accuracy": "robust",
                "cat_alpha": 0.2, "cat_temperature": 2.0, "dong_keep": 0.7, "dong_steps": "pgd-at",
-               "attack_share": 0.3, "unattacked": "skip"}
+               "attack_share": 0.3, "unattacked": "skip", "ds_forward": "joint"}
 
 
 def test_non_default_values_cover_every_method_parameter() -> None:
@@ -286,7 +286,7 @@ def test_integer_and_float_spellings_share_one_key() -> None:
 
 
 NEW_FIELDS = {"p_up_warmup_epochs": 1, "validation_size": 20, "dong_steps": "pgd-at", "attack_share": 0.25,
-              "unattacked": "skip"}
+              "unattacked": "skip", "ds_forward": "joint", "lr_warmup_epochs": 1}
 
 
 def test_fields_added_later_are_listed_and_default_to_todays_behaviour() -> None:
@@ -294,7 +294,8 @@ def test_fields_added_later_are_listed_and_default_to_todays_behaviour() -> None
     assert set(NEW_FIELDS) == set(KEY_OMITTED_AT_DEFAULT)
     assert {n: defaults[n] for n in NEW_FIELDS} == {"p_up_warmup_epochs": 0, "validation_size": 0,
                                                     "dong_steps": "epochs", "attack_share": 0.5,
-                                                    "unattacked": "clean"}
+                                                    "unattacked": "clean", "ds_forward": "reforward",
+                                                    "lr_warmup_epochs": 0}
 
 
 @pytest.mark.parametrize("method", ["ds", "dong", "robust"])
@@ -309,7 +310,8 @@ def test_a_result_written_before_the_new_fields_rebuilds_to_its_key(method: str)
 
 @pytest.mark.parametrize(("name", "method"), [("p_up_warmup_epochs", "ds"), ("validation_size", "robust"),
                                               ("dong_steps", "dong"), ("attack_share", "prescreen"),
-                                              ("unattacked", "prescreen")])
+                                              ("unattacked", "prescreen"), ("ds_forward", "ds"),
+                                              ("lr_warmup_epochs", "robust")])
 def test_a_new_field_at_another_value_changes_the_key(name: str, method: str) -> None:
     c = make_config("smoke", "mnist", method=method, epochs=3)
     assert c.replace(**{name: NEW_FIELDS[name]}).key() != c.key()
@@ -325,6 +327,9 @@ def test_a_new_field_at_another_value_changes_the_key(name: str, method: str) ->
     ({"method": "prescreen", "attack_share": 0.0}, "attack_share", "must be in (0, 1]"),
     ({"method": "prescreen", "attack_share": 1.5}, "attack_share", "must be in (0, 1]"),
     ({"method": "prescreen", "unattacked": "drop"}, "unattacked", "choose one of: clean, skip"),
+    ({"method": "ds", "ds_forward": "once"}, "ds_forward", "choose one of: reforward, joint"),
+    ({"lr_warmup_epochs": -1}, "lr_warmup_epochs", "must be an integer >= 0"),
+    ({"epochs": 2, "lr_warmup_epochs": 3}, "lr_warmup_epochs", "at most epochs=2"),
     ({"method": "ds-adaptive", "adaptive_accuracy": "clean"}, "adaptive_accuracy", "set validation_size"),
     ({"method": "ds-adaptive", "adaptive_accuracy": "robust"}, "adaptive_accuracy", "set validation_size"),
 ])

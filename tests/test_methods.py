@@ -37,10 +37,10 @@ def test_parts_match_the_code_that_implements_them() -> None:
 
 
 @pytest.mark.parametrize(("name", "params"), [
-    ("standard", ()), ("robust", ()), ("ds", ("p_up", "p_up_warmup_epochs")),
-    ("ds-adaptive", ("p_up_floor", "adaptive_accuracy")), ("random", ("p_up", "p_up_warmup_epochs")),
+    ("standard", ()), ("robust", ()), ("ds", ("p_up", "p_up_warmup_epochs", "ds_forward")),
+    ("ds-adaptive", ("p_up_floor", "adaptive_accuracy", "ds_forward")), ("random", ("p_up", "p_up_warmup_epochs")),
     ("cat", ("cat_alpha", "cat_temperature")), ("cat-uniform", ()),
-    ("ds-cat", ("p_up", "p_up_warmup_epochs", "cat_alpha", "cat_temperature")),
+    ("ds-cat", ("p_up", "p_up_warmup_epochs", "cat_alpha", "cat_temperature", "ds_forward")),
     ("dong", ("dong_keep", "dong_steps"))])
 def test_each_method_uses_its_parameters(name: str, params: tuple[str, ...]) -> None:
     assert REGISTRY[name].params == params

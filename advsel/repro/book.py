@@ -36,6 +36,7 @@ INTRODUCTION, DS, CAT, BEYOND, VERDICTS = ("Introduction", "DS: informed data se
 PAGES: dict[str, Page] = {p.name: p for p in (
     Page("usage", INTRODUCTION, ("profile", "device")),
     Page("ds_fig3_p_up", DS, paper="DS"),
+    Page("ds_stall_ablation", DS, paper="DS"),
     Page("ds_fig4_5_accuracy", DS, paper="DS"),
     Page("ds_fig6_adaptive_p_up", DS, paper="DS"),
     Page("ds_fig7_selected_counts", DS, paper="DS"),

@@ -67,6 +67,17 @@ def cost_split(r: Result) -> dict[str, float]:
     return {k: sum(e[k] for e in r["epochs"]) + pre.get(k, 0) for k in keys}
 
 
+def passes_at(r: Result, attack_steps: int) -> float:
+    """A run's sample passes F + 2B, pre-training included, had its training attack taken ``attack_steps`` PGD
+    steps instead of its own: the attack's passes scale with its steps, the training passes do not.  DS's Table I
+    was measured with PGD-20; our runs use fewer steps, which shrinks the attack's share of a step."""
+    split = cost_split(r)
+    steps = r["config"]["steps"]
+    attack = split["attack_forward"] + 2 * split["attack_backward"]
+    scaled = attack * attack_steps / steps if steps else 0.0
+    return scaled + split["train_forward"] + 2 * split["train_backward"]
+
+
 def ds_step_units(steps: int, p_up: float, scoring_pass: bool = True) -> float:
     """Forward-pass equivalents F + 2B of one DS step per clean sample (b' = 1), by the pass model:
     the attack's ``steps`` forward and backward passes, a scoring forward pass over the 2b' samples

@@ -8,6 +8,7 @@ only when a function draws.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,6 +77,23 @@ def accuracy_panels(runs: Runs, titles: tuple[str, str]) -> Any:
     for ax, metric, title in zip(axes, ("clean_acc", "robust_acc"), titles, strict=True):
         curves(ax, runs, metric)
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def loss_panel(runs: Runs, title: str) -> Any:
+    """The training loss per epoch, one line per label (mean and sd over seeds), ln C dashed; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    curves(ax, runs, "train_loss", ylabel="training loss (selected samples)")
+    first = next(r for rs in runs.values() for r in rs)
+    ln_c = math.log(stats.num_classes(first))
+    ax.axhline(ln_c, color="grey", ls="--", lw=1)
+    ax.annotate(f"ln {stats.num_classes(first)}: the uniform predictor", (1, ln_c), xytext=(0, 4),
+                textcoords="offset points", fontsize=8, color="grey")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

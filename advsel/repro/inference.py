@@ -1,13 +1,22 @@
 """The test behind every verdict: t intervals, where they lie against a claim, and the seeds that would decide it.
 
-A claim compares run families over seeds.  Two families: Welch's t interval
-(:data:`LEVEL` = 95 %) for the difference of their means, with Welch-Satterthwaite degrees
-of freedom (:func:`welch_interval`).  One family measured twice within each run (first
+A claim compares run families over seeds.  Two families run with the same seeds share each
+seed's initialisation and data order, so their values pair by seed: the paired t interval
+(:data:`LEVEL` = 95 %) of the per-seed differences, n - 1 degrees of freedom
+(:func:`paired_interval`).  Two families whose seeds differ (a collapsed or missing run on
+one side): Welch's t interval for the difference of their means, with Welch-Satterthwaite
+degrees of freedom (:func:`welch_interval`).  One family measured twice within each run (first
 against last epoch) or against a threshold: the one-sample t interval of the per-run values
 (:func:`one_sample_interval`; :func:`paired_interval` pairs two lists by position).
 :func:`classify` says on which side of the claim the interval lies, and
 :func:`seeds_needed` how many seeds would decide an undecided claim at the observed spread.
-The bands turn a claim's words into numbers ("close" = within :data:`CLOSE_BAND`).  The t
+The bands turn a claim's words into numbers ("close" = within :data:`CLOSE_BAND`).
+
+Multiplicity: a figure or table makes several claims at once, so the rows of one figure
+are one family of tests.  :func:`claim_p` gives each row's one-sided p-value for the claimed
+region (and for the opposite one; equivalence claims by two one-sided tests), and
+:func:`holm` applies Holm's step-down procedure at the one-sided level (1 - :data:`LEVEL`) / 2
+that the 95 % interval uses alone: a row stays decided only if Holm rejects over its figure.  The t
 distribution is :data:`scipy.stats.t`; inputs are plain lists of floats, so this module
 knows nothing of results or runs.
 """
@@ -127,6 +136,56 @@ def classify(iv: Interval, kind: str, low: float | None = None, high: float | No
         assert high is not None
         return "claimed" if hi <= high else "opposite" if lo > high else "undecided"
     raise ValueError(f"kind={kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
+
+
+ALPHA = (1 - LEVEL) / 2  # the one-sided level of a side of the 95 % interval
+
+
+def _above(iv: Interval, bound: float) -> float:
+    """One-sided p-value of H0: true value <= ``bound`` (t with the interval's df)."""
+    if iv.se == 0:
+        return 0.0 if iv.estimate > bound else 1.0
+    return float(student_t.sf((iv.estimate - bound) / iv.se, iv.df))
+
+
+def _below(iv: Interval, bound: float) -> float:
+    """One-sided p-value of H0: true value >= ``bound``."""
+    if iv.se == 0:
+        return 0.0 if iv.estimate < bound else 1.0
+    return float(student_t.cdf((iv.estimate - bound) / iv.se, iv.df))
+
+
+def claim_p(iv: Interval, kind: str, low: float | None = None, high: float | None = None,
+            side: str = "claimed") -> float:
+    """The p-value of the test that puts the true value in the ``claimed`` region of a claim of ``kind`` (or,
+    ``side='opposite'``, wholly on the other side), consistent with :func:`classify`: p < :data:`ALPHA` exactly
+    when the 95 % interval lies in that region.  A band claim (``within``) is two one-sided tests: its p is the
+    larger; its opposite (outside the band on either side) the smaller of the two outward tests."""
+    if kind == "higher":
+        return _above(iv, 0.0) if side == "claimed" else _below(iv, 0.0)
+    if kind == "lower":
+        return _below(iv, 0.0) if side == "claimed" else _above(iv, 0.0)
+    if kind == "at_least":
+        return _above(iv, low) if side == "claimed" else _below(iv, low)  # type: ignore[arg-type]
+    if kind == "at_most":
+        return _below(iv, high) if side == "claimed" else _above(iv, high)  # type: ignore[arg-type]
+    if kind == "within":
+        if side == "claimed":
+            return max(_above(iv, low), _below(iv, high))  # type: ignore[arg-type]
+        return min(_below(iv, low), _above(iv, high))  # type: ignore[arg-type]
+    raise ValueError(f"kind={kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
+
+
+def holm(ps: Sequence[float], alpha: float = ALPHA) -> list[bool]:
+    """Holm's step-down procedure: which of the hypotheses with p-values ``ps`` are rejected at family-wise
+    level ``alpha`` (the i-th smallest p against alpha / (m - i), i from 0, stopping at the first that fails)."""
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    rejected = [False] * len(ps)
+    for rank, i in enumerate(order):
+        if ps[i] > alpha / (len(ps) - rank):
+            break
+        rejected[i] = True
+    return rejected
 
 
 def seeds_needed(iv: Interval, sds: Sequence[float], kind: str, low: float | None = None,

@@ -210,17 +210,17 @@ def collapse_note(runs: Mapping[str, Sequence[Result]]) -> str:
 
 
 def convergence_note(runs: Mapping[str, Sequence[Result]]) -> str:
-    """The convergence criterion (:func:`advsel.repro.stats.converged`) and the runs that fail it (Markdown)."""
-    bad = stats.unconverged(runs)
+    """The convergence criterion (:func:`advsel.repro.stats.convergence_problems`) and the runs that fail it, each
+    with its reason (Markdown)."""
     total = sum(len(rs) for rs in runs.values())
-    rule = ("**Convergence.** Criterion: the learning-rate schedule completes and the last two epoch "
-            "evaluations differ by less than one test-set standard error in clean and in robust accuracy")
+    rule = (f"**Convergence.** Criterion: the schedule completes, the training loss no longer falls by more than "
+            f"{stats.FALLING} per epoch over the last {stats.LAST_EPOCHS} epochs (least-squares slope), and it has not"
+            f" drifted back more than {stats.DRIFT} above its lowest epoch towards ln C")
+    bad = [(label, r["config"]["seed"], stats.convergence_problems(r)) for label, rs in runs.items() for r in rs
+           if not stats.converged(r)]
     if not bad:
         return f"{rule}; all {total} runs on this page meet it."
-    labels: dict[str, list[int]] = {}
-    for label, seed in bad:
-        labels.setdefault(label, []).append(seed)
-    shown = "; ".join(f"{k} seed{'s' if len(v) > 1 else ''} {', '.join(map(str, v))}" for k, v in labels.items())
+    shown = "; ".join(f"{label} seed {seed}: {', '.join(why)}" for label, seed, why in bad)
     return f"{rule}; {len(bad)} of {total} runs do not: {shown}."
 
 

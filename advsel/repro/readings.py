@@ -9,6 +9,7 @@ of :mod:`~advsel.repro.tables`; the sentences are plain Markdown.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,6 +31,17 @@ def run_state(r: Result) -> str:
             else "did not collapse")
     return (f"seed {r['config']['seed']} {word} (final clean {100 * stats.final_value(r, 'clean_acc'):.1f}%, "
             f"robust {100 * stats.final_value(r, 'robust_acc'):.1f}%)")
+
+
+def stall_sentence(runs: Mapping[str, Sequence[Result]]) -> str:
+    """Which run families of the DS stall ablation stalled: per label, how many runs spent at least half their
+    epochs with a training loss within 0.05 of ln C, and how many collapsed (:func:`~advsel.repro.stats.collapsed`)."""
+    parts = []
+    for label, rs in runs.items():
+        stalled = sum(2 * sum(abs(e["train_loss"] - math.log(stats.num_classes(r))) < 0.05 for e in r["epochs"])
+                      >= len(r["epochs"]) for r in rs)
+        parts.append(f"{label}: {stalled} of {len(rs)} stalled, {len(stats.collapsed_seeds(rs))} collapsed")
+    return "Runs that spent at least half their epochs at ln C: " + "; ".join(parts) + "."
 
 
 def run_growth(r: Result, key: str) -> str:

@@ -27,16 +27,30 @@ from ..evaluation import FinalEval
 from ..runs import Result, default_cache_dir
 
 SEEDS = (0, 1, 2)
-P_UP_CORE = (0.5, 1.0)  # DS P_up values run with every seed
+P_UP_CORE = (0.5, 0.75, 1.0)  # DS P_up values run with every seed
 P_UP_SWEEP = (0.25, 0.5, 0.75, 1.0)  # DS Fig. 3; the values outside P_UP_CORE run with the first seed only
-# (P_up 0.1 is not run: at this scale it collapses like 0.25, and no ledger row reads it)
+# (P_up 0.1 is not run: no ledger row reads it); at the cpu profile P_up 0.25 is not run either: one seed gives its
+# rows no interval, and the hour goes to the stall ablation (P_UP_NOT_RUN)
+P_UP_NOT_RUN: dict[str, tuple[float, ...]] = {"cpu": (0.25,)}
 WARMUP_P_UP = (0.5,)  # DS also runs at these P_up after WARMUP_EPOCHS epochs at P_up = 1 (every seed)
 WARMUP_EPOCHS = 3  # on the CIFAR-10 track 3 epochs avoid the collapse at P_up 0.5 (pilots, seeds 0 and 1),
 # not at 0.25 (seed 0: loss back at ln C after them); 1 epoch does not at 0.25
 DRIVERS = ("train", "clean", "robust")  # eq. (9)'s driving accuracy; clean/robust on a validation split
 VALIDATION_SIZE = 500  # held out of the training pool for the clean/robust drivers
-SAMPLING_NUMBERS = (100, 400)  # CAT Fig. 2 (MNIST), CAT and PGD-AT at each, lr scaled with b'
-# (sampling number 25 is not run: its two runs cost as much as four CIFAR-10 runs, and no ledger row reads it)
+SAMPLING_NUMBERS = (25, 100, 400)  # CAT Fig. 2 (MNIST), CAT and PGD-AT at each, lr scaled with b'
+# CAT Figs. 2-3 are not run at the cpu profile (SAMPLING_PROFILES): three sampling numbers of two methods cost a
+# quarter of the hour the rerun has, and with fewer than three no peak can be seen
+SAMPLING_PROFILES = ("paper", "gpu")
+# The DS stall ablation (DS Figs. 3-5 page): DS at P_up = 0.5 on the CIFAR-10 track with one thing changed, two seeds
+# each.  Name -> the Config overrides.  The learning rate with and without its warm-up, one epoch at P_up = 1 first
+# (three epochs: the warm-up family), and the literal reading of Algorithm 1 (one forward of all 2b').
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "lr 0.1, no lr warm-up": {"lr": 0.1, "lr_warmup_epochs": 0},
+    "no lr warm-up": {"lr_warmup_epochs": 0},
+    "1 epoch at P_up = 1": {"p_up_warmup_epochs": 1},
+    "joint forward": {"ds_forward": "joint"},
+}
+ABLATION_SEEDS = 2  # the first seeds of the scope
 # methods run at the base settings (ds-cat with P_up = 0.5, prescreen with attack share 0.5)
 PLAIN = ("standard", "robust", "ds-adaptive", "random", "dong", "cat", "cat-uniform", "ds-cat", "prescreen")
 TIMED = ("robust", "ds", "cat", "cat-uniform", "ds-cat", "prescreen")  # methods of the time-to-accuracy families
@@ -44,10 +58,14 @@ MNIST_TIMED = ("robust", "cat", "cat-uniform")  # CAT Table 1 and its control
 TIMED_LABELS = {"robust": "PGD-AT", "ds": "DS", "cat": "CAT", "cat-uniform": "CAT uniform", "ds-cat": "DS-CAT",
                 "prescreen": "prescreen"}  # how the pages that compare timed families name them
 CIFAR_METHODS = ("standard", "robust", "ds-adaptive", "random", "dong", "cat", "ds-cat", "prescreen")
-# the seed-0 runs whose final evaluation includes AutoAttack (CIFAR-10): DS's core families and the
-# methods of the "which selection saves time" page
-AUTOATTACK = ("standard", "robust", "ds:0.5", "ds:1.0", "ds-adaptive", "random", "dong", "cat", "ds-cat",
-              "prescreen")
+# the families whose final evaluation includes AutoAttack on every seed: those a robust-accuracy verdict compares
+# (CIFAR-10 and MNIST); AUTOATTACK_N test samples, the first of the PGD evaluation's
+AUTOATTACK = ("robust", "ds:0.5", "ds:0.75", "ds:1.0", "warmup:0.5", "ds-adaptive", "random", "dong", "cat",
+              "prescreen", "timed:robust", "timed:cat")
+AUTOATTACK_N = 500
+# AutoAttack's APGD-CE + APGD-T (advsel.attacks.autoattack_accuracy): 10.5 s per 500 CIFAR-10 samples on this machine
+# against 156 s for the standard version with FAB-T and Square (README), so every seed gets it within the hour
+AUTOATTACK_VERSION = "apgd"
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,8 @@ class Family:
     ``driver`` (DS eq. (9) driven by the ``arg`` accuracy: train, clean or robust),
     ``timed`` (method ``arg`` for time to accuracy: on MNIST evaluated twice per epoch, on
     CIFAR-10 the method's own family) or ``sampling`` (``arg`` = (method, sampling number):
-    CAT or PGD-AT with b' = that number and the learning rate scaled with it, MNIST).
+    CAT or PGD-AT with b' = that number and the learning rate scaled with it, MNIST) or
+    ``ablation`` (DS P_up = 0.5 with the change named ``arg`` of :data:`ABLATIONS`).
     Build them with the class methods.
     """
 
@@ -69,13 +88,15 @@ class Family:
     def __post_init__(self) -> None:
         a = self.arg
         ok = (self.kind in PLAIN and a is None) or (self.kind in ("ds", "warmup") and isinstance(a, float)) \
+            or (self.kind == "ablation" and a in ABLATIONS) \
             or (self.kind == "timed" and a in TIMED) or (self.kind == "driver" and a in DRIVERS) \
             or (self.kind == "sampling" and isinstance(a, tuple) and len(a) == 2 and a[0] in ("cat", "robust")
                 and isinstance(a[1], int))
         if not ok:
             raise ValueError(f"run family {self.kind!r} with argument {a!r} is unknown; use Family.method("
                              f"one of {', '.join(PLAIN)}), Family.ds(P_up), Family.warmup(P_up), Family.driver("
-                             f"one of {', '.join(DRIVERS)}), Family.timed(one of {', '.join(TIMED)}) or "
+                             f"one of {', '.join(DRIVERS)}), Family.timed(one of {', '.join(TIMED)}), "
+                             f"Family.ablation(one of {', '.join(map(repr, ABLATIONS))}) or "
                              "Family.sampling(sampling number, 'cat' or 'robust')")
 
     @classmethod
@@ -92,6 +113,11 @@ class Family:
     def warmup(cls, p_up: float) -> Family:
         """DS with P_up = ``p_up`` after :data:`WARMUP_EPOCHS` epoch(s) at P_up = 1 (against collapse)."""
         return cls("warmup", float(p_up))
+
+    @classmethod
+    def ablation(cls, change: str) -> Family:
+        """DS with P_up = 0.5 and the one change ``change`` of :data:`ABLATIONS` (the DS stall ablation)."""
+        return cls("ablation", change)
 
     @classmethod
     def driver(cls, accuracy: str) -> Family:
@@ -137,11 +163,12 @@ def _eval_every(c: Config, per_epoch: int = 2) -> int:
 
 def final_spec(profile: str, dataset: str, family: Family, seed: int) -> FinalEval:
     """The final evaluation of a book run: PGD-20 x 2 on 2,000 test samples (smoke: PGD-2 on 100), plus
-    AutoAttack (standard) on 500 for the first seed of the CIFAR-10 families of :data:`AUTOATTACK`."""
+    AutoAttack's APGD-CE + APGD-T (:data:`AUTOATTACK_VERSION`) on :data:`AUTOATTACK_N` of them for every seed of the
+    families of :data:`AUTOATTACK` (those a robust-accuracy verdict reads)."""
     if profile == "smoke":
         return FinalEval(n=100, steps=2, restarts=1)
-    aa = 500 if dataset == "cifar10" and seed == SEEDS[0] and family.name in AUTOATTACK else 0
-    return FinalEval(n=2000, steps=20, restarts=2, autoattack_n=aa)
+    aa = AUTOATTACK_N if family.name in AUTOATTACK else 0
+    return FinalEval(n=2000, steps=20, restarts=2, autoattack_n=aa, autoattack_version=AUTOATTACK_VERSION)
 
 
 # the book's committed results: results/runs of the repository this package sits in
@@ -202,6 +229,8 @@ class Scope:
             return first
         if family.kind == "driver" and family.arg != "train":
             return first
+        if family.kind == "ablation":
+            return self.seeds[:ABLATION_SEEDS]
         if family.kind == "sampling" and family.arg[1] != self.base().batch_size:  # type: ignore[index]
             return first
         return self.seeds
@@ -217,6 +246,11 @@ class Scope:
             # a one-epoch (smoke) run has no room for a warm-up: its warm-up family is the plain one
             warm = min(WARMUP_EPOCHS, self.base().epochs - 1) if k == "warmup" else 0
             return self.base(method="ds", p_up=a, min_eps_probe=probes["min_eps_probe"], p_up_warmup_epochs=warm)
+        if k == "ablation":
+            change = dict(ABLATIONS[str(a)])
+            if "p_up_warmup_epochs" in change:  # a one-epoch (smoke) run has no room for it
+                change["p_up_warmup_epochs"] = min(change["p_up_warmup_epochs"], self.base().epochs - 1)
+            return self.base(method="ds", p_up=0.5, **change)
         if k == "driver":
             return self.base(method="ds-adaptive") if a == "train" else \
                 self.base(method="ds-adaptive", adaptive_accuracy=a, validation_size=self._validation_size())
@@ -266,13 +300,20 @@ class Scope:
         return [load(c, final_spec(self.profile, self.dataset, canonical, c.seed), progress=self.progress)
                 for c in self.configs(family)]
 
+    def p_up_sweep(self) -> tuple[float, ...]:
+        """The P_up values of :data:`P_UP_SWEEP` run at this profile (:data:`P_UP_NOT_RUN`)."""
+        return tuple(p for p in P_UP_SWEEP if p not in P_UP_NOT_RUN.get(self.profile, ()))
+
     def sampling_numbers(self) -> list[int]:
-        """The sampling numbers of :data:`SAMPLING_NUMBERS` that give at least two iterations per epoch.
+        """The sampling numbers of :data:`SAMPLING_NUMBERS` that give at least two iterations per epoch; at a
+        profile outside :data:`SAMPLING_PROFILES` (Figs. 2-3 not run) the profile's b' only.
 
         CAT draws a class-balanced batch without replacement, so a sampling number cannot
         exceed the training set; the smoke profile (200 samples) keeps 100.
         """
         c = make_config(self.profile, self.dataset, device="auto")
+        if self.profile not in SAMPLING_PROFILES:
+            return [c.batch_size]
         n = c.train_size or (50_000 if self.dataset == "cifar10" else 60_000)
         return [s for s in SAMPLING_NUMBERS if 2 * s <= n]
 
@@ -280,16 +321,18 @@ class Scope:
 def book_families(profile: str = "cpu", seeds: Sequence[int] = SEEDS) -> list[tuple[Scope, Family]]:
     """Every (scope, family) the book's pages use at ``profile``.
 
-    CIFAR-10: DS's track (standard, PGD-AT, DS P_up 0.5 and 1, eq. (9) with its three
-    drivers, random, Dong et al., the P_up sweep and a warm-up variant), CAT Table 2, DS-CAT
-    and prescreen.  MNIST: CAT Table 1 with its class-balanced uniform control, and CAT Fig. 2
-    (CAT and PGD-AT at each sampling number).
+    CIFAR-10: DS's track (standard, PGD-AT, DS P_up 0.5, 0.75 and 1, eq. (9) with its three
+    drivers, random, Dong et al., the rest of the P_up sweep run at this profile, a warm-up
+    variant and the stall ablation), CAT Table 2, DS-CAT and prescreen.  MNIST: CAT Table 1
+    with its class-balanced uniform control, and CAT Fig. 2 (CAT and PGD-AT at each sampling
+    number) at the profiles that run it.
     """
     mnist, cifar = Scope(profile, "mnist", seeds=seeds), Scope(profile, "cifar10", seeds=seeds)
     fam = [(cifar, Family.method(m)) for m in CIFAR_METHODS]
-    fam += [(cifar, Family.ds(p)) for p in P_UP_SWEEP]
+    fam += [(cifar, Family.ds(p)) for p in cifar.p_up_sweep()]
     fam += [(cifar, Family.warmup(p)) for p in WARMUP_P_UP]
     fam += [(cifar, Family.driver(d)) for d in DRIVERS if d != "train"]
+    fam += [(cifar, Family.ablation(a)) for a in ABLATIONS]
     fam += [(mnist, Family.timed(m)) for m in MNIST_TIMED]
     fam += [(mnist, Family.sampling(n, m)) for n in mnist.sampling_numbers() for m in ("cat", "robust")
             if n != mnist.base().batch_size]

@@ -64,13 +64,15 @@ def run_times_to_level(rs: Sequence[Result], level: float, metric: str = "robust
     return [None if (h := time_to_accuracy(r, [level], metric)[level]) is None else h["time_s"] for r in rs]
 
 
-def mean_log_times(rs: Sequence[Result], levels: Sequence[float], metric: str) -> list[float | None]:
-    """Per run, the mean over ``levels`` of the log training time to each level (None if a level is never
-    reached).  The difference of two methods' means is the log of their geometric-mean speed-up."""
+def mean_log_times(rs: Sequence[Result], levels: Sequence[float], metric: str,
+                   x: str = "time_s") -> list[float | None]:
+    """Per run, the mean over ``levels`` of the log cost to each level (None if a level is never reached):
+    training time (``x='time_s'``) or sample passes F + 2B (``'f2b'``).  The difference of two methods' means
+    is the log of their geometric-mean speed-up."""
     out: list[float | None] = []
     for r in rs:
         hits = time_to_accuracy(r, list(levels), metric)
-        ts = [h["time_s"] for h in hits.values() if h is not None]
+        ts = [cost(h, "f2b") if x == "f2b" else h[x] for h in hits.values() if h is not None]
         out.append(statistics.fmean(math.log(t) for t in ts) if len(ts) == len(levels) and all(t > 0 for t in ts)
                    else None)
     return out

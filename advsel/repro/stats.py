@@ -98,30 +98,42 @@ def collapsed_seeds(rs: Sequence[Result]) -> list[int]:
 
 
 # ---------------------------------------------------------------------------- convergence
-def convergence_gaps(r: Result) -> dict[str, float]:
-    """The change of clean and robust accuracy between the last two epoch evaluations, in units of the
-    test-set standard error sqrt(p (1 - p) / n) at the last value (``inf`` with fewer than two epochs)."""
-    eps = r["epochs"]
-    n = r.get("test_size") or r["config"]["test_size"]
-    out = {}
-    for metric in ("clean_acc", "robust_acc"):
-        if eps and metric not in eps[-1]:  # a run that does not record it
-            continue
-        if len(eps) < 2:
-            out[metric] = math.inf
-            continue
-        p, q = eps[-1][metric], eps[-2][metric]
-        se = math.sqrt(max(p * (1 - p), 1e-12) / n)
-        out[metric] = abs(p - q) / se
+LAST_EPOCHS = 3  # the convergence check reads the training loss over this many last epochs
+FALLING = 0.02  # still falling: the loss's least-squares slope over them is below -FALLING nats per epoch
+DRIFT = 0.05  # drifting back: the last epoch's loss lies this far above the run's lowest epoch loss
+
+
+def loss_slope(r: Result, last: int = LAST_EPOCHS) -> float | None:
+    """Least-squares slope (nats per epoch) of the training loss over the ``last`` epochs; None with fewer."""
+    ys = [e["train_loss"] for e in r["epochs"][-last:]]
+    if len(ys) < last or len(ys) < 2:
+        return None
+    mx = (len(ys) - 1) / 2
+    return sum((i - mx) * (y - statistics.fmean(ys)) for i, y in enumerate(ys)) / sum((i - mx) ** 2
+                                                                                     for i in range(len(ys)))
+
+
+def convergence_problems(r: Result) -> list[str]:
+    """Why a run has not converged, in words (empty: it has): the schedule did not complete, the training loss
+    still falls (:data:`FALLING` over the :data:`LAST_EPOCHS` last epochs) or it drifts back up towards ln C
+    (:data:`DRIFT` above its lowest).  Unlike accuracy between the last two epochs under a cosine schedule, whose
+    learning rate is nearly 0 at the end, the loss's slope over several epochs can fail."""
+    out = []
+    if len(r["epochs"]) != r["config"]["epochs"]:
+        out.append(f"{len(r['epochs'])} of {r['config']['epochs']} epochs ran")
+    slope = loss_slope(r)
+    if slope is not None and slope < -FALLING:
+        out.append(f"training loss still falling ({slope:+.3f} per epoch over the last {LAST_EPOCHS})")
+    losses = [e["train_loss"] for e in r["epochs"]]
+    if losses and losses[-1] - min(losses) > DRIFT:
+        out.append(f"training loss drifting back towards ln {num_classes(r)} = {math.log(num_classes(r)):.2f} "
+                   f"({min(losses):.2f} at its lowest, {losses[-1]:.2f} at the end)")
     return out
 
 
 def converged(r: Result) -> bool:
-    """The book's convergence criterion: the learning-rate schedule completed (every configured epoch
-    ran) and the last two epoch evaluations differ by less than one test-set standard error, in clean
-    and in robust accuracy."""
-    done = len(r["epochs"]) == r["config"]["epochs"]
-    return done and all(g < 1 for g in convergence_gaps(r).values())
+    """The book's convergence criterion: no :func:`convergence_problems`."""
+    return not convergence_problems(r)
 
 
 def unconverged(runs: Runs) -> list[tuple[str, int]]:
@@ -143,6 +155,32 @@ def final_value(r: Result, metric: str) -> float:
     if metric in fe:
         return fe[metric]
     return r["epochs"][-1][metric]
+
+
+def robust_value(r: Result) -> float:
+    """A run's final robust accuracy as the verdicts read it: the lower of its PGD evaluation and, when the run
+    has one, its AutoAttack evaluation (on the first of the same test samples)."""
+    pgd = final_value(r, "robust_acc")
+    aa = (r.get("final_eval") or {}).get("autoattack")
+    return min(pgd, aa["robust_acc"]) if aa else pgd
+
+
+def robust_source(rs: Sequence[Result]) -> str:
+    """Which attacks :func:`robust_value` read for ``rs``, in words: whether AutoAttack was used, on how many runs
+    and samples, beside the PGD evaluation."""
+    with_aa = [r for r in rs if "autoattack" in (r.get("final_eval") or {})]
+    pgd = evaluation_short(rs, "robust_acc")
+    if not with_aa:
+        return f"{pgd}; AutoAttack not used"
+    n = sorted({r["final_eval"]["autoattack"]["n"] for r in with_aa})
+    versions = sorted({AUTOATTACK_NAMES[r["final_eval"]["autoattack"].get("version", "standard")] for r in with_aa})
+    lower = sum(r["final_eval"]["autoattack"]["robust_acc"] < final_value(r, "robust_acc") for r in with_aa)
+    return (f"the lower of {pgd} and {' / '.join(versions)} (n = {'/'.join(f'{k:,}' for k in n)}) per run; "
+            f"AutoAttack used on {len(with_aa)} of {len(rs)} runs, lower than PGD on {lower}")
+
+
+# how the final evaluation's AutoAttack versions are named (advsel.attacks.AUTOATTACK_VERSIONS)
+AUTOATTACK_NAMES = {"standard": "AutoAttack (standard)", "apgd": "AutoAttack's APGD-CE + APGD-T"}
 
 
 def final(rs: Sequence[Result], metric: str) -> list[float]:

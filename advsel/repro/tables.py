@@ -78,6 +78,25 @@ def final_table(runs: Runs, metrics: Sequence[str] | None = None) -> pd.DataFram
     return df.round({c: 2 for c in df.columns if c[1] in ("mean", "std")})
 
 
+def ablation_table(runs: Runs) -> pd.DataFrame:
+    """The DS stall ablation, one row per run: its change, seed, the epochs whose training loss sits within
+    0.05 of ln C (the uniform predictor's loss), the first and last epoch's training loss, final clean and robust
+    accuracy (%, :func:`~advsel.repro.stats.robust_value`) and whether it collapsed."""
+    rows = []
+    for label, rs in runs.items():
+        for r in rs:
+            ln_c = math.log(stats.num_classes(r))
+            losses = [e["train_loss"] for e in r["epochs"]]
+            stuck = [e["epoch"] for e in r["epochs"] if abs(e["train_loss"] - ln_c) < 0.05]
+            rows.append({"run family": label, "seed": r["config"]["seed"],
+                         "epochs at ln C": f"{len(stuck)} of {len(losses)}",
+                         "first loss": round(losses[0], 3), "last loss": round(losses[-1], 3),
+                         "clean (%)": round(100 * stats.final_value(r, "clean_acc"), 1),
+                         "robust (%)": round(100 * stats.robust_value(r), 1),
+                         "collapsed": "yes" if stats.collapsed(r) else "no"})
+    return pd.DataFrame(rows)
+
+
 def collapse_table(runs: Runs) -> pd.DataFrame:
     """Runs at chance (:func:`~advsel.repro.stats.collapse_report`): label, seed, collapsed or plateau, the
     epochs at chance, the last epoch's clean accuracy (%) and training loss."""

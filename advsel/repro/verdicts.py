@@ -13,8 +13,11 @@ from :func:`~advsel.repro.inference.classify`'s outcome:
   spread (:func:`~advsel.repro.inference.seeds_needed`);
 - ``not testable at this scale``: the runs cannot measure it (one seed has no interval,
   collapsed runs, one epoch where two are needed ...), with the reason;
-- ``implementation check``: our code agrees with an equation of the paper (DS Fig. 6);
-  not counted as a reproduction (``passed`` says whether it agrees).
+- ``implementation check``: our code agrees with an equation of the paper (DS Fig. 6), or a
+  cost ratio that the protocol fixes by construction is the one its accounting predicts
+  (DS Table I's P_up = 0.5 and Dong et al. rows); not counted as a reproduction (``passed``
+  says whether it agrees);
+- ``not run``: the book does not run what the claim needs at this profile (the reason says why).
 
 At the smoke profile every verdict is marked (:attr:`Verdict.smoke`) and reads
 "smoke run, not a finding: ...".  The claims themselves are in :mod:`~advsel.repro.claims`.
@@ -28,11 +31,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .book import PAGES
-from .inference import MAX_SEEDS, Interval, classify, mean_sd, one_sample_interval, seeds_needed, welch_interval
+from .inference import (
+    MAX_SEEDS,
+    Interval,
+    claim_p,
+    classify,
+    holm,
+    mean_sd,
+    one_sample_interval,
+    paired_interval,
+    seeds_needed,
+    welch_interval,
+)
 from .scope import Scope
 from .stats import Result, collapsed, collapsed_seeds
 
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not testable at this scale", "implementation check")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not testable at this scale", "implementation check",
+            "not run")
 FINDINGS = VERDICTS[:3]  # the verdicts that test a claim (an implementation check is not one)
 SMOKE = "smoke run, not a finding"
 WORD = {"claimed": "reproduced", "opposite": "not reproduced", "undecided": "inconclusive"}
@@ -98,6 +113,11 @@ class Claim:
         v = self.evaluate(scope)
         v.smoke = scope.profile == "smoke"
         return v
+
+
+def not_run(reason: str) -> Verdict:
+    """A ``not run`` verdict: the runs the claim needs are not part of the book at this profile."""
+    return Verdict("not run", reason, headline=reason)
 
 
 def not_testable(reason: str, summary: str = "", **numbers: Any) -> Verdict:
@@ -237,18 +257,20 @@ class Comparison:
 
 
 def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | None, measure: Measure, kind: str,
-            *, low: float | None = None, high: float | None = None) -> Comparison:
+            *, low: float | None = None, high: float | None = None, keep_collapsed: bool = False) -> Comparison:
     """``measure``'s values of ``a`` against ``b`` (Welch) or, with ``b`` None, ``a``'s per-run values
     against the claim's bound (one-sample t interval), classified for a claim of ``kind``.
 
     ``a``, ``b``: (name, results).  Collapsed runs (:func:`~advsel.repro.stats.collapsed`) are
     left out of every claim, accuracy and cost alike (a run that learned nothing is no result);
-    a run whose value is None (e.g. never reached a level) is left out too.
+    a run whose value is None (e.g. never reached a level) is left out too.  ``keep_collapsed``: a measure that
+    does not depend on the weights (a pass count) keeps them.  Sides with values for the same seeds pair by seed
+    (paired t); otherwise Welch.
     """
     named = [a] if b is None else [a, b]
-    kept = [[r for r in rs if not collapsed(r)] for _, rs in named]
+    kept = [[r for r in rs if keep_collapsed or not collapsed(r)] for _, rs in named]
     vals_a, vals_b = measure(kept[0], kept[1] if b is not None else None)
-    sides = tuple(Side(label, len(rs), tuple(collapsed_seeds(rs)),
+    sides = tuple(Side(label, len(rs), () if keep_collapsed else tuple(collapsed_seeds(rs)),
                        tuple(r["config"]["seed"] for r, v in zip(ok, vs, strict=True) if v is None),
                        [v for v in vs if v is not None])
                   for (label, rs), ok, vs in zip(named, kept, [vals_a] if b is None else [vals_a, vals_b],
@@ -257,10 +279,31 @@ def compare(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | N
     if c.untestable:
         return c
     values = [s.values for s in sides]
-    iv = welch_interval(*values) if b is not None else one_sample_interval(values[0])
+    pairs = _pairs(kept, [vals_a] if b is None else [vals_a, vals_b])
+    if b is None:
+        iv, sds = one_sample_interval(values[0]), [mean_sd(values[0])[1]]
+    elif pairs is not None:
+        iv = paired_interval(*pairs)
+        sds = [mean_sd([x - y for x, y in zip(*pairs, strict=True)])[1]]
+    else:
+        iv, sds = welch_interval(*values), [mean_sd(xs)[1] for xs in values]
     outcome = classify(iv, kind, low, high)
-    needed = seeds_needed(iv, [mean_sd(xs)[1] for xs in values], kind, low, high) if outcome == "undecided" else None
+    needed = seeds_needed(iv, sds, kind, low, high) if outcome == "undecided" else None
     return Comparison(sides, kind, low, high, iv, outcome, needed)
+
+
+def _pairs(kept: Sequence[Sequence[Result]], values: Sequence[Values]) -> tuple[list[float], list[float]] | None:
+    """The two sides' values ordered by seed when both sides have a value for exactly the same seeds (two or
+    more): runs of one seed share the initialisation and the data order, so they pair; else None (Welch)."""
+    if len(kept) != 2:
+        return None
+    by_seed = [{r["config"]["seed"]: v for r, v in zip(rs, vs, strict=True) if v is not None}
+               for rs, vs in zip(kept, values, strict=True)]
+    distinct = all(len(d) == sum(v is not None for v in vs) for d, vs in zip(by_seed, values, strict=True))
+    if not distinct or set(by_seed[0]) != set(by_seed[1]) or len(by_seed[0]) < 2:
+        return None
+    seeds = sorted(by_seed[0])
+    return [by_seed[0][s] for s in seeds], [by_seed[1][s] for s in seeds]
 
 
 # ------------------------------------------------------------------------ the comparison: words
@@ -309,11 +352,12 @@ def verdict_of(c: Comparison, what: str, *, scale: Scale = POINTS, missing: str 
             reason = f"fewer than two runs with a value ({missing})"
         return not_testable(reason, f"{what}: {shown}{note}", **numbers)
     iv, one = c.interval, len(c.sides) == 1
-    method = "one-sample t" if one else "Welch"
+    method = {"one-sample": "one-sample t", "paired": "paired t over seeds", "Welch": "Welch"}[iv.method]
     headline = f"{scale.estimate(iv)}, n = " + " vs ".join(str(len(s.values)) for s in c.sides)
     summary = (f"{what}: {shown}; {scale.estimate(iv)} ({method} 95% interval, df {iv.df:.1f}); "
                f"{rule_text(c.kind, c.low, c.high, scale, one)}")
-    numbers.update(interval=iv, outcome=c.outcome, scale=scale, sides=tuple(s.label for s in c.sides))
+    numbers.update(interval=iv, outcome=c.outcome, scale=scale, sides=tuple(s.label for s in c.sides), kind=c.kind,
+                   low=c.low, high=c.high)
     if c.outcome == "undecided":
         text = seeds_text(c.seeds_needed, len(c.sides))
         summary += f"; {text}"
@@ -325,6 +369,41 @@ def verdict_of(c: Comparison, what: str, *, scale: Scale = POINTS, missing: str 
 
 def judge(a: tuple[str, Sequence[Result]], b: tuple[str, Sequence[Result]] | None, measure: Measure, kind: str,
           what: str, *, low: float | None = None, high: float | None = None, scale: Scale = POINTS,
-          missing: str = "no value") -> Verdict:
+          missing: str = "no value", keep_collapsed: bool = False) -> Verdict:
     """:func:`verdict_of` of :func:`compare`: the verdict of one sub-claim, as the claims' evaluators ask it."""
-    return verdict_of(compare(a, b, measure, kind, low=low, high=high), what, scale=scale, missing=missing)
+    return verdict_of(compare(a, b, measure, kind, low=low, high=high, keep_collapsed=keep_collapsed), what,
+                      scale=scale, missing=missing)
+
+
+# ------------------------------------------------------------------------ multiplicity
+def holm_over_figures(rows: Sequence[tuple[Claim, Verdict]]) -> None:
+    """Holm's procedure over the rows of each figure or table (same paper and item): a row's verdict stays
+    ``reproduced`` (``not reproduced``) only if Holm rejects, over the rows of its figure that have an interval,
+    the hypothesis that the claimed (opposite) side does not hold; else it becomes ``inconclusive``.  Each
+    tested row's summary states its p-value and Holm's threshold (:func:`~advsel.repro.inference.holm`)."""
+    groups: dict[tuple[str, str], list[Verdict]] = {}
+    for claim, v in rows:
+        if isinstance(v.numbers.get("interval"), Interval) and v.verdict in FINDINGS:
+            groups.setdefault((claim.paper, claim.item), []).append(v)
+    for (paper, item), vs in groups.items():
+        for side in ("claimed", "opposite"):
+            ps = [claim_p(v.numbers["interval"], v.numbers["kind"], v.numbers["low"], v.numbers["high"], side)
+                  for v in vs]
+            kept = holm(ps)
+            for v, p, ok in zip(vs, ps, kept, strict=True):
+                _apply_holm(v, side, p, ok, len(vs), f"{paper} {item}")
+
+
+def _apply_holm(v: Verdict, side: str, p: float, rejected: bool, m: int, figure: str) -> None:
+    """Record the Holm result of one side on ``v`` and downgrade a decided verdict whose side Holm keeps."""
+    v.numbers.setdefault("holm", {})[side] = {"p": p, "rejected": rejected, "rows": m}
+    decided = {"claimed": "reproduced", "opposite": "not reproduced"}[side]
+    if v.verdict != decided:
+        return
+    where = f"Holm over the {m} tested row{'s' if m != 1 else ''} of {figure}"
+    if rejected:
+        v.summary += f"; {where}: one-sided p = {p:.2g}, decided"
+        return
+    v.verdict = "inconclusive"
+    v.summary += f"; {where}: one-sided p = {p:.2g} is not small enough, so inconclusive after the correction"
+    v.headline += "; inconclusive after Holm's correction"
