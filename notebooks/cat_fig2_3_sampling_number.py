@@ -148,7 +148,7 @@ show(tables.final_table(runs, ["clean_acc", "robust_acc"]))
 # runs do not enter the verdict; they say whether a pattern is CAT's.
 
 # %% tags=["hide-input"]
-show(f"Intervals at {inference.LEVEL:.0%} (Welch).")
+show(f"Intervals at {inference.LEVEL:.0%} (paired t over seeds; Welch when a side lost a seed).")
 page.show_verdicts()
 if note := readings.untestable_note(page.evaluated, [n for n in numbers if len(cat[n]) < 2]):
     show(note)

@@ -162,14 +162,15 @@ for ds, r in runs.items():
 # %% [markdown]
 # ## Verdict
 #
-# One row per table and accuracy: per run, the mean log training time to the levels; the
-# Welch interval of AT minus CAT is the log of the geometric-mean speed-up, which must lie
-# above 1. The control row does the same with the class-balanced uniform control in AT's
+# One row per table and accuracy: per run, the mean log sample passes (forward + 2 x
+# backward, counted) to the levels; the interval (paired t over seeds) of AT minus CAT is
+# the log of the geometric-mean speed-up, which must lie above 1 (wall time is shown
+# beside, deciding nothing). Levels within 10 points of chance make a table not testable. The control row does the same with the class-balanced uniform control in AT's
 # place. "Competitive" final robust accuracy (MNIST and CIFAR-10, from the final
 # evaluation) asks for the interval of CAT minus AT at or above minus the band:
 
 # %% tags=["hide-input"]
-show(f"Intervals at {inference.LEVEL:.0%} (Welch); the band is {100 * inference.CLOSE_BAND:.0f} accuracy "
+show(f"Intervals at {inference.LEVEL:.0%} (paired t over seeds; Welch when a side lost a seed); the band is {100 * inference.CLOSE_BAND:.0f} accuracy "
      "points (`inference.CLOSE_BAND`).")
 page.show_verdicts()
 for ds in ("mnist", "cifar10"):

@@ -59,7 +59,8 @@ page.summary(runs)
 # Two evaluations (the attacks and sample counts are printed below): the curves come from
 # the evaluation after every epoch, a cheaper PGD on a smaller test subset; the table and
 # the verdicts from the final evaluation of each trained model, a stronger PGD with
-# restarts on more test samples, and, for the first seed, AutoAttack.
+# restarts on more test samples, and AutoAttack's APGD-CE + APGD-T on every seed of the families a
+# robust verdict reads (robust verdicts use the lower of the two).
 
 # %% tags=["hide-input"]
 at = runs["robust (PGD-AT)"]
@@ -81,8 +82,8 @@ plt.show()
 tables.final_table(runs)
 
 # %% [markdown]
-# AutoAttack (standard) for the runs that have it (the first seed of each method; one run
-# each, no sd), beside the same run's PGD accuracy:
+# AutoAttack's APGD-CE + APGD-T for the runs that have it (every seed of the families a robust
+# verdict reads), beside the same run's PGD accuracy:
 
 
 # %% tags=["hide-input"]
@@ -91,7 +92,7 @@ show_autoattack(runs)
 # %% [markdown]
 # ## Verdict
 #
-# "Improves" asks for a Welch 95 % interval of the difference above zero; "does not hurt"
+# "Improves" asks for a 95 % interval (paired t over seeds; Welch when a side lost a seed) of the difference above zero; "does not hurt"
 # for an interval at or above minus the band (the [claims ledger](ledger.ipynb) states
 # the test and the band).
 

@@ -68,7 +68,7 @@ page.summary(runs)
 # On CIFAR-10, the paper's dataset. Curves: mean and standard deviation over seeds of the
 # evaluation after every epoch (a cheaper PGD at the training eps on a fixed test subset);
 # the table and the verdicts use the final evaluation of each trained model (a stronger PGD
-# with restarts on more test samples) and, for the first seed, AutoAttack. The attacks and
+# with restarts on more test samples) and AutoAttack's APGD-CE + APGD-T on every seed. The attacks and
 # sample counts are printed below. The ledger has one row per rival and figure: four rows.
 
 # %% tags=["hide-input"]
@@ -98,8 +98,8 @@ plt.show()
 tables.final_table(runs)
 
 # %% [markdown]
-# AutoAttack (standard) for the runs that have it (the first seed of each method; one run
-# each, no sd), beside the same run's PGD accuracy:
+# AutoAttack's APGD-CE + APGD-T for the runs that have it (every seed of the families a robust
+# verdict reads), beside the same run's PGD accuracy:
 
 
 # %% tags=["hide-input"]
@@ -108,7 +108,7 @@ show_autoattack(runs)
 # %% [markdown]
 # ## Verdict
 #
-# "DS beats X" asks for the Welch 95 % interval of the difference of final accuracies
+# "DS beats X" asks for the 95 % interval (paired t over seeds; Welch when a side lost a seed) of the difference of final accuracies
 # (DS minus X) to lie above zero, for each rival and each accuracy separately.
 
 # %% tags=["hide-input"]

@@ -54,8 +54,8 @@ page.summary(runs, ["the ablation families run with the first two seeds of the p
 # track (its learning rate and warm-up are printed below; see the README's
 # recipe pilot):
 #
-# - the learning rate: the track's old recipe (0.1, no warm-up), the track's rate without
-#   its warm-up, and a smaller rate (0.02);
+# - the learning rate: the track's old recipe (0.1, no warm-up) and the track's rate (0.05)
+#   without its one-epoch warm-up;
 # - the P_up warm-up: one epoch, or (the warm-up family of the DS pages) three epochs at
 #   P_up = 1 before P_up = 0.5;
 # - the reading of Algorithm 1: `reforward` (ours by default: score the 2b' without

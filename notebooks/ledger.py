@@ -59,9 +59,10 @@ if page.smoke:
 fixed = sorted({c.dataset for c in claims.CLAIMS if c.dataset})
 show(
     f"**In short.** {len(evaluated)} rows ({readings.rows_per_paper(evaluated)}). Each row compares two run families (or one "
-    f"against a bound) over seeds with a Welch (or one-sample t) {inference.LEVEL:.0%} interval; it is *reproduced* "
-    "when the interval lies on the claimed side, *not reproduced* when it lies wholly on the other, *inconclusive* "
-    f"otherwise. \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * inference.CLOSE_BAND:.0f} accuracy "
+    f"against a bound) over seeds with a paired t (Welch when a side lost a seed; one-sample t against a bound) "
+    f"{inference.LEVEL:.0%} interval; it is *reproduced* when the interval lies on the claimed side and Holm's "
+    "procedure over the rows of its figure agrees, *not reproduced* when it lies wholly on the other (Holm "
+    "likewise), *inconclusive* otherwise. Costs are decided on counted sample passes, never on wall time. \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * inference.CLOSE_BAND:.0f} accuracy "
     f"points; cost ratios \"about\" a value mean within {inference.COST_BAND:.0%} of it. DS's claims and ours run on "
     "CIFAR-10 (DS's data set) and CAT's tables on the data set of each table, whatever this page's `dataset`; "
     f"the claims that fix no data set (CAT Figs. 1-2) use `dataset` = `{scope.dataset}`. "

@@ -95,7 +95,7 @@ plt.show()
 # Budgets are shares (below) of the mean training time at which the fastest-finishing
 # method ended; each run contributes its last evaluation at or before the budget
 # (accuracies in %, mean and sd over seeds). The sentences under the table compare DS-CAT
-# with each method by the Welch 95 % interval of the difference.
+# with each method by the 95 % interval (paired t over seeds; Welch when a side lost a seed) of the difference.
 
 # %% tags=["hide-input"]
 budget = equal_cost.common_budget(runs)

@@ -136,7 +136,7 @@ plt.show()
 # Budgets are shares (below) of the mean training time at which the fastest-finishing
 # method ended; each run contributes its last evaluation at or before the budget
 # (accuracies in %, mean and sd over seeds). The sentences under the table compare
-# prescreen with each method by the Welch 95 % interval of the difference.
+# prescreen with each method by the 95 % interval (paired t over seeds; Welch when a side lost a seed) of the difference.
 
 # %% tags=["hide-input"]
 budget = equal_cost.common_budget(runs)
@@ -177,15 +177,14 @@ show("Robust accuracy: " + stats.evaluation_label(runs[REFERENCE], "robust_acc")
 show(tables.final_table(runs))
 
 # %% [markdown]
-# AutoAttack (standard), for the seed-0 run of each method only (one run: no sd):
+# AutoAttack's APGD-CE + APGD-T, for the runs that carry it:
 
 # %% tags=["hide-input"]
 if aa_runs := pages.autoattack_runs(runs):
     show("AutoAttack: " + stats.evaluation_label(next(iter(aa_runs.values())), "autoattack_acc") + ".")
     show(tables.final_table(aa_runs, ["clean_acc", "robust_acc", "autoattack_acc"]))
 else:
-    show("*No run of this page has an AutoAttack evaluation (the smoke profile has none, and only "
-         "seed 0 of the CIFAR-10 runs gets one).*")
+    show("*No run of this page has an AutoAttack evaluation (the smoke profile has none).*")
 
 # %% [markdown]
 # ## Verdicts

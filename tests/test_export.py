@@ -46,7 +46,7 @@ def test_ledger_row_reads_the_interval_as_the_headline_does() -> None:
     iv = c.interval
     assert row["estimate"] == round(100 * iv.estimate, export.DIGITS)
     assert (row["interval_low"], row["interval_high"]) == (round(100 * iv.lo, 4), round(100 * iv.hi, 4))
-    assert row["reads_as"] == "accuracy points" and row["interval"] == "Welch 95%"
+    assert row["reads_as"] == "accuracy points" and row["interval"] == "paired 95%"
     assert (row["side_a"], row["n_a"], row["side_b"], row["n_b"]) == ("A", 3, "B", 3)
     assert f"difference {row['estimate']:+.1f} points" in row["headline"] and row["verdict"] == v.label
 

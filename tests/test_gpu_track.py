@@ -79,10 +79,10 @@ def test_the_queue_order_is_the_issues_priority() -> None:
     assert names[:21] == [f"{f} seed {s}" for s in (0, 1, 2) for f in core]
     later = [r for r in runs[21:] if not r.autoattack]
     assert [r.family for r in later] == [f for f in GPU_LATER for _ in gpu_track().scope.seeds_of(f)]
-    assert [r.family.name for r in later][-2:] == ["ds:0.25", "ds:0.75"]  # the P_up sweep's extra points, seed 0
+    assert [r.family.name for r in later][-4:] == ["ds:0.25"] + ["ds:0.75"] * 3  # 0.25: seed 0; 0.75: every seed
     aa = runs[len(runs) - len(GPU_CORE):]
     assert all(r.autoattack and r.seed == 0 for r in aa) and [r.family for r in aa] == list(GPU_CORE)
-    assert len(runs) == len({(gpu_track().config(r).key(), r.autoattack) for r in runs}) == 42
+    assert len(runs) == len({(gpu_track().config(r).key(), r.autoattack) for r in runs}) == 44
 
 
 def test_every_run_is_evaluated_on_all_test_images_and_autoattack_is_added_for_seed_0_of_the_core() -> None:
@@ -195,9 +195,9 @@ def write(track, run: TrackRun, cache: Path, **kw) -> Path:
 def test_a_run_is_done_with_the_tracks_final_evaluation_only(tmp_path: Path) -> None:
     track = gpu_track()
     first = track.runs()[0]
-    assert tr.progress(track, tmp_path) == (0, 42)
+    assert tr.progress(track, tmp_path) == (0, 44)
     path = write(track, first, tmp_path)
-    assert tr.track_result(track, first, tmp_path) is not None and tr.progress(track, tmp_path) == (1, 42)
+    assert tr.track_result(track, first, tmp_path) is not None and tr.progress(track, tmp_path) == (1, 44)
     assert tr.pending(track, tmp_path)[0] == track.runs()[1]
     aa = TrackRun(first.family, 0, autoattack=True)
     assert tr.track_result(track, aa, tmp_path) is None  # no AutoAttack yet
@@ -217,7 +217,7 @@ def test_the_archive_round_trip_keeps_every_result(tmp_path: Path) -> None:
     got = tr.unpack(tmp_path / tr.ARCHIVE, here)
     assert got == {"new": sorted(p.name for p in paths), "updated": [], "same": []}
     assert all((here / p.name).read_bytes() == p.read_bytes() for p in paths)
-    assert tr.progress(track, here) == (3, 42)
+    assert tr.progress(track, here) == (3, 44)
     assert tr.unpack(tmp_path / tr.ARCHIVE, here)["same"] == sorted(p.name for p in paths)
 
 
@@ -250,7 +250,7 @@ def test_the_unpack_command_reports_what_it_did(tmp_path: Path, capsys: pytest.C
     assert gpu_track_script.main(["--unpack", str(tmp_path / tr.ARCHIVE), "--cache-dir", str(tmp_path / "c")]) == 0
     out = capsys.readouterr().out
     assert "unpacked 1 results into" in out and "1 new, 0 updated, 0 unchanged" in out
-    assert "GPU track: 1 of 42 runs done; left: 41, next: robust seed 0" in out
+    assert "GPU track: 1 of 44 runs done; left: 43, next: robust seed 0" in out
     (tmp_path / "bad.tar.gz").write_bytes(b"not an archive")
     assert gpu_track_script.main(["--unpack", str(tmp_path / "bad.tar.gz")]) == 2
     assert "is not a gzipped tar archive" in capsys.readouterr().err
@@ -260,7 +260,7 @@ def test_the_status_command_needs_no_gpu_and_shows_the_plan(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert gpu_track_script.main(["--status", "--cache-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "GPU track: 0 of 42 runs done; left: 42, next: standard seed 0, robust seed 0" in out
+    assert "GPU track: 0 of 44 runs done; left: 44, next: standard seed 0, robust seed 0" in out
     assert "a session of 540 s with 3 jobs would finish about 8 run(s)" in out
 
 
@@ -281,7 +281,7 @@ def test_each_cifar10_page_gets_one_line_until_the_track_has_runs(tmp_path: Path
     assert len(items) == 1
     assert items[0].startswith("**GPU track** (ResNet-18, all 50,000 CIFAR-10 training images with crop + flip, "
                                "b' = 256, 8 epochs of PGD-5 training, lr 0.1 cosine; final evaluation PGD-20 x 2 on "
-                               "10,000 test images): no runs yet, 0 of 42 runs done; computed by "
+                               "10,000 test images): no runs yet, 0 of 44 runs done; computed by "
                                "`python scripts/gpu_track.py --budget 540 --jobs 3`")
     assert tr.ledger_column(claims.CLAIMS[:3]) == ["no runs"] * 3
 
@@ -296,7 +296,7 @@ def test_a_page_shows_the_gpu_runs_of_its_own_families(tmp_path: Path, monkeypat
     found = tr.page_results(cpu, page_scope, track)
     assert list(found) == ["robust (PGD-AT)"] and len(found["robust (PGD-AT)"]) == 1
     items = notebook.gpu_track_items(page_scope, cpu)
-    assert "incomplete, 1 of 42 runs done" in items[0] and len(items) == 3
+    assert "incomplete, 1 of 44 runs done" in items[0] and len(items) == 3
     assert items[2].loc["robust (PGD-AT)", ("robust_acc", "mean")] == pytest.approx(40.0)
 
 
@@ -308,7 +308,7 @@ def test_the_ledger_column_gives_a_verdict_once_a_claims_runs_are_done(tmp_path:
     mnist = next(c for c in claims.CLAIMS if c.dataset == "mnist")
     write(track, track.runs()[0], tmp_path)
     waiting, other = tr.ledger_column([claim, mnist], track)
-    assert waiting == "1 of 42 runs done" and other == "not on the GPU track"
+    assert waiting == "1 of 44 runs done" and other == "not on the GPU track"
     for r in track.runs():
         if r.family in (Family.warmup(0.5), Family.method("robust")) and not r.autoattack:
             write(track, r, tmp_path, clean=(0.75 if r.family.kind == "warmup" else 0.7) + 0.01 * r.seed)

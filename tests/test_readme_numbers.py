@@ -36,22 +36,23 @@ def accuracies(family: str, *columns: str) -> list[float]:
 
 # (README text with {} for each number, the values it must show)
 QUOTES = [
-    ("CAT Table 1 clean, {}x [{}, {}] faster", interval("cat-table1-clean")),
-    ("Dong et al. with its pre-training costs {}x [{}, {}] PGD-AT", interval("ds-table1-dong")),
-    ("DS with eq. (9) costs {}x [{}, {}] of P_up = 1", interval("ds-table1-adaptive-p1")),
-    ("all three seeds: {} % clean / {} % PGD-20 x 2", accuracies("cifar10 warmup:0.5", "clean_acc", "robust_acc")),
-    ("against PGD-AT ({} % / {} %)", accuracies("cifar10 robust", "clean_acc", "robust_acc")),
-    ("neither DS's clean gain ({} points [{}, {}])", interval("new-ds-warmup-clean")),
-    ("\"does not hurt robust accuracy\" ({} points [{}, {}])", interval("new-ds-warmup-robust")),
+    ("against PGD-AT (-13.7 points [-15.6, -11.8])".replace("-13.7 points [-15.6, -11.8]", "{} points [{}, {}]"),
+     interval("ds-fig4-eq9")),
+    ("reaches {} % clean / {} % PGD-20 x 2 against PGD-AT's {} % / {} %",
+     accuracies("cifar10 warmup:0.5", "clean_acc", "robust_acc") + accuracies("cifar10 robust", "clean_acc",
+                                                                                "robust_acc")),
+    ("its clean gain is {} points [{}, {}]", interval("new-ds-warmup-clean")),
+    ("and its robust loss {} points [{}, {}]", interval("new-ds-warmup-robust")),
+    ("DS with eq. (9) costs {}x [{}, {}] of P_up = 1's sample passes", interval("ds-table1-adaptive-p1")),
+    ("on MNIST CAT does not hurt robust accuracy ({} points [{}, {}])", interval("cat-competitive")),
+    ("1.76x [1.08, 2.87] clean".replace("1.76x [1.08, 2.87]", "{}x [{}, {}]"), interval("cat-table1-clean")),
+    ("(CAT over the control {}x [{}, {}] clean)", interval("cat-weights-clean")),
     ("Standard training reaches {} % clean", accuracies("cifar10 standard", "clean_acc")),
-    ("PGD-AT's AutoAttack accuracy is {} % (seed 0)", accuracies("cifar10 robust", "autoattack_acc")),
-    ("and {}x [{}, {}] (inconclusive) in this one", interval("cat-table2-robust")),
-    ("ends at {} % clean / {} % PGD-20 x 2 robust (AutoAttack {} % on seed 0)",
-     accuracies("cifar10 prescreen", "clean_acc", "robust_acc", "autoattack_acc")),
-    ("against {} % / {} % ({} %); CAT ends at", accuracies("cifar10 robust", "clean_acc", "robust_acc",
-                                                          "autoattack_acc")),
-    ("CAT ends at {} % / {} % ({} %)", accuracies("cifar10 cat", "clean_acc", "robust_acc", "autoattack_acc")),
-    ("(time ratio {}, interval [{}, {}]; about {} seeds per side would decide it)",
+    ("PGD-AT's AutoAttack (APGD-CE + APGD-T) accuracy is {} %", accuracies("cifar10 robust", "autoattack_acc")),
+    ("DS at P_up = 0.5 ({} points [{}, {}])", interval("ds-fig5-ds")),
+    ("DS with eq. (9) ({} [{}, {}])", interval("ds-fig5-eq9")),
+    ("and `prescreen` ({} [{}, {}];", interval("new-prescreen-final")),
+    ("(ratio {}, interval [{}, {}]; about {} seeds per side would decide it)",
      [*interval("new-prescreen-sooner-100"), float(LEDGER["new-prescreen-sooner-100"]["seeds_needed"])]),
 ]
 
@@ -74,8 +75,10 @@ def test_readme_verdict_counts_are_the_ledgers() -> None:
                   rf"\*\*{NUMBER} reproduced\*\*", README)
     assert m and [int(g) for g in m.groups()] == [len(LEDGER), papers["papers"], papers["ours"],
                                                    counts["reproduced"]]
-    for verdict in ("not reproduced", "inconclusive", "not testable at this scale"):
+    for verdict in ("not reproduced", "inconclusive", "not testable at this scale", "not run"):
         assert f"**{counts[verdict]} {verdict}**" in README, verdict
-    assert f"{counts['implementation check']} implementation check" in README
-    assert "is **inconclusive** (time ratio" in README
+    assert f"{counts['implementation check']} implementation checks" in README
+    assert "is **inconclusive** (ratio" in README
     assert LEDGER["new-prescreen-sooner-100"]["verdict"] == "inconclusive"
+    for claim in ("ds-fig4-eq9", "ds-fig5-ds", "ds-fig5-eq9", "new-prescreen-final"):  # the advice's decided rows
+        assert LEDGER[claim]["verdict"] == "not reproduced", claim

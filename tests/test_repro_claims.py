@@ -88,7 +88,7 @@ def one(claim_id: str, scope: Scope) -> verdicts.Verdict:
 # ---------------------------------------------------------------------------- vocabulary
 def test_verdict_vocabulary_and_labels() -> None:
     assert verdicts.VERDICTS == ("reproduced", "not reproduced", "inconclusive", "not testable at this scale",
-                               "implementation check")
+                               "implementation check", "not run")
     with pytest.raises(ValueError, match="verdict"):
         verdicts.Verdict("partly", "")
     with pytest.raises(ValueError, match="passed"):
@@ -102,15 +102,17 @@ def test_verdict_vocabulary_and_labels() -> None:
 
 def test_one_row_per_sub_claim() -> None:
     ids = [c.id for c in claims.CLAIMS]
-    assert len(set(ids)) == len(ids) == 39
+    assert len(set(ids)) == len(ids) == 49
     # the former compound claims are split: Fig. 3 robust (P_up 0.5 and 0.75), Fig. 3 small (0.25 x 2), Figs. 4/5/9/10
     assert [c.id for c in claims.claims_for("ds_fig3_p_up")] == [
         "ds-fig3-clean", "ds-fig3-robust-0.5", "ds-fig3-robust-0.75",
-        "ds-fig3-small-0.25-clean", "ds-fig3-small-0.25-robust"]
-    assert [c.id for c in claims.claims_for("ds_fig4_5_accuracy")] == ["ds-fig4-ds", "ds-fig4-eq9", "ds-fig5-ds",
-                                                                       "ds-fig5-eq9", "new-ds-warmup-clean",
-                                                                       "new-ds-warmup-robust"]
-    assert {"cat-fig1-step", "cat-fig1-epoch", "cat-table2-clean", "cat-table2-robust", "ds-cost-per-step"} <= set(ids)
+        "ds-fig3-small-0.25-clean", "ds-fig3-small-0.25-robust", "new-ds-warmup-p1-clean", "new-ds-warmup-p1-robust"]
+    assert [c.id for c in claims.claims_for("ds_fig4_5_accuracy")] == [
+        "ds-fig4-ds", "ds-fig4-eq9", "ds-fig4-ds-standard", "ds-fig4-eq9-standard", "ds-fig5-ds", "ds-fig5-eq9",
+        "new-ds-warmup-clean", "new-ds-warmup-standard", "new-ds-warmup-robust"]
+    assert {"cat-fig1-step", "cat-fig1-epoch", "cat-table2-clean", "cat-table2-robust", "new-ds-cost-per-step",
+            "cat-weights-clean", "cat-weights-robust"} <= set(ids)
+    assert all(c.paper == "ours" for c in claims.CLAIMS if c.id.startswith("new-"))
 
 
 def test_a_former_compound_claim_gives_two_rows_with_their_own_verdicts() -> None:
@@ -118,8 +120,7 @@ def test_a_former_compound_claim_gives_two_rows_with_their_own_verdicts() -> Non
             "ds:0.75": finals([0.40, 0.41, 0.42])}
     s = world(fams)
     assert one("ds-fig3-robust-0.5", s).verdict == "reproduced"  # within ±2 points
-    v = one("ds-fig3-robust-0.75", s)  # the sweep's extra points run with the first seed only
-    assert (v.verdict, v.headline) == ("not testable at this scale", "one seed has no interval (n = 1 vs 3)")
+    assert one("ds-fig3-robust-0.75", s).verdict == "not reproduced"  # 10 points below
 
 
 def test_compare_gives_the_numbers_and_verdict_of_the_words() -> None:
@@ -129,6 +130,7 @@ def test_compare_gives_the_numbers_and_verdict_of_the_words() -> None:
     final = verdicts.per_run(lambda r: r["epochs"][-1]["clean_acc"])
     c = verdicts.compare(("A", runs([0.88, 0.91, 0.95])), ("B", runs([0.87, 0.90, 0.92])), final, "higher")
     assert (c.outcome, c.interval.n, c.untestable) == ("undecided", (3, 3), None) and c.seeds_needed > 3
+    assert c.interval.method == "paired"  # the same seeds on both sides pair
     assert [s.values for s in c.sides] == [[0.88, 0.91, 0.95], [0.87, 0.90, 0.92]]
     v = verdicts.verdict_of(c, "final clean accuracy")
     assert v.verdict == "inconclusive" and v.numbers["interval"] is c.interval
@@ -142,13 +144,14 @@ def test_compare_gives_the_numbers_and_verdict_of_the_words() -> None:
 
 # ---------------------------------------------------------------------------- every verdict kind is reachable
 def test_reproduced_not_reproduced_inconclusive() -> None:
-    s = world({"ds:0.5": finals([0.90, 0.91, 0.92]), "ds:1.0": finals([0.85, 0.86, 0.87])})
+    s = world({"ds:0.5": finals([0.90, 0.91, 0.93]), "ds:1.0": finals([0.85, 0.86, 0.87])})
     v = one("ds-fig3-clean", s)
-    assert v.verdict == "reproduced" and v.headline == "difference +5.0 points [+2.7, +7.3], n = 3 vs 3"
+    assert v.verdict == "reproduced" and v.headline == "difference +5.3 points [+3.9, +6.8], n = 3 vs 3"
     assert v.summary.startswith("final clean accuracy (last epoch, clean, n = ")
-    assert "DS P_up = 0.5 91.0% ± 1.0% (n=3) vs DS P_up = 1 86.0% ± 1.0% (n=3)" in v.summary
-    assert "(Welch 95% interval, df 4.0); reproduced needs the interval of the difference above 0" in v.summary
-    assert v.numbers["interval"].method == "Welch"
+    assert "DS P_up = 0.5 91.3% ± 1.5% (n=3) vs DS P_up = 1 86.0% ± 1.0% (n=3)" in v.summary
+    assert ("(paired t over seeds 95% interval, df 2.0); reproduced needs the interval of the difference above 0"
+            in v.summary)
+    assert v.numbers["interval"].method == "paired"
     s = world({"ds:0.5": finals([0.85, 0.86, 0.87]), "ds:1.0": finals([0.90, 0.91, 0.92])})
     assert one("ds-fig3-clean", s).verdict == "not reproduced"
     s = world({"ds:0.5": finals([0.88, 0.91, 0.95]), "ds:1.0": finals([0.87, 0.90, 0.92])})
@@ -160,10 +163,12 @@ def test_reproduced_not_reproduced_inconclusive() -> None:
 def test_not_testable_with_one_seed_and_with_collapsed_runs() -> None:
     v = one("ds-fig3-clean", world({"ds:0.5": finals([0.9]), "ds:1.0": finals([0.8])}, seeds=(0,)))
     assert v.verdict == "not testable at this scale" and v.headline == "one seed has no interval (n = 1 vs 1)"
-    fams = {"ds:0.25": collapsing((0, 1, 2)), "ds:0.5": collapsing(())}
-    v = one("ds-fig3-small-0.25-clean", world(fams))
+    fams = {"ds:0.5": collapsing((0, 1)), "ds:1.0": collapsing(())}
+    v = one("ds-fig3-clean", world(fams))
     assert v.verdict == "not testable at this scale"
-    assert v.headline == "collapsed runs: DS P_up = 0.25 seed 0"
+    assert v.headline == "collapsed runs: DS P_up = 0.5 seeds 0, 1"
+    v = one("ds-fig3-small-0.25-clean", world(fams))  # P_up 0.25 is not run at the cpu profile
+    assert v.verdict == "not run" and "P_up = 0.25" in v.headline
 
 
 def test_collapsed_runs_are_left_out_when_enough_seeds_remain() -> None:
@@ -188,24 +193,49 @@ def test_ds_warmup_rows_compare_the_warm_up_variant_with_pgd_at() -> None:
     s = world({"warmup:0.5": finals([0.40, 0.41, 0.39]), "robust": finals([0.32, 0.31, 0.33])})
     clean = one("new-ds-warmup-clean", s)
     assert (clean.verdict, clean.numbers["interval"].n) == ("reproduced", (3, 3))
-    assert "DS P_up = 0.5 after warm-up" in clean.summary and "PGD-AT" in clean.summary
+    assert "DS warm-up (3 epochs at P_up = 1, then 0.5)" in clean.summary and "PGD-AT" in clean.summary
     assert one("new-ds-warmup-robust", s).verdict == "reproduced"  # robust = clean here: 8 points above
-    assert [c.id for c in claims.claims_for("ds_fig4_5_accuracy")][-2:] == ["new-ds-warmup-clean",
+    assert [c.id for c in claims.claims_for("ds_fig4_5_accuracy")][-3:] == ["new-ds-warmup-clean",
+                                                                           "new-ds-warmup-standard",
                                                                            "new-ds-warmup-robust"]
     assert {c.paper for c in claims.CLAIMS if c.id.startswith("new-ds-warmup")} == {"ours"}
 
 
-def test_cost_claims_leave_collapsed_runs_out_in_either_direction() -> None:
-    healthy = {"ds:0.5": costing([97.0, 98.0, 99.0]), "ds:1.0": costing([100.0, 100.5, 101.0])}
-    assert one("ds-table1-ds", world(healthy)).verdict == "reproduced"
-    for seconds in ([97.0, 98.0, 99.0], [110.0, 111.0, 112.0]):  # cheaper or dearer: no verdict either way
-        v = one("ds-table1-ds", world({**healthy, "ds:0.5": collapsed_costing(seconds)}))
-        assert v.verdict == "not testable at this scale"
-        assert v.headline == "collapsed runs: DS P_up = 0.5 seeds 0, 1, 2"
-    one_dead = one("ds-table1-ds", world({**healthy, "ds:0.5": lambda c: (collapsed_costing if c.seed == 1
-                                                                           else costing)([97.0, 97.1, 97.2])(c)}))
-    assert one_dead.verdict == "reproduced" and one_dead.numbers["interval"].n == (2, 3)
-    assert "collapsed runs left out: DS P_up = 0.5 seed 1" in one_dead.summary
+def counted(train_backward: list[float], p_up: float | None = None, steps: int = 5, b: int = 100,
+            n_steps: int = 10, seconds: float = 100.0) -> Callable[[Config], Result]:
+    """Results whose passes follow the pass model: PGD-``steps`` on b', DS's scoring pass over 2b' (``p_up`` set)
+    or PGD-AT's b' training pass (``p_up`` None); the training backward passes per step are train_backward[seed]."""
+    def make(c: Config) -> Result:
+        tb = train_backward[c.seed] * n_steps
+        tf = (2 * b * n_steps + tb) if p_up is not None else tb
+        af = steps * b * n_steps
+        ep = {"epoch": 1, "attack_forward": af, "attack_backward": af, "train_forward": tf, "train_backward": tb,
+              "forward_passes": af + tf, "backward_passes": af + tb, "steps": n_steps, "time_attack_s": 1.0,
+              "time_train_s": 1.0, "clean_acc": 0.1, "robust_acc": 0.1, "train_loss": 2.303}
+        return {"config": {**c.to_dict(), "steps": steps, "batch_size": b}, "train_time_s": seconds,
+                "epochs": [ep, {**ep, "epoch": 2}, {**ep, "epoch": 3}]}
+    return make
+
+
+def test_cost_claims_count_passes_and_keep_collapsed_runs() -> None:
+    """Pass counts do not depend on the weights: collapsed runs (these are at chance) still count."""
+    fams = {"ds:1.0": counted([200, 200, 200], 1.0), "ds-adaptive": counted([195, 190, 198], 0.9)}
+    v = one("ds-table1-adaptive-p1", world(fams))
+    assert v.verdict == "reproduced" and "sample passes F + 2B at PGD-20" in v.summary
+    assert "wall-time ratio 1.000 (shown, not deciding" in v.summary
+    far = one("ds-table1-adaptive-p1", world({**fams, "ds-adaptive": counted([20, 22, 21], 0.1)}))
+    assert far.verdict == "not reproduced"
+
+
+def test_table1_rows_fixed_by_construction_are_accounting_checks() -> None:
+    fams = {"ds:0.5": counted([100] * 3, 0.5), "ds:1.0": counted([200] * 3, 1.0)}
+    v = one("ds-table1-ds", world(fams))
+    assert (v.verdict, v.passed) == ("implementation check", True) and v.headline.startswith("0.956 by construction")
+    assert "not a finding" in v.summary and "0.979" in v.summary
+    off = one("ds-table1-ds", world({**fams, "ds:0.5": counted([150] * 3, 0.5)}))
+    assert (off.verdict, off.passed) == ("implementation check", False)
+    step = one("new-ds-cost-per-step", world({"ds:0.5": counted([100] * 3, 0.5), "robust": counted([100] * 3)}))
+    assert (step.verdict, step.passed) == ("implementation check", True) and "1.111x" in step.headline
 
 
 def test_budget_sentence_leaves_collapsed_runs_out() -> None:
@@ -260,7 +290,7 @@ def test_ds_fig3_small_no_gain_band() -> None:
     s = world({"ds:0.5": finals([0.50, 0.51, 0.52]), "ds:1.0": finals([0.70, 0.71, 0.72])})
     assert no_gain(s).verdict == "not reproduced"  # a 20-point gain
     one_seed = world({"ds:0.5": finals([0.50, 0.51, 0.52]), "ds:0.25": finals([0.30, 0.31, 0.32])})
-    assert one("ds-fig3-small-0.25-clean", one_seed).verdict == "not testable at this scale"  # P_up 0.25: seed 0
+    assert one("ds-fig3-small-0.25-clean", one_seed).verdict == "not run"  # P_up 0.25: not at the cpu profile
 
 
 def test_ds_fig4_5_and_9_10_one_comparison_each() -> None:
@@ -313,33 +343,6 @@ def test_ds_fig8_growth_within_each_run() -> None:
     nothing = [[math.nan] * 6] * 3
     v = one("ds-fig8", world({"ds:0.5": min_adv(nothing)}))
     assert v.verdict == "not testable at this scale" and "no probed selected adversarial" in v.summary
-
-
-def test_ds_table1_costs_and_cost_per_step() -> None:
-    fams = {"ds:0.5": costing([97.0, 97.2, 96.8]), "ds:1.0": costing([100.0, 100.5, 101.0]),
-            "dong": costing([50.0, 51.0, 49.0], pretrain_s=100.0), "robust": costing([74.0, 75.0, 76.0]),
-            "ds-adaptive": costing([99.8, 100.0, 100.2])}
-    s = world(fams)
-    v = one("ds-table1-ds", s)
-    assert v.verdict == "reproduced" and v.headline.startswith("ratio 0.965 [")
-    assert "paper ratio 0.979; training backward passes 100 vs 100" in v.summary
-    dong = one("ds-table1-dong", s)  # 150 / 75 = 2.00, inside [1.9, 2.1]
-    assert dong.verdict == "reproduced"
-    assert "paper 39,971 / 20,200 = 1.98" in dong.summary and "inside [1.9, 2.1]" in dong.summary
-    assert one("ds-table1-dong", world({**fams, "dong": costing([50.0] * 3, pretrain_s=60.0)})).verdict == \
-        "not reproduced"  # 110 / 75 = 1.47
-    assert one("ds-table1-adaptive-p1", s).verdict == "reproduced"
-    assert one("ds-table1-adaptive-half", s).verdict == "reproduced"
-    assert one("ds-table1-adaptive-half", world({**fams, "ds-adaptive": costing([90.0, 91, 92])})).verdict == \
-        "not reproduced"
-    fams_step = {"ds:0.5": costing([10.0, 10.2, 9.8], passes=(2600, 1000)),
-                 "robust": costing([8.0, 8.1, 7.9], passes=(2400, 1000))}
-    step = one("ds-cost-per-step", world(fams_step))
-    assert step.verdict == "not reproduced"  # 1.25 times dearer per step, beyond 1.05
-    assert "sample passes per step F + 2B: 460 vs 440 (ratio 1.045, exact)" in step.summary
-    same = one("ds-cost-per-step", world({"ds:0.5": costing([8.0, 8.1, 7.9], passes=(1, 1)),
-                                          "robust": costing([8.0, 8.1, 7.9], passes=(1, 1))}))
-    assert same.verdict == "reproduced"
 
 
 # ---------------------------------------------------------------------------- CAT
@@ -401,15 +404,15 @@ def sampling_times(reach: dict[int, list[float]]) -> dict[str, Callable[[Config]
             for n, t in reach.items()}
 
 
-def test_cat_fig2_3_needs_three_sampling_numbers() -> None:
-    """The book runs two sampling numbers (25 is cut for the budget): no inner number, no verdict."""
+def test_cat_fig2_3_is_not_run_at_the_cpu_profile() -> None:
     s = world(sampling_times({100: [4, 4.2, 3.8], 400: [10, 12, 11]}))
     v = one("cat-fig2-3-small", s)
-    assert v.verdict == "not testable at this scale" and "fewer than three sampling numbers" in v.headline
+    assert v.verdict == "not run" and "not run at the cpu profile" in v.headline
 
 
 def test_cat_fig2_3_inner_against_each_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scope_module, "SAMPLING_NUMBERS", (25, 100, 400))
+    monkeypatch.setattr(scope_module, "SAMPLING_PROFILES", ("cpu",))
+    monkeypatch.setattr(claims, "SAMPLING_PROFILES", ("cpu",))
     reach = {25: [10, 11, 9], 100: [4, 4.2, 3.8], 400: [10, 12, 11]}
     s = world(sampling_times(reach))
     small, large = one("cat-fig2-3-small", s), one("cat-fig2-3-large", s)
@@ -420,10 +423,27 @@ def test_cat_fig2_3_inner_against_each_end(monkeypatch: pytest.MonkeyPatch) -> N
     assert "N = 100" in small.summary and "N = 25" in small.summary
 
 
+def test_holm_keeps_a_row_decided_only_if_its_figure_allows() -> None:
+    shift = [[(40, 60), (55, 45)], [(38, 62), (57, 43)], [(42, 58), (56, 44)]]
+    rows = claims.evaluate_claims(world({"ds:0.5": counts(shift), "warmup:0.5": counts(shift)}),
+                                  "ds_fig7_selected_counts")[:2]
+    assert all("Holm over the 2 tested rows of DS Fig. 7" in v.summary for _, v in rows)
+    assert all(v.numbers["holm"]["claimed"]["rejected"] for _, v in rows)
+    early, late = (claims._ds_fig7(i, k) for i, k in ((0, "higher"), (-1, "lower")))
+    weak = [[(43, 57), (57, 43)], [(46, 54), (54, 46)], [(42, 58), (58, 42)]]  # t = 5.3 on 2 df each
+    s = world({"ds:0.5": counts(weak)})
+    alone = late(s)
+    assert alone.verdict == "reproduced" and early(s).verdict == "reproduced"  # each on its own: p = 0.017
+    two = [(claims.CLAIMS[0], early(s)), (claims.CLAIMS[0], alone)]  # two rows of one figure
+    verdicts.holm_over_figures(two)
+    assert two[1][1].verdict == "inconclusive" and "inconclusive after Holm" in two[1][1].headline
+
+
 def test_evaluate_claims_of_one_page() -> None:
     shift = [[(40, 60), (55, 45)]] * 3
-    s = world({"ds:0.5": counts(shift)})
-    ((c1, v1), (c2, v2)) = claims.evaluate_claims(s, "ds_fig7_selected_counts")
+    s = world({"ds:0.5": counts(shift), "warmup:0.5": counts(shift)})
+    ((c1, v1), (c2, v2), (c3, v3)) = claims.evaluate_claims(s, "ds_fig7_selected_counts")
+    assert c3.id == "new-ds-warmup-late" and c3.paper == "ours"
     assert (c1.id, c2.id) == ("ds-fig7-early", "ds-fig7-late") and v1.verdict == "reproduced"
 
 

@@ -227,23 +227,28 @@ def test_timed_results_label_the_timed_families() -> None:
 
 
 def test_sampling_numbers_and_book_families() -> None:
-    assert Scope("smoke").sampling_numbers() == [100]
-    assert Scope("cpu").sampling_numbers() == [100, 400]
+    assert Scope("smoke").sampling_numbers() == [50]  # the profile's b' only
+    assert Scope("cpu").sampling_numbers() == [100]  # CAT Figs. 2-3 are not run at the cpu profile
+    assert Scope("paper").sampling_numbers() == [25, 100, 400]
     fams = book_families("cpu")
     cifar = {f for s, f in fams if s.dataset == "cifar10"}
     assert {Family.method(m) for m in ("standard", "robust", "ds-adaptive", "random", "dong")} <= cifar
     assert {Family.ds(0.5), Family.ds(1.0), Family.warmup(0.5), Family.driver("robust")} <= cifar
     mnist = {f for s, f in fams if s.dataset == "mnist"}
-    assert {Family.timed("cat-uniform"), Family.sampling(400, "robust"), Family.sampling(400, "cat")} <= mnist
+    assert Family.timed("cat-uniform") in mnist and not any(f.kind == "sampling" for f in mnist)
+    assert {Family.ablation(a) for a in scope_module.ABLATIONS} <= cifar and Family.ds(0.25) not in cifar
+    assert {Family.ds(0.25), Family.ds(0.75)} <= {f for s, f in book_families("smoke")}
     assert all(s.seeds == (0, 1, 2) for s, _ in fams)
     keys = [c.key() for s, f in fams for c in s.configs(f)]
     assert len(keys) == len(set(keys))  # no run is computed twice
 
 
-def test_final_spec_autoattack_on_seed_0_core_cifar() -> None:
-    assert scope_module.final_spec("cpu", "cifar10", Family.ds(0.5), 0).autoattack_n == 500
-    assert scope_module.final_spec("cpu", "cifar10", Family.ds(0.5), 1).autoattack_n == 0
-    assert scope_module.final_spec("cpu", "mnist", Family.method("robust"), 0).autoattack_n == 0
+def test_final_spec_autoattack_on_every_seed_of_the_robust_verdicts_families() -> None:
+    for seed in (0, 1, 2):
+        spec = scope_module.final_spec("cpu", "cifar10", Family.ds(0.5), seed)
+        assert (spec.autoattack_n, spec.autoattack_version) == (500, "apgd")
+    assert scope_module.final_spec("cpu", "mnist", Family.timed("cat"), 2).autoattack_n == 500
+    assert scope_module.final_spec("cpu", "cifar10", Family.method("standard"), 0).autoattack_n == 0
     spec = scope_module.final_spec("cpu", "cifar10", Family.ds(0.25), 0)
     assert (spec.n, spec.steps, spec.restarts, spec.autoattack_n) == (2000, 20, 2, 0)
 
@@ -257,20 +262,23 @@ def test_results_go_through_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [f.n for _, f in seen] == [2000] * 3
     seen.clear()
     Scope(dataset="cifar10").results(Family.timed("robust"))  # the canonical family's final evaluation
-    assert [f.autoattack_n for _, f in seen] == [500, 0, 0]
+    assert [f.autoattack_n for _, f in seen] == [500, 500, 500]
     own = Scope(seeds=(4,), loader=lambda c: {"own": c.method})
     assert own.results(Family.method("dong")) == [{"own": "dong"}]
     assert own.replace(dataset="cifar10").results(Family.method("robust")) == [{"own": "robust"}]
 
 
 def test_convergence_criterion() -> None:
-    def run(curve: list[tuple[float, float]], epochs: int | None = None) -> dict:
-        return {"config": {"epochs": epochs or len(curve), "test_size": 500, "seed": 0},
-                "epochs": [{"clean_acc": c, "robust_acc": r} for c, r in curve]}
-    assert stats.converged(run([(0.3, 0.2), (0.40, 0.21), (0.405, 0.212)]))
-    assert not stats.converged(run([(0.3, 0.2), (0.35, 0.2), (0.45, 0.2)]))  # clean still rising by 4.5 SE
-    assert not stats.converged(run([(0.3, 0.2), (0.3, 0.2)], epochs=5))  # the schedule did not complete
-    assert stats.unconverged({"a": [run([(0.1, 0.1)])]}) == [("a", 0)]
+    def run(losses: list[float], epochs: int | None = None) -> dict:
+        return {"config": {"epochs": epochs or len(losses), "test_size": 500, "seed": 0},
+                "epochs": [{"train_loss": x, "clean_acc": 0.5} for x in losses]}
+    assert stats.converged(run([2.2, 1.9, 1.80, 1.79, 1.785]))
+    falling = run([2.2, 1.9, 1.80, 1.75, 1.70])  # -0.05 per epoch over the last three
+    assert not stats.converged(falling) and "still falling (-0.050 per epoch" in stats.convergence_problems(falling)[0]
+    drift = run([2.2, 1.9, 1.80, 1.85, 1.86])  # back up towards ln 10
+    assert not stats.converged(drift) and "drifting back towards ln 10" in stats.convergence_problems(drift)[-1]
+    assert not stats.converged(run([2.2, 1.9], epochs=5))  # the schedule did not complete
+    assert stats.unconverged({"a": [falling]}) == [("a", 0)]
 
 
 # ---------------------------------------------------------------------------- intervals

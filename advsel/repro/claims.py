@@ -421,7 +421,8 @@ CLAIMS: list[Claim] = [
     _c("cat-fig2-3-large", "CAT", "Figs. 2-3", "Convergence is faster at an intermediate sampling number than at "
        "the largest.", CAT_FIG2_3_PAGE, _cat_fig2_3("large")),
     _c("new-ds-cost-per-step", "ours", "DS cost per step", "Our pass counters agree with the pass model: a DS step "
-       "(P_up = 0.5) pays PGD-AT's attack plus a scoring pass over the 2b'.", DS_TABLE1_PAGE, _cost_per_step),
+       "(P_up = 0.5) pays PGD-AT's attack plus a scoring pass over the 2b'.", DS_TABLE1_PAGE, _cost_per_step,
+       "cifar10"),
     *[_c(f"new-prescreen-sooner-{round(100 * f)}", "ours", "prescreen", f"prescreen reaches {f:.0%} of PGD-AT's "
          "final robust accuracy in fewer sample passes than PGD-AT (CIFAR-10).", WHICH_PAGE,
          _sooner(PRESCREEN, f, "f2b")) for f in PRESCREEN_FRACTIONS],

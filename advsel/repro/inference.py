@@ -108,7 +108,7 @@ def paired_interval(a: Sequence[float], b: Sequence[float], level: float = LEVEL
     if len(a) != len(b):
         raise ValueError(f"paired values need equal lengths (got {len(a)} and {len(b)})")
     iv = one_sample_interval([x - y for x, y in zip(a, b, strict=True)], level)
-    return dataclasses.replace(iv, method="paired")
+    return dataclasses.replace(iv, method="paired", n=(len(a), len(b)))
 
 
 def classify(iv: Interval, kind: str, low: float | None = None, high: float | None = None) -> str:

@@ -128,7 +128,8 @@ def check_parameters(page: str, **values: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- verdicts as a reader sees them
 COLOURS = {"reproduced": "#1a7f37", "not reproduced": "#cf222e", "inconclusive": "#9a6700",
-           "not testable at this scale": "#6e7781", "implementation check": "#0969da"}
+           "not testable at this scale": "#6e7781", "implementation check": "#0969da",
+           "not run": "#8c959f"}
 
 
 def badge(v: Any) -> str:
@@ -150,18 +151,26 @@ def test_description() -> str:
     """How a verdict is decided, with the constants of :mod:`~advsel.repro.stats` (Markdown)."""
     s, i = stats, inference
     return (
-        f"- **The test.** Two run families are compared by Welch's t interval ({i.LEVEL:.0%}) for the difference "
-        "of their means over seeds (Welch-Satterthwaite degrees of freedom), their runs taken as independent "
-        "samples (not paired by seed). A quantity measured within each run (first "
-        "against last epoch, or against a threshold) uses the one-sample t interval of the per-run values. Cost "
-        "claims compare log times, so their interval is one for the ratio of geometric means.\n"
+        f"- **The test.** Two run families run with the same seeds share each seed's initialisation and data "
+        f"order, so they are compared by the paired t interval ({i.LEVEL:.0%}) of the per-seed differences (n - 1 "
+        "degrees of freedom, shown with each verdict); when a side lost a seed (a collapsed run, a level never "
+        "reached), by Welch's t interval with Welch-Satterthwaite degrees of freedom. A quantity measured within "
+        "each run (first against last epoch, or against a threshold) uses the one-sample t interval of the per-run "
+        "values. Cost claims compare log sample passes (forward + 2 x backward, counted, not timed), so their "
+        "interval is one for the ratio of geometric means; wall time is shown beside them and decides nothing. "
+        "Robust accuracy is the lower of the PGD evaluation and AutoAttack's APGD-CE + APGD-T per run, and each "
+        "verdict says whether AutoAttack was used.\n"
+        "- **Multiplicity.** The rows of one figure or table are one family: Holm's step-down procedure over the "
+        "rows of a figure that have an interval, at the one-sided 2.5 % level each interval side uses alone; a row "
+        "Holm does not reject is *inconclusive*, and its verdict says so.\n"
         "- **reproduced**: the interval lies on the claimed side of zero; for a band claim, inside the band. "
         f"**not reproduced**: it lies wholly on the other side, or wholly outside the band. **inconclusive**: "
-        "neither; the verdict says how many seeds per side would decide it if the means and spreads stayed as "
-        "observed. **not testable at this scale**: the runs cannot measure it (fewer than two seeds on a side: "
-        "one seed has no interval; collapsed runs; one epoch where two are needed), with the reason. "
-        "**implementation check**: our code agrees with one of the paper's equations; not counted as a "
-        "reproduction.\n"
+        "neither (or not after Holm); the verdict says how many seeds per side would decide it if the means and "
+        "spreads stayed as observed. **not testable at this scale**: the runs cannot measure it (fewer than two "
+        "seeds on a side; collapsed runs; levels too close to chance), with the reason. **not run**: the book does "
+        "not run what the claim needs at this profile, with the reason. **implementation check**: our code agrees "
+        "with one of the paper's equations, or a cost ratio the protocol fixes by construction equals what its "
+        "accounting predicts; never counted as a reproduction.\n"
         f"- **Bands.** \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * i.CLOSE_BAND:.0f} accuracy "
         f"points (`inference.CLOSE_BAND`): close = the interval inside ±{100 * i.CLOSE_BAND:.0f} points, does not "
         f"hurt = at or above -{100 * i.CLOSE_BAND:.0f}, no gain = at or below +{100 * i.CLOSE_BAND:.0f}. \"About as "

@@ -214,9 +214,10 @@ def budget_lead(runs: Mapping[str, Sequence[Result]], budget: float) -> str:
         why = f"95% interval [{100 * iv.lo:+.1f}, {100 * iv.hi:+.1f}] points"
     return (f"Within {budget:.1f} s of training (the time the fastest-finishing method needed), {best} has the "
             f"highest robust accuracy, {100 * mean[best]:.1f}%, {lead:.1f} points above {second} ({why}). "
-            + (f"With a fixed training time, use {best}." if sure else
-               f"That lead is not distinguishable from zero at {len(within[best])} seeds: with a fixed training "
-               f"time, {best} is not clearly better than {second} here."))
+            + ("That lead is distinguishable from zero" if sure else
+               f"That lead is not distinguishable from zero at {len(within[best])} seeds")
+            + "; wall time on a shared two-core machine is shown here, not advice: the advice rests on the "
+              "ledger's decided rows (sample passes and final accuracy).")
 
 
 def fastest_to_level(runs: Mapping[str, Sequence[Result]], target: float, reference: str, new: str) -> str:

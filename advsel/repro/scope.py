@@ -347,7 +347,7 @@ GPU_PROFILE = "gpu"  # the papers' model and data on a lent GPU's budget (advsel
 GPU_CORE = (Family.method("standard"), Family.method("robust"), Family.ds(0.5), Family.warmup(0.5), Family.ds(1.0),
             Family.method("cat"), Family.method("random"))
 GPU_LATER = (Family.method("ds-adaptive"), Family.method("dong"), Family.method("cat-uniform"),
-             Family.method("prescreen"), *(Family.ds(p) for p in P_UP_SWEEP if p not in P_UP_CORE))
+             Family.method("prescreen"), Family.ds(0.25), Family.ds(0.75))
 GPU_FINAL = FinalEval(n=10_000, steps=20, restarts=2)  # every GPU-track run: PGD-20 x 2 on all 10,000 test images
 GPU_AUTOATTACK_N = 1_000  # AutoAttack (standard) on this many of them, seed 0 of GPU_CORE
 
