@@ -16,7 +16,7 @@ import pytest
 from advsel.repro import export
 from advsel.repro.inference import Interval
 from advsel.repro.scope import Family, Scope
-from advsel.repro.verdicts import POINTS, RATIO_S, Claim, Verdict, compare, per_run, verdict_of
+from advsel.repro.verdicts import POINTS, RATIO_S, Claim, Verdict, compare, holm_over_figures, per_run, verdict_of
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
@@ -119,3 +119,14 @@ def test_script_writes_and_checks(tmp_path: Path) -> None:
     assert (tmp_path / "ledger.csv").read_bytes() == (RESULTS / "ledger.csv").read_bytes()
     missing = subprocess.run([*run, "--runs", str(tmp_path / "none")], capture_output=True, text=True)
     assert missing.returncode == 2 and "--runs" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_ledger_row_carries_the_holm_p_values_of_its_figure() -> None:
+    c = compare(("A", [_run(0, 0.50), _run(1, 0.52), _run(2, 0.55)]),
+                ("B", [_run(0, 0.40), _run(1, 0.41), _run(2, 0.45)]), per_run(lambda r: r["epochs"][-1]["clean_acc"]),
+                "higher")
+    v = verdict_of(c, "final clean accuracy")
+    holm_over_figures([(_claim(), v)])
+    row = export.ledger_row(_claim(), v)
+    assert row["holm_rows"] == 1 and 0 < row["p_claimed"] < 0.025 and row["p_opposite"] > 0.9
+    assert "holm_rows" in export.LEDGER_COLUMNS

@@ -29,17 +29,19 @@ from .verdicts import Claim, Verdict
 DIGITS = 4  # decimals of estimates, interval ends and accuracies (percent) in the files
 LEDGER_COLUMNS = ("claim_id", "paper", "item", "claim", "page", "page_title", "verdict", "headline", "estimate",
                   "interval_low", "interval_high", "reads_as", "interval", "df", "side_a", "n_a", "side_b", "n_b",
-                  "seeds_needed")
+                  "seeds_needed", "holm_rows", "p_claimed", "p_opposite")
 METRICS = ("clean_acc", "robust_acc", "autoattack_acc")
 FINAL_COLUMNS = ("dataset", "family", "method", "seeds", "collapsed_seeds", "status",
                  *(f"{m}_{s}_pct" for m in METRICS[:2] for s in ("mean", "sd")), "n_test", "attack", "source",
                  "autoattack_acc_mean_pct", "autoattack_acc_sd_pct", "autoattack_seeds", "autoattack_n")
-INTEGERS = ("n_a", "n_b", "seeds_needed", "n_test", "autoattack_n")
+INTEGERS = ("n_a", "n_b", "seeds_needed", "n_test", "autoattack_n", "holm_rows")
 
 
 def ledger_row(claim: Claim, v: Verdict, title: Callable[[str], str] = str) -> dict[str, Any]:
     """One sub-claim as a flat record: the interval's numbers are empty when the verdict has none
-    (not testable, an implementation check)."""
+    (not testable, not run, an implementation check); ``holm_rows``, ``p_claimed`` and ``p_opposite``: the rows
+    of its figure Holm's procedure ran over and the row's one-sided p-values for the claimed and the opposite
+    side (:func:`~advsel.repro.verdicts.holm_over_figures`)."""
     row: dict[str, Any] = {"claim_id": claim.id, "paper": claim.paper, "item": claim.item, "claim": claim.text,
                            "page": claim.page, "page_title": title(claim.page), "verdict": v.label,
                            "headline": v.headline or v.summary}
@@ -53,6 +55,10 @@ def ledger_row(claim: Claim, v: Verdict, title: Callable[[str], str] = str) -> d
             "side_a": sides[0], "n_a": iv.n[0], "seeds_needed": v.numbers.get("seeds_needed")}
     if len(sides) > 1:
         row |= {"side_b": sides[1], "n_b": iv.n[1]}
+    holm = v.numbers.get("holm")
+    if holm:  # the one-sided p-values Holm's procedure read over the rows of the claim's figure
+        row |= {"holm_rows": holm["claimed"]["rows"], "p_claimed": float(f"{holm['claimed']['p']:.4g}"),
+                "p_opposite": float(f"{holm['opposite']['p']:.4g}")}
     return row
 
 
