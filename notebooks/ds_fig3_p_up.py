@@ -74,8 +74,9 @@ page.summary(runs)
 # therefore also run DS at the P_up values of `advsel.repro.scope.WARMUP_P_UP` after a
 # warm-up at P_up = 1 (the named option `p_up_warmup_epochs`, `--p-up-warmup-epochs` on the
 # command line; its length is given below). The warm-up is ours, not the paper's: it enters
-# none of this page's rows. It runs with every seed, and the
-# [DS Figs. 4-5 page](ds_fig4_5_accuracy.ipynb) compares it with PGD-AT in two rows of ours.
+# none of the paper's rows. It runs with every seed; two rows of ours on this page ask
+# Fig. 3's questions of it (against P_up = 1), the other DS pages ask theirs, and the
+# [stall ablation](ds_stall_ablation.ipynb) asks why it is needed.
 
 # %% tags=["hide-input"]
 c = sweep[1.0][0]["config"]

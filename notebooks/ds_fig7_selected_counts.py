@@ -45,7 +45,9 @@ page.summary({"DS P_up = 0.5": rs})
 # (`selected_clean`, `selected_adv`; they add up to b'). Curves: mean and standard
 # deviation over seeds; the dotted line b'/2 is an even split. The test accuracies in the
 # table are those of the evaluation after every epoch. The ledger has two rows: the first
-# epoch and the last.
+# epoch and the last; a third, ours, asks the last-epoch question of the warm-up variant
+# (3 epochs at P_up = 1, then 0.5; its first epochs select every sample, so it has no
+# first-epoch row).
 
 # %% tags=["hide-input"]
 show(f"Setting: {c['dataset']}, model `{c['model']}`, {c['epochs']} epochs of {rs[0]['epochs'][0]['steps']} steps, "

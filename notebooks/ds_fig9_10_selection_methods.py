@@ -69,7 +69,8 @@ page.summary(runs)
 # evaluation after every epoch (a cheaper PGD at the training eps on a fixed test subset);
 # the table and the verdicts use the final evaluation of each trained model (a stronger PGD
 # with restarts on more test samples) and AutoAttack's APGD-CE + APGD-T on every seed. The attacks and
-# sample counts are printed below. The ledger has one row per rival and figure: four rows.
+# sample counts are printed below. The ledger has one row per rival and figure: four rows, and
+# four rows of ours ask the same of the warm-up variant.
 
 # %% tags=["hide-input"]
 dong, ds = runs["Dong et al. (stable half)"][0], runs["DS P_up = 0.5"][0]
