@@ -193,7 +193,7 @@ def refresh_outputs(out: Path, names: Sequence[Path], queue: Queue) -> None:
     """Pack this session's results into ``out`` and write the per-run times (both atomically)."""
     out.mkdir(parents=True, exist_ok=True)
     tr.pack(list(names), out / tr.ARCHIVE)
-    atomic_write_json({"runs": [{"run": r.name, "seconds": round(s, 1), "estimated_s": round(e, 1)}
+    atomic_write_json({"runs": [{"run": r.name, "seconds": round(s, 3), "estimated_s": round(e, 1)}
                                 for r, s, e in queue.done],
                        "failed": [{"run": r.name, "error": e} for r, e in queue.failed], "jobs": queue.jobs,
                        "budget_s": queue.budget}, out / TIMES)
