@@ -11,7 +11,7 @@ ADVSEL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspa
 export ADVSEL_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test lint unit notebooks-smoke book results browser-check benchmark device-pack device-restore clean
+.PHONY: setup test lint unit notebooks-smoke book results reproduce-check browser-check benchmark device-pack device-restore clean
 
 # The environment: every package at its version in requirements/book.txt (pip constraints), and
 # torch by the machine. With an NVIDIA GPU (nvidia-smi answers): the CUDA build the committed
@@ -65,6 +65,12 @@ book: setup results
 	ADVSEL_CACHED_ONLY=1 $(PY) scripts/notebooks.py execute --profile cpu
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "book built: _build/html/index.html"
+
+# Retrain committed runs at this commit and compare them bit for bit (default: CIFAR-10 PGD-AT and standard
+# training, seed 0, 134 s measured here; FAMILIES='cifar10:ds:0.5 mnist:timed:cat' chooses others, see the script).
+FAMILIES ?=
+reproduce-check: setup
+	$(PY) scripts/check_reproduces.py --jobs $(JOBS) $(if $(FAMILIES),--family $(FAMILIES))
 
 browser-check: setup
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)

@@ -234,3 +234,34 @@ def load_result(path: str | os.PathLike[str], config: Config | None = None,
                       f"{processes.sync_bn}); recomputing the run", stacklevel=2)
         return None
     return result
+
+
+# what a run measures about the machine it ran on rather than computes: wall times (``*_s``), the machine, the
+# commit, where the data was read from, whether it resumed
+MACHINE_FIELDS = frozenset({"hardware", "git_commit", "data_source", "resumed"})
+
+
+def result_differences(a: Result, b: Result, path: str = "") -> list[str]:
+    """Where two results of one config differ in what the run computed: losses, accuracies, pass counts,
+    selections, P_up, final evaluations.  Wall times (keys ending in ``_s``) and :data:`MACHINE_FIELDS` are
+    left out, so an empty list means the run was reproduced bit for bit (floats compared exactly).
+
+    Each entry is ``path: a != b`` (``epochs[3].train_loss: 1.61 != 1.62``); a key or list length that
+    only one side has is reported as such.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for k in sorted(set(a) | set(b), key=str):
+            if k in MACHINE_FIELDS or str(k).endswith("_s"):
+                continue
+            where = f"{path}.{k}" if path else str(k)
+            if k not in a or k not in b:
+                out.append(f"{where}: only in the {'second' if k not in a else 'first'} result")
+            else:
+                out += result_differences(a[k], b[k], where)
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} entries != {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in result_differences(x, y, f"{path}[{i}]")]
+    return [] if a == b and type(a) is type(b) else [f"{path}: {a!r} != {b!r}"]

@@ -63,6 +63,15 @@ page.summary(runs, ["the ablation families run with the first two seeds of the p
 #   that half) against `joint` (one train-mode forward of all 2b' with the loss on the
 #   selected half: BatchNorm statistics of all 2b', the paper's algorithm read literally).
 #
+# **Why `reforward` stays the default.** Algorithm 1's step 8 updates the model "using only
+# the data samples in S", and the paper's Table I reports a saving from it; with `joint`
+# the backward pass runs through the activations of all 2b' (a loss on a subset of one
+# batched forward still pays for the whole batch), so nothing is saved, and this page
+# shows the stall under both readings. `reforward` is therefore the one reading that
+# matches both the algorithm's update and the paper's cost claim; `joint` is a named
+# option (`--ds-forward joint`, refused with several processes) for readers who want the
+# literal step 5.
+#
 # **Measured elsewhere.** On one H200 at the papers' scale (ResNet-18, all of CIFAR-10,
 # b' = 256, PGD-20, lr 0.1), DS at P_up = 0.5 kept its training loss at ln 10 for seven
 # epochs while PGD-AT learned, and one epoch at P_up = 1 first avoided it
