@@ -17,7 +17,7 @@
 profile = "cpu"
 dataset = "mnist"
 device = "auto"
-seeds = [0, 1, 2]
+seeds = [0, 1, 2, 3]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt

@@ -16,7 +16,7 @@
 # %% tags=["parameters", "hide-input"]
 profile = "cpu"
 device = "auto"
-seeds = [0, 1, 2]
+seeds = [0, 1, 2, 3]
 cifar_seeds = [0, 1, 2]
 
 # %% tags=["hide-input"]

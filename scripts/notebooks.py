@@ -55,6 +55,7 @@ def smoke() -> int:
     for src in sources():
         nb = jupytext.read(src)
         extra = {"notebooks": str(NOTEBOOKS)} if _has_parameter(nb, "notebooks") else {}
+        extra |= {"cifar_seeds": [0]} if _has_parameter(nb, "cifar_seeds") else {}
         _inject(nb, {"profile": "smoke", "seeds": [0], **extra})
         dst = out_dir / f"{src.stem}.ipynb"
         nbformat.write(nb, dst)

@@ -5,6 +5,7 @@ runs by test_export), to the digits the README prints."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -34,6 +35,13 @@ def accuracies(family: str, *columns: str) -> list[float]:
     return [float(FINAL[family][f"{c}_mean_pct"]) for c in columns]
 
 
+def final_eval(prefix: str, seed: int, *keys: str) -> list[float]:
+    """In %, the final evaluation of the committed run ``prefix``-<key>.json with ``seed``."""
+    runs = [json.loads(p.read_text()) for p in (REPO / "results" / "runs").glob(f"{prefix}-*.json")]
+    (run,) = [r for r in runs if r["config"]["method"] == prefix.split("-", 1)[1] and r["config"]["seed"] == seed]
+    return [100 * run["final_eval"][k] for k in keys]
+
+
 # (README text with {} for each number, the values it must show)
 QUOTES = [
     ("against PGD-AT (-13.7 points [-15.6, -11.8])".replace("-13.7 points [-15.6, -11.8]", "{} points [{}, {}]"),
@@ -44,8 +52,11 @@ QUOTES = [
     ("its clean gain is {} points [{}, {}]", interval("new-ds-warmup-clean")),
     ("and its robust loss {} points [{}, {}]", interval("new-ds-warmup-robust")),
     ("DS with eq. (9) costs {}x [{}, {}] of P_up = 1's sample passes", interval("ds-table1-adaptive-p1")),
-    ("on MNIST CAT does not hurt robust accuracy ({} points [{}, {}])", interval("cat-competitive")),
-    ("1.76x [1.08, 2.87] clean".replace("1.76x [1.08, 2.87]", "{}x [{}, {}]"), interval("cat-table1-clean")),
+    ("\"CAT does not hurt robust accuracy\" is inconclusive ({} points [{}, {}];", interval("cat-competitive")),
+    ("2.17x [0.71, 6.62] clean".replace("2.17x [0.71, 6.62]", "{}x [{}, {}]"), interval("cat-table1-clean")),
+    ("consecutive iterations (cosine {} [{}, {}]", interval("cat-fig1-step")),
+    ("one epoch apart ({} [{}, {}])", interval("cat-fig1-epoch")),
+    ("(seed 3: {} % clean, {} % PGD-20 x 2", final_eval("mnist-robust", 3, "clean_acc", "robust_acc")),
     ("(CAT over the control {}x [{}, {}] clean)", interval("cat-weights-clean")),
     ("Standard training reaches {} % clean", accuracies("cifar10 standard", "clean_acc")),
     ("PGD-AT's AutoAttack (APGD-CE + APGD-T) accuracy is {} %", accuracies("cifar10 robust", "autoattack_acc")),

@@ -238,7 +238,8 @@ def test_sampling_numbers_and_book_families() -> None:
     assert Family.timed("cat-uniform") in mnist and not any(f.kind == "sampling" for f in mnist)
     assert {Family.ablation(a) for a in scope_module.ABLATIONS} <= cifar and Family.ds(0.25) not in cifar
     assert {Family.ds(0.25), Family.ds(0.75)} <= {f for s, f in book_families("smoke")}
-    assert all(s.seeds == (0, 1, 2) for s, _ in fams)
+    assert {s.dataset: s.seeds for s, _ in fams} == {"cifar10": (0, 1, 2), "mnist": (0, 1, 2, 3)}
+    assert {s.seeds for s, _ in book_families("cpu", seeds=(5,), mnist_seeds=(6, 7))} == {(5,), (6, 7)}
     keys = [c.key() for s, f in fams for c in s.configs(f)]
     assert len(keys) == len(set(keys))  # no run is computed twice
 

@@ -48,7 +48,7 @@ PAGES: dict[str, Page] = {p.name: p for p in (
     Page("cat_fig2_3_sampling_number", CAT, paper="CAT"),
     Page("new_ds_cat", BEYOND),
     Page("which_selection", BEYOND),
-    Page("ledger", VERDICTS, (*RUNS, "notebooks")),
+    Page("ledger", VERDICTS, (*RUNS, "cifar_seeds", "notebooks")),
 )}
 
 
