@@ -48,7 +48,7 @@ notebooks-smoke: setup
 
 test: lint unit notebooks-smoke
 
-# RERUN=1: recompute every run of the book from an empty cache (55 minutes measured on
+# RERUN=1: recompute every run of the book from an empty cache (56 minutes measured on
 # two CPU cores, see README) before executing the pages; otherwise the committed
 # results in results/runs are used and nothing is trained.
 RESULTS := results/runs

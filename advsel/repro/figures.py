@@ -90,8 +90,8 @@ def loss_panel(runs: Runs, title: str) -> Any:
     first = next(r for rs in runs.values() for r in rs)
     ln_c = math.log(stats.num_classes(first))
     ax.axhline(ln_c, color="grey", ls="--", lw=1)
-    ax.annotate(f"ln {stats.num_classes(first)}: the uniform predictor", (1, ln_c), xytext=(0, 4),
-                textcoords="offset points", fontsize=8, color="grey")
+    ax.annotate(f"ln {stats.num_classes(first)}", (1, ln_c), xycoords=ax.get_yaxis_transform(), xytext=(3, 0),
+                textcoords="offset points", ha="left", va="center", fontsize=8, color="grey")  # beside the axes
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -28,8 +28,8 @@ from ..runs import Result, default_cache_dir
 
 SEEDS = (0, 1, 2)
 # MNIST's families (CAT Table 1, its control, CAT Fig. 1) run a fourth seed: with three, CAT's Table 1 speed-ups were
-# undecided only by Holm's correction, and an MNIST run is cheap (about 80 s here; three more cost about 2 minutes of
-# the rerun's hour).  Every MNIST family gets it, so the comparisons stay paired.
+# undecided only by Holm's correction, and an MNIST run is cheap (about 80 s of training and 140 s in all here; the
+# three cost under 4 minutes of the rerun's hour).  Every MNIST family gets it, so the comparisons stay paired.
 MNIST_SEEDS = (0, 1, 2, 3)
 P_UP_CORE = (0.5, 0.75, 1.0)  # DS P_up values run with every seed
 P_UP_SWEEP = (0.25, 0.5, 0.75, 1.0)  # DS Fig. 3; the values outside P_UP_CORE run with the first seed only
