@@ -52,7 +52,8 @@ from advsel.repro.notebook import open_page, show
 page = open_page("ledger", profile=profile, dataset=dataset, device=device, seeds=seeds, cifar_seeds=cifar_seeds,
                  notebooks=notebooks)
 scope, params = page.scope, page.params
-seeds_of = {ds: s.seeds for ds, s in page.scopes.items()}
+scope_of = {ds: page.scopes.get(ds, scope.replace(dataset=ds)) for ds in ("cifar10", "mnist")}  # seeds per dataset
+seeds_of = {ds: s.seeds for ds, s in scope_of.items()}
 evaluated = claims.evaluate_claims(scope, seeds_for=seeds_of)  # every claim of the book
 if page.smoke:
     show("```{warning}\nThis ledger was built at the `smoke` profile: every verdict is a smoke run, "
@@ -65,7 +66,8 @@ show(
     f"against a bound) over seeds with a paired t (Welch when a side lost a seed; one-sample t against a bound) "
     f"{inference.LEVEL:.0%} interval; it is *reproduced* when the interval lies on the claimed side and Holm's "
     "procedure over the rows of its figure agrees, *not reproduced* when it lies wholly on the other (Holm "
-    "likewise), *inconclusive* otherwise. Costs are decided on counted sample passes, never on wall time. \"Close\", \"does not hurt\" and \"no gain\" mean within {100 * inference.CLOSE_BAND:.0f} accuracy "
+    "likewise), *inconclusive* otherwise. Costs are decided on counted sample passes, never on wall time. "
+    f"\"Close\", \"does not hurt\" and \"no gain\" mean within {100 * inference.CLOSE_BAND:.0f} accuracy "
     f"points; cost ratios \"about\" a value mean within {inference.COST_BAND:.0%} of it. DS's claims and ours run on "
     "CIFAR-10 (DS's data set) and CAT's tables on the data set of each table, whatever this page's `dataset`; "
     f"the claims that fix no data set (CAT Figs. 1-2) use `dataset` = `{scope.dataset}`. "
@@ -93,7 +95,7 @@ show(HTML(tables.html_table(tables.ledger_table(evaluated, title=pages.titles(pa
 # %% tags=["hide-input"]
 show(tables.verdict_counts(evaluated, verdicts.VERDICTS))
 show("Numbers from: " + "; ".join(
-    f"{ds}: {pages.provenance(scope.replace(dataset=ds).results(Family.timed('robust')))}"
+    f"{ds}: {pages.provenance(scope_of[ds].results(Family.timed('robust')))}"
 for ds in ("cifar10", "mnist")) + ". Each page states its own runs.")
 
 # %% [markdown]
@@ -105,7 +107,7 @@ for ds in ("cifar10", "mnist")) + ". Each page states its own runs.")
 
 # %% tags=["hide-input"]
 families = {f"{s.dataset} {f.name}": scope.replace(dataset=s.dataset, seeds=s.seeds).results(f)
-            for s, f in book_families(profile, seeds_of["cifar10"], seeds_of.get("mnist", scope.seeds))}
+            for s, f in book_families(profile, seeds_of["cifar10"], seeds_of["mnist"])}
 collapse = tables.collapse_table(families)
 show(collapse if len(collapse) else "No run of the book's families sat at chance.")
 

@@ -13,7 +13,7 @@ import jupytext
 import pytest
 import yaml
 
-from advsel.repro import book, claims, notebook, pages, verdicts
+from advsel.repro import MNIST_SEEDS, SEEDS, book, claims, notebook, pages, verdicts
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -62,6 +62,27 @@ def test_registered_parameters_are_known_and_set_by_each_pages_cell() -> None:
         heads = [line for line in text.splitlines() if line.startswith("# %%") and "[markdown]" not in line]
         if name != "usage":  # the pages fold every code cell; the usage page is a tutorial and shows its code
             assert all("hide-input" in h for h in heads), name
+
+
+def _defaults(name: str) -> dict[str, object]:
+    """The values a page's cell tagged ``parameters`` assigns."""
+    text = (NOTEBOOKS / f"{name}.py").read_text()
+    cell = text.split('tags=["parameters"')[1].split("# %%")[0].split("\n", 1)[1]
+    return {t.id: ast.literal_eval(node.value) for node in ast.parse(cell).body for t in node.targets}
+
+
+def test_each_pages_default_seeds_are_the_books_seeds_of_their_dataset() -> None:
+    """A page rerun with its defaults reads the committed runs: ``seeds`` are those of the page's dataset
+    (MNIST: ``MNIST_SEEDS``, CIFAR-10: ``SEEDS``, as ``book_families`` computes them), ``cifar_seeds`` CIFAR-10's."""
+    book_seeds = {"cifar10": list(SEEDS), "mnist": list(MNIST_SEEDS)}
+    for name, page in book.PAGES.items():
+        if "seeds" not in page.parameters:
+            continue
+        values = _defaults(name)
+        dataset = values.get("dataset", "mnist")  # a page without the parameter scopes MNIST (Scope's default)
+        assert values["seeds"] == book_seeds[dataset], name
+        if "cifar_seeds" in values:
+            assert values["cifar_seeds"] == book_seeds["cifar10"], name
 
 
 def test_no_page_defines_a_function() -> None:

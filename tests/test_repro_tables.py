@@ -219,6 +219,9 @@ def test_provenance_line() -> None:
     assert line == ("Numbers from (Table 1): profile `cpu`, dataset `mnist` (files), model `small-cnn`, 10 training / "
                     "5 test samples, seeds [0, 1]; ran on cpu (x86, 2 threads, torch 2), advsel 0.1 at commit "
                     "`0123456789`")
+    later = {**r, "config": {**r["config"], "seed": 3}, "git_commit": "fedcba9876543210-dirty"}
+    assert pages.provenance([r, later, {**r, "config": {**r["config"], "seed": 0}}, later]).endswith(
+        "advsel 0.1 at commits `0123456789` (seeds 0, 1), `fedcba9876-dirty` (seed 3)")
 
 
 def test_autoattack_note_checks_autoattack_at_most_pgd() -> None:

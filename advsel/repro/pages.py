@@ -333,7 +333,8 @@ def summary_box(evaluated: Sequence[tuple[Any, Any]], runs: Mapping[str, Sequenc
 
 # ---------------------------------------------------------------------------- provenance and rerun
 def provenance(rs: Sequence[dict[str, Any]]) -> str:
-    """Where numbers come from: profile, data source, hardware, commit, seeds (Markdown)."""
+    """Where numbers come from: profile, data source, hardware, commit, seeds (Markdown).  Runs computed at
+    different commits name each commit with its seeds."""
     r0 = rs[0]
     seeds = sorted({r["config"]["seed"] for r in rs})
     hw = r0["hardware"]
@@ -341,7 +342,20 @@ def provenance(rs: Sequence[dict[str, Any]]) -> str:
             f"({r0['data_source']}), model `{r0['config']['model']}`, {r0['train_size']} training / "
             f"{r0['test_size']} test samples, seeds {seeds}; ran on {r0['device']} "
             f"({hw.get('cuda_device', hw.get('processor'))}, {hw.get('cpu_threads')} threads, torch {hw['torch']}), "
-            f"advsel {r0['advsel_version']} at commit `{(r0.get('git_commit') or 'unknown')[:10]}`")
+            f"advsel {r0['advsel_version']} at {_commits(rs)}")
+
+
+def _commits(rs: Sequence[dict[str, Any]]) -> str:
+    """``commit `abc` `` for runs of one commit, else ``commits `abc` (seeds 0, 1), `def` (seed 3)``."""
+    by_commit: dict[str, set[int]] = {}
+    for r in sorted(rs, key=lambda r: r["config"]["seed"]):
+        commit = r.get("git_commit") or "unknown"
+        short = commit[:10] + ("-dirty" if commit.endswith("-dirty") else "")  # built from uncommitted changes
+        by_commit.setdefault(short, set()).add(r["config"]["seed"])
+    if len(by_commit) == 1:
+        return f"commit `{next(iter(by_commit))}`"
+    return "commits " + ", ".join(f"`{c}` (seed{'s' if len(s) > 1 else ''} {', '.join(map(str, sorted(s)))})"
+                                  for c, s in by_commit.items())
 
 
 def numbers_from(rs: Sequence[dict[str, Any]], what: str = "") -> str:
