@@ -52,7 +52,7 @@ from advsel.repro.notebook import open_page, show
 page = open_page("ledger", profile=profile, dataset=dataset, device=device, seeds=seeds, cifar_seeds=cifar_seeds,
                  notebooks=notebooks)
 scope, params = page.scope, page.params
-scope_of = {ds: page.scopes.get(ds, scope.replace(dataset=ds)) for ds in ("cifar10", "mnist")}  # seeds per dataset
+scope_of = {ds: page.scope_for(ds) for ds in ("cifar10", "mnist")}
 seeds_of = {ds: s.seeds for ds, s in scope_of.items()}
 evaluated = claims.evaluate_claims(scope, seeds_for=seeds_of)  # every claim of the book
 if page.smoke:

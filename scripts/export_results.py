@@ -3,12 +3,11 @@
     python scripts/export_results.py [--out results] [--runs results/runs] [--check]
 
 ``results/ledger.csv``: one row per sub-claim of the ledger (``claims.evaluate_claims`` at
-``Scope("cpu", "mnist")`` with the book's seeds of each dataset, as the ledger page);
-``results/final_numbers.csv``: one row per run family of the book (``book_families("cpu")``), see
-:mod:`advsel.repro.export`.  Only
-cached runs are read (``ADVSEL_CACHED_ONLY=1``: a missing run is an error, nothing is
-trained).  ``--check`` writes nothing and exits 1 when a committed file differs from what the
-runs give.
+``Scope("cpu", "mnist")`` with each dataset's ``BOOK_SEEDS``, as the ledger page);
+``results/final_numbers.csv``: one row per run family of the book (``book_families("cpu")``),
+see :mod:`advsel.repro.export`.  Only cached runs are read (``ADVSEL_CACHED_ONLY=1``: a missing
+run is an error, nothing is trained).  ``--check`` writes nothing and exits 1 when a committed
+file differs from what the runs give.
 """
 
 from __future__ import annotations
@@ -25,11 +24,10 @@ FILES = ("ledger.csv", "final_numbers.csv")
 
 def tables() -> dict[str, str]:
     """The two files' contents, from the run cache that ``$ADVSEL_RUNS`` names (set by :func:`main`)."""
-    from advsel.repro import MNIST_SEEDS, SEEDS, book_families, claims, export, pages
+    from advsel.repro import BOOK_SEEDS, book_families, claims, export, pages
     from advsel.repro.scope import Scope
 
-    evaluated = claims.evaluate_claims(Scope("cpu", "mnist", seeds=MNIST_SEEDS),
-                                       seeds_for={"cifar10": SEEDS, "mnist": MNIST_SEEDS})
+    evaluated = claims.evaluate_claims(Scope("cpu", "mnist", seeds=BOOK_SEEDS["mnist"]), seeds_for=BOOK_SEEDS)
     return {"ledger.csv": export.csv_text(export.ledger_rows(evaluated, pages.titles(ROOT / "notebooks"))),
             "final_numbers.csv": export.csv_text(export.final_numbers(book_families("cpu")))}
 

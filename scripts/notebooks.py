@@ -55,8 +55,7 @@ def smoke() -> int:
     for src in sources():
         nb = jupytext.read(src)
         extra = {"notebooks": str(NOTEBOOKS)} if _has_parameter(nb, "notebooks") else {}
-        extra |= {"cifar_seeds": [0]} if _has_parameter(nb, "cifar_seeds") else {}
-        _inject(nb, {"profile": "smoke", "seeds": [0], **extra})
+        _inject(nb, _profile_parameters(nb, "smoke") | extra)
         dst = out_dir / f"{src.stem}.ipynb"
         nbformat.write(nb, dst)
         paths.append(str(dst))
@@ -74,6 +73,13 @@ def _has_parameter(nb, name: str) -> bool:
     return any("parameters" in c.get("metadata", {}).get("tags", []) and
                any(line.split("=")[0].strip() == name for line in c.source.splitlines() if "=" in line)
                for c in nb.cells)
+
+
+def _profile_parameters(nb, profile: str) -> dict:
+    """The parameters a page runs with at ``profile``: at ``smoke``, one seed of every dataset it has seeds of."""
+    if profile != "smoke":
+        return {"profile": profile}
+    return {"profile": profile, "seeds": [0]} | ({"cifar_seeds": [0]} if _has_parameter(nb, "cifar_seeds") else {})
 
 
 def _inject(nb, params: dict) -> None:
@@ -98,11 +104,11 @@ def execute(profile: str, names: list[str] | None, runs: str | None = None) -> i
     os.environ["ADVSEL_RUNS"] = str(Path(runs).resolve() if runs else REPOSITORY_RUNS)  # the kernels inherit it
     print(f"run cache: {os.environ['ADVSEL_RUNS']}", flush=True)
     EXECUTED.mkdir(parents=True, exist_ok=True)
-    params: dict = {"profile": profile, **({"seeds": [0]} if profile == "smoke" else {})}
     for src in sources(names):
         print(f"executing {src.name} at profile {profile}", flush=True)
         out = EXECUTED / f"{src.stem}.ipynb"
-        papermill.execute_notebook(jupytext.read(src), str(out), parameters=params, kernel_name="python3",
+        nb = jupytext.read(src)
+        papermill.execute_notebook(nb, str(out), parameters=_profile_parameters(nb, profile), kernel_name="python3",
                                    language="python", cwd=str(ROOT), progress_bar=False)
         _fold_injected(out)
     return 0

@@ -13,7 +13,7 @@ import jupytext
 import pytest
 import yaml
 
-from advsel.repro import MNIST_SEEDS, SEEDS, book, claims, notebook, pages, verdicts
+from advsel.repro import BOOK_SEEDS, MNIST_SEEDS, SEEDS, book, claims, notebook, pages, verdicts
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -54,8 +54,7 @@ def test_registered_parameters_are_known_and_set_by_each_pages_cell() -> None:
         assert set(page.parameters) <= set(pages.PARAMETERS), name
         assert pages.PAGE_PARAMETERS[name] == page.parameters
         text = (NOTEBOOKS / f"{name}.py").read_text()
-        cell = text.split('tags=["parameters"')[1].split("# %%")[0].split("\n", 1)[1]
-        assert tuple(t.id for node in ast.parse(cell).body for t in node.targets) == page.parameters, name
+        assert tuple(_defaults(name)) == page.parameters, name
         # the usage tutorial only checks its parameters: it has no runs, no claims and no rerun box
         opening = 'pages.check_parameters("usage",' if name == "usage" else f'open_page("{name}",'
         assert opening in text and ("page.close()" in text) == (name != "usage"), name
@@ -65,7 +64,7 @@ def test_registered_parameters_are_known_and_set_by_each_pages_cell() -> None:
 
 
 def _defaults(name: str) -> dict[str, object]:
-    """The values a page's cell tagged ``parameters`` assigns."""
+    """The values a page's cell tagged ``parameters`` assigns, in its order."""
     text = (NOTEBOOKS / f"{name}.py").read_text()
     cell = text.split('tags=["parameters"')[1].split("# %%")[0].split("\n", 1)[1]
     return {t.id: ast.literal_eval(node.value) for node in ast.parse(cell).body for t in node.targets}
@@ -74,15 +73,15 @@ def _defaults(name: str) -> dict[str, object]:
 def test_each_pages_default_seeds_are_the_books_seeds_of_their_dataset() -> None:
     """A page rerun with its defaults reads the committed runs: ``seeds`` are those of the page's dataset
     (MNIST: ``MNIST_SEEDS``, CIFAR-10: ``SEEDS``, as ``book_families`` computes them), ``cifar_seeds`` CIFAR-10's."""
-    book_seeds = {"cifar10": list(SEEDS), "mnist": list(MNIST_SEEDS)}
+    assert BOOK_SEEDS == {"cifar10": SEEDS, "mnist": MNIST_SEEDS}
     for name, page in book.PAGES.items():
         if "seeds" not in page.parameters:
             continue
         values = _defaults(name)
         dataset = values.get("dataset", "mnist")  # a page without the parameter scopes MNIST (Scope's default)
-        assert values["seeds"] == book_seeds[dataset], name
+        assert tuple(values["seeds"]) == BOOK_SEEDS[dataset], name
         if "cifar_seeds" in values:
-            assert values["cifar_seeds"] == book_seeds["cifar10"], name
+            assert tuple(values["cifar_seeds"]) == BOOK_SEEDS["cifar10"], name
 
 
 def test_no_page_defines_a_function() -> None:
@@ -161,6 +160,9 @@ def test_open_page_checks_scopes_and_evaluates(monkeypatch: pytest.MonkeyPatch) 
                              cifar_seeds=[2])
     assert cat.scope.dataset == "mnist" and cat.scopes["cifar10"].seeds == (2,) and not cat.smoke
     assert seen[-1][2] == {"mnist": (0, 1), "cifar10": (2,)}
+    assert cat.scope_for("cifar10").seeds == (2,) and cat.scope_for("mnist") == cat.scope
+    assert page.scope_for("cifar10") == page.scope.replace(dataset="cifar10", seeds=BOOK_SEEDS["cifar10"]), \
+        "another dataset's runs: the book's seeds of that dataset, not the page's"
     assert cat.lead("Result") == "**Result.** "
     with pytest.raises(pages.ParameterError, match="`seeds`"):
         notebook.open_page("ds_fig7_selected_counts", profile="cpu", dataset="mnist", device="auto", seeds="[0]")

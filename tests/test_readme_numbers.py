@@ -35,10 +35,10 @@ def accuracies(family: str, *columns: str) -> list[float]:
     return [float(FINAL[family][f"{c}_mean_pct"]) for c in columns]
 
 
-def final_eval(prefix: str, seed: int, *keys: str) -> list[float]:
-    """In %, the final evaluation of the committed run ``prefix``-<key>.json with ``seed``."""
-    runs = [json.loads(p.read_text()) for p in (REPO / "results" / "runs").glob(f"{prefix}-*.json")]
-    (run,) = [r for r in runs if r["config"]["method"] == prefix.split("-", 1)[1] and r["config"]["seed"] == seed]
+def final_eval(dataset: str, method: str, seed: int, *keys: str) -> list[float]:
+    """In %, the final evaluation of the committed run of ``method`` on ``dataset`` with ``seed``."""
+    runs = [json.loads(p.read_text()) for p in (REPO / "results" / "runs").glob(f"{dataset}-{method}-*.json")]
+    (run,) = [r for r in runs if r["config"]["method"] == method and r["config"]["seed"] == seed]
     return [100 * run["final_eval"][k] for k in keys]
 
 
@@ -56,7 +56,7 @@ QUOTES = [
     ("2.17x [0.71, 6.62] clean".replace("2.17x [0.71, 6.62]", "{}x [{}, {}]"), interval("cat-table1-clean")),
     ("consecutive iterations (cosine {} [{}, {}]", interval("cat-fig1-step")),
     ("one epoch apart ({} [{}, {}])", interval("cat-fig1-epoch")),
-    ("(seed 3: {} % clean, {} % PGD-20 x 2", final_eval("mnist-robust", 3, "clean_acc", "robust_acc")),
+    ("(seed 3: {} % clean, {} % PGD-20 x 2", final_eval("mnist", "robust", 3, "clean_acc", "robust_acc")),
     ("(CAT over the control {}x [{}, {}] clean)", interval("cat-weights-clean")),
     ("Standard training reaches {} % clean", accuracies("cifar10 standard", "clean_acc")),
     ("PGD-AT's AutoAttack (APGD-CE + APGD-T) accuracy is {} %", accuracies("cifar10 robust", "autoattack_acc")),

@@ -24,6 +24,6 @@ imports it, so training needs neither pandas nor matplotlib.  By concern:
 - :mod:`~advsel.repro.notebook` — a page as its notebook runs it: ``open_page``, ``show``, ``close``.
 """
 
-from .scope import MNIST_SEEDS, P_UP_SWEEP, SEEDS, Family, Scope, book_families
+from .scope import BOOK_SEEDS, MNIST_SEEDS, P_UP_SWEEP, SEEDS, Family, Scope, book_families
 
-__all__ = ["MNIST_SEEDS", "P_UP_SWEEP", "SEEDS", "Family", "Scope", "book_families"]
+__all__ = ["BOOK_SEEDS", "MNIST_SEEDS", "P_UP_SWEEP", "SEEDS", "Family", "Scope", "book_families"]

@@ -22,7 +22,7 @@ from IPython.display import Markdown, display
 from ..config import config_from_dict
 from ..runs import Result
 from . import book, claims, pages, stats, tables, track, verdicts
-from .scope import Scope, gpu_track
+from .scope import BOOK_SEEDS, Scope, gpu_track
 
 Evaluated = list[tuple[verdicts.Claim, verdicts.Verdict]]
 SCOPE_FIELDS = tuple(f.name for f in dataclasses.fields(Scope) if f.init and f.name != "loader")
@@ -44,6 +44,11 @@ class OpenPage:
     scope: Scope
     scopes: dict[str, Scope]
     evaluated: Evaluated
+
+    def scope_for(self, dataset: str) -> Scope:
+        """The scope of ``dataset``'s runs: the page's own or a seeds parameter's (``cifar_seeds``), else the
+        book's seeds of that dataset (:data:`~advsel.repro.scope.BOOK_SEEDS`), never another dataset's seeds."""
+        return self.scopes.get(dataset) or self.scope.replace(dataset=dataset, seeds=BOOK_SEEDS[dataset])
 
     @property
     def smoke(self) -> bool:
